@@ -1,0 +1,48 @@
+//! The one entry point that runs the pipeline on an opened bundle.
+
+use crate::bundle::{Bundle, Limits};
+use crate::diagnose::{self, Diagnosis, TimelineEvent};
+use crate::graph::Graph;
+use crate::ingest::{self, FileReport};
+use crate::model::build::ClockPolicy;
+use crate::model::{Snapshot, Time};
+use crate::rules::{self, Finding, SkippedRule};
+
+/// Settings for an analysis, already validated (no clap types here).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Overrides the capture time.
+    pub as_of: Option<Time>,
+    pub limits: Limits,
+}
+
+/// Everything one run produced; renderers read it.
+pub struct Analysis {
+    pub source: String,
+    pub files: Vec<FileReport>,
+    pub snapshot: Snapshot,
+    pub graph: Graph,
+    pub findings: Vec<Finding>,
+    pub skipped_rules: Vec<SkippedRule>,
+    pub diagnoses: Vec<Diagnosis>,
+    pub timeline: Vec<TimelineEvent>,
+}
+
+/// Runs ingest, model, graph, rules and diagnosis. Does no I/O.
+pub fn analyze(bundle: &Bundle, opts: &Options) -> Analysis {
+    let ingested = ingest::ingest(bundle);
+    let snapshot = Snapshot::build(ingested.facts, ClockPolicy { as_of: opts.as_of });
+    let graph = Graph::build(&snapshot);
+    let (findings, skipped_rules) = rules::run(&snapshot, &graph);
+    let (diagnoses, timeline) = diagnose::diagnose(&snapshot, &graph, &findings);
+    Analysis {
+        source: bundle.source.clone(),
+        files: ingested.files,
+        snapshot,
+        graph,
+        findings,
+        skipped_rules,
+        diagnoses,
+        timeline,
+    }
+}

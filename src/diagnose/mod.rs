@@ -1,0 +1,298 @@
+//! Diagnoses: from each symptom (a Pod that cannot start, an ExternalSecret that cannot
+//! sync) walk the dependency graph to the deepest broken link, and report the chain, the
+//! domains it crosses, a confidence, fix steps, and a timeline. Symptoms that share a root
+//! cause are grouped into one diagnosis.
+
+use crate::graph::{EdgeKind, EdgeStatus, Graph};
+use crate::model::{Kind, Loc, ObjRef, Snapshot, Time};
+use crate::rules::{Finding, Severity};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Symptom {
+    #[serde(flatten)]
+    pub subject: ObjRef,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RootCause {
+    #[serde(flatten)]
+    pub subject: ObjRef,
+    pub rule: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChainLink {
+    #[serde(flatten)]
+    pub subject: ObjRef,
+    /// The edge from this link to the next one (none on the last link).
+    pub edge: Option<&'static str>,
+    /// What is wrong with this link, when something is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    pub evidence: Vec<Loc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnosis {
+    pub symptom: Symptom,
+    /// Every symptom explained by this root cause (the first is `symptom`).
+    pub symptoms: Vec<Symptom>,
+    pub root_cause: RootCause,
+    pub chain: Vec<ChainLink>,
+    pub domains: Vec<&'static str>,
+    pub confidence: Confidence,
+    pub since: Option<Time>,
+    pub remediation: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineEvent {
+    pub at: Time,
+    pub subject: ObjRef,
+    pub event: String,
+}
+
+/// The diagnoses (ranked: pods first, then confidence) and the timeline of their chains.
+pub fn diagnose(snap: &Snapshot, graph: &Graph, findings: &[Finding]) -> (Vec<Diagnosis>, Vec<TimelineEvent>) {
+    let by_subject: BTreeMap<&ObjRef, Vec<&Finding>> = findings.iter().fold(BTreeMap::new(), |mut m, f| {
+        m.entry(&f.subject).or_insert_with(Vec::new).push(f);
+        m
+    });
+    let mut symptoms: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.subject.kind == Kind::Pod && f.severity == Severity::Error)
+        .collect();
+    let mut covered: BTreeSet<ObjRef> = BTreeSet::new();
+    let mut out: Vec<Diagnosis> = Vec::new();
+    let walk_from = |sym: &Finding, covered: &mut BTreeSet<ObjRef>, out: &mut Vec<Diagnosis>| {
+        let path = deepest(snap, graph, &sym.subject);
+        let d = build(&sym.subject, &sym.message, path, &by_subject, sym);
+        for l in &d.chain {
+            covered.insert(l.subject.clone());
+        }
+        match out.iter_mut().find(|x| x.root_cause.subject == d.root_cause.subject) {
+            Some(existing) => {
+                if !existing.symptoms.iter().any(|s| s.subject == d.symptom.subject) {
+                    existing.symptoms.push(d.symptom.clone());
+                }
+            }
+            None => out.push(d),
+        }
+    };
+    for s in symptoms.drain(..) {
+        walk_from(s, &mut covered, &mut out);
+    }
+    // sync failures no pod shows yet
+    for f in findings.iter().filter(|f| f.rule == "CT-ESO-001") {
+        if !covered.contains(&f.subject) {
+            walk_from(f, &mut covered, &mut out);
+        }
+    }
+    out.sort_by(|a, b| {
+        let pods = |d: &Diagnosis| d.symptoms.iter().filter(|s| s.subject.kind == Kind::Pod).count();
+        pods(b)
+            .cmp(&pods(a))
+            .then(b.confidence.cmp(&a.confidence))
+            .then(a.root_cause.subject.cmp(&b.root_cause.subject))
+    });
+
+    // timeline: the timed events of every finding on a chain, plus the capture
+    let mut on_chain: BTreeSet<&ObjRef> = BTreeSet::new();
+    for d in &out {
+        for l in &d.chain {
+            on_chain.insert(&l.subject);
+        }
+    }
+    let mut timeline: Vec<TimelineEvent> = Vec::new();
+    for f in findings {
+        if !on_chain.contains(&f.subject) {
+            continue;
+        }
+        for (at, subject, event) in &f.events {
+            timeline.push(TimelineEvent { at: *at, subject: subject.clone(), event: event.clone() });
+        }
+    }
+    if !timeline.is_empty() {
+        timeline.push(TimelineEvent {
+            at: snap.captured_at,
+            subject: ObjRef::new(Kind::Namespace, None, snap.cluster.as_deref().unwrap_or("bundle")),
+            event: "bundle captured".into(),
+        });
+    }
+    timeline.sort_by(|a, b| (a.at, &a.subject, &a.event).cmp(&(b.at, &b.subject, &b.event)));
+    timeline.dedup_by(|a, b| a.at == b.at && a.subject == b.subject && a.event == b.event);
+    (out, timeline)
+}
+
+/// One step of a walk: the node, and the edge that led to it.
+type Step = (ObjRef, Option<(EdgeKind, EdgeStatus, Vec<Loc>)>);
+
+/// The path from `start` to its deepest relevant broken or stale edge.
+fn deepest(snap: &Snapshot, graph: &Graph, start: &ObjRef) -> Vec<Step> {
+    let mut best: Vec<Step> = vec![(start.clone(), None)];
+    let mut best_score = (0usize, 0u8);
+    let mut stack: Vec<Vec<Step>> = vec![vec![(start.clone(), None)]];
+    let mut expanded = 0usize;
+    while let Some(path) = stack.pop() {
+        expanded += 1;
+        if expanded > 10_000 || path.len() > 12 {
+            continue;
+        }
+        let (node, _) = path.last().expect("non-empty path").clone();
+        for e in graph.out_edges(&node) {
+            if path.iter().any(|(o, _)| o == e.to) {
+                continue;
+            }
+            if !relevant(snap, &path, e.edge.kind, &e.edge.status) {
+                continue;
+            }
+            let mut next = path.clone();
+            next.push((e.to.clone(), Some((e.edge.kind, e.edge.status.clone(), e.edge.evidence.clone()))));
+            if e.edge.status.is_bad() {
+                let weight = match e.edge.status {
+                    EdgeStatus::Broken(_) => 2,
+                    _ => 1,
+                };
+                let score = (next.len(), weight);
+                if score > best_score {
+                    best_score = score;
+                    best = next.clone();
+                }
+            }
+            stack.push(next);
+        }
+    }
+    best
+}
+
+/// Whether walking `kind` from the end of `path` can explain the symptom: past an
+/// ExternalSecret only when its sync is failing, and into ACL policies only when Vault
+/// answered `permission denied` (or the error is unknown).
+fn relevant(snap: &Snapshot, path: &[Step], kind: EdgeKind, status: &EdgeStatus) -> bool {
+    let es_failing = |p: &[Step]| {
+        p.iter().all(|(o, via)| {
+            o.kind != Kind::ExternalSecret || via.as_ref().is_some_and(|(k, s, _)| *k == EdgeKind::SyncedBy && s.is_bad()) || p[0].0 == *o
+        })
+    };
+    match kind {
+        EdgeKind::UsesStore | EdgeKind::ReadsPath => es_failing(path),
+        EdgeKind::AuthenticatesAs | EdgeKind::BoundToRole | EdgeKind::RoleGrantsPolicy | EdgeKind::PolicyGrantsPath => {
+            if !es_failing(path) {
+                return false;
+            }
+            if kind == EdgeKind::RoleGrantsPolicy && status.is_bad() {
+                // the ExternalSecret on this path must have been denied by the ACL
+                return path.iter().filter(|(o, _)| o.kind == Kind::ExternalSecret).all(|(o, _)| {
+                    snap.external_secrets
+                        .iter()
+                        .find(|e| e.meta.name == o.name && e.meta.namespace == o.namespace)
+                        .map(|es| crate::graph::derive::es_sync(snap, es))
+                        .is_none_or(|st| st.vault_error.as_ref().is_none_or(|(e, _)| e.is_permission_denied()))
+                });
+            }
+            true
+        }
+        _ => true,
+    }
+}
+
+fn build(
+    start: &ObjRef,
+    start_msg: &str,
+    path: Vec<Step>,
+    by_subject: &BTreeMap<&ObjRef, Vec<&Finding>>,
+    sym: &Finding,
+) -> Diagnosis {
+    let mut chain: Vec<ChainLink> = Vec::new();
+    for (i, (obj, _)) in path.iter().enumerate() {
+        let next_edge = path.get(i + 1).and_then(|(_, via)| via.as_ref());
+        let finding = by_subject.get(obj).and_then(|v| v.first());
+        let mut evidence: Vec<Loc> = finding.map(|f| f.evidence.clone()).unwrap_or_default();
+        if let Some((_, _, ev)) = next_edge {
+            for l in ev {
+                if !evidence.contains(l) {
+                    evidence.push(l.clone());
+                }
+            }
+        }
+        let state = finding.map(|f| f.message.clone()).or_else(|| match next_edge {
+            Some((_, EdgeStatus::Broken(r) | EdgeStatus::Stale(r), _)) => Some(r.clone()),
+            _ => None,
+        });
+        chain.push(ChainLink {
+            subject: obj.clone(),
+            edge: next_edge.map(|(k, _, _)| k.as_str()),
+            state,
+            evidence,
+        });
+    }
+    let last = path.last().expect("non-empty");
+    let root_finding = by_subject
+        .get(&last.0)
+        .and_then(|v| v.first())
+        .or_else(|| path.len().checked_sub(2).and_then(|i| by_subject.get(&path[i].0)).and_then(|v| v.first()))
+        .copied()
+        .unwrap_or(sym);
+    let root_cause = RootCause {
+        subject: if path.len() > 1 && by_subject.contains_key(&last.0) { last.0.clone() } else { root_finding.subject.clone() },
+        rule: root_finding.rule.to_string(),
+        message: match &last.1 {
+            Some((_, EdgeStatus::Broken(r), _)) if !by_subject.contains_key(&last.0) => format!("{}: {r}", root_finding.message),
+            _ => root_finding.message.clone(),
+        },
+    };
+    let mut domains: Vec<&'static str> = Vec::new();
+    for l in &chain {
+        let d = l.subject.kind.domain();
+        if !domains.contains(&d) {
+            domains.push(d);
+        }
+    }
+    let unknown_links = path.iter().filter(|(_, via)| matches!(via, Some((_, EdgeStatus::Unknown, _)))).count();
+    let confidence = if root_finding.rule != sym.rule && !root_finding.evidence.is_empty() && unknown_links == 0 {
+        Confidence::High
+    } else if root_finding.rule != sym.rule {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    // fix steps: the root cause first, then each link back to the symptom
+    let mut remediation: Vec<String> = Vec::new();
+    let mut push = |r: &String| {
+        if !remediation.contains(r) {
+            remediation.push(r.clone());
+        }
+    };
+    root_finding.remediation.iter().for_each(&mut push);
+    for (obj, _) in path.iter().rev() {
+        if let Some(fs) = by_subject.get(obj) {
+            for f in fs {
+                f.remediation.iter().for_each(&mut push);
+            }
+        }
+    }
+    let since = root_finding.since.or(sym.since);
+    let symptom = Symptom { subject: start.clone(), message: start_msg.to_string() };
+    Diagnosis {
+        symptoms: vec![symptom.clone()],
+        symptom,
+        root_cause,
+        chain,
+        domains,
+        confidence,
+        since,
+        remediation,
+    }
+}

@@ -1,0 +1,320 @@
+//! Derived facts every rule and the graph need: when a Secret was last written, whether an
+//! ExternalSecret syncs (joined with its events, where the Vault error lives), what a pull
+//! failure looks like, the effective TTL of a credential. Computed from the snapshot only.
+
+use crate::acl::eso::resolve_read_path;
+use crate::model::*;
+use chrono::Duration;
+
+/// How a Secret's last write time was established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteSource {
+    /// The External Secrets Operator's managedFields entry.
+    EsoManagedFields,
+    /// Another manager's managedFields entry.
+    ManagedFields,
+    /// Only the creation time is known (a weak signal: ESO updates Secrets in place).
+    Creation,
+}
+
+/// Is `manager` the External Secrets Operator?
+pub fn is_eso_manager(manager: &str) -> bool {
+    manager.starts_with("externalsecrets.external-secrets.io") || manager.starts_with("external-secrets")
+}
+
+/// The last write of a Secret, with where it was read.
+pub fn last_write(s: &Secret, capture: Time) -> Option<(Time, Loc, WriteSource)> {
+    let newest = |eso: bool| {
+        s.meta
+            .managed_fields
+            .iter()
+            .filter(|f| is_eso_manager(&f.manager) == eso || !eso)
+            .filter_map(|f| f.time.map(|t| (t, f.loc.clone())))
+            .max_by_key(|(t, _)| *t)
+    };
+    if let Some((t, l)) = newest(true) {
+        return Some((t, l, WriteSource::EsoManagedFields));
+    }
+    if let Some((t, l)) = newest(false) {
+        return Some((t, l, WriteSource::ManagedFields));
+    }
+    s.meta.created.map(|w| (w.resolve(capture), s.meta.loc.clone(), WriteSource::Creation))
+}
+
+/// The sync state of an ExternalSecret.
+#[derive(Clone, Debug, Default)]
+pub struct SyncState {
+    /// `Some(true)` failing, `Some(false)` syncing, `None` unknown (no status in the bundle).
+    pub failing: Option<bool>,
+    pub since: Option<(Time, Loc)>,
+    pub last_success: Option<(Time, Loc)>,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    /// The Vault error from the UpdateFailed events, when there is one.
+    pub vault_error: Option<(VaultError, Loc)>,
+    /// The most specific error text (event message, or the condition message).
+    pub detail: Option<String>,
+    pub evidence: Vec<Loc>,
+}
+
+const FAILED_REASONS: &[&str] = &["UpdateFailed", "SecretSyncedError", "ProviderError", "InvalidStoreRef", "UnavailableStore"];
+
+pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
+    let mut st = SyncState::default();
+    let capture = snap.captured_at;
+    if let Some(c) = es.conditions.iter().find(|c| c.type_ == "Ready") {
+        let failing = c.status == "False";
+        st.failing = Some(failing);
+        st.reason.clone_from(&c.reason);
+        st.message.clone_from(&c.message);
+        st.evidence.push(c.loc.clone());
+        if failing {
+            st.since = c.last_transition.map(|t| (t, c.loc.clone()));
+            st.last_success = es.refresh_time.map(|t| (t, es.meta.loc.clone()));
+        } else {
+            st.last_success = es.refresh_time.or(c.last_transition).map(|t| (t, c.loc.clone()));
+        }
+    } else if let Some((status, ready, loc)) = &es.table_status {
+        let failing = ready.as_deref() == Some("False") || status.contains("Error") || status.starts_with("ERROR");
+        st.failing = Some(failing);
+        st.reason = Some(status.clone());
+        st.evidence.push(loc.clone());
+    }
+    let events: Vec<&Event> = snap
+        .events_for("ExternalSecret", es.meta.namespace.as_deref(), &es.meta.name)
+        .into_iter()
+        .filter(|e| e.type_ == "Warning" && FAILED_REASONS.contains(&e.reason.as_str()))
+        .collect();
+    if !events.is_empty() {
+        if st.failing.is_none() {
+            // events alone: failing if the newest is recent relative to the refresh interval
+            st.failing = Some(true);
+        }
+        if st.failing == Some(true) {
+            let newest = events.iter().max_by_key(|e| e.last.map(|w| w.resolve(capture)));
+            if let Some(e) = newest {
+                st.detail = Some(e.message.clone());
+                st.evidence.push(e.loc.clone());
+                if let Some(v) = VaultError::parse(&e.message) {
+                    st.vault_error = Some((v, e.loc.clone()));
+                }
+            }
+            if st.since.is_none() {
+                st.since = events
+                    .iter()
+                    .filter_map(|e| e.first.map(|w| (w.resolve(capture), e.loc.clone())))
+                    .min_by_key(|(t, _)| *t);
+            }
+        }
+    }
+    if st.vault_error.is_none() {
+        if let Some(m) = &st.message {
+            if let Some(v) = VaultError::parse(m) {
+                st.vault_error = Some((v, st.evidence[0].clone()));
+            }
+        }
+    }
+    st
+}
+
+/// Whether a store is ready: `Some((ready, reason/message, loc))`, `None` if unknown.
+pub fn store_ready(store: &SecretStore) -> Option<(bool, String, Loc)> {
+    if let Some(c) = store.conditions.iter().find(|c| c.type_ == "Ready") {
+        let text = match (&c.reason, &c.message) {
+            (Some(r), Some(m)) => format!("{r}: {m}"),
+            (Some(r), None) => r.clone(),
+            (None, Some(m)) => m.clone(),
+            _ => c.status.clone(),
+        };
+        return Some((c.status == "True", text, c.loc.clone()));
+    }
+    store
+        .table_status
+        .as_ref()
+        .map(|(s, r, l)| (r.as_deref() != Some("False") && !s.contains("Invalid") && !s.contains("Failed"), s.clone(), l.clone()))
+}
+
+/// The Vault paths an ExternalSecret reads, resolved as ESO does, with where each is asked for.
+pub fn vault_paths(store: &SecretStore, es: &ExternalSecret) -> Vec<(String, Loc)> {
+    let Some(v) = &store.vault else { return Vec::new() };
+    let mut out: Vec<(String, Loc)> = Vec::new();
+    let mut add = |key: &str, loc: &Loc| {
+        let p = resolve_read_path(v.path.as_deref(), &v.version, key);
+        if !out.iter().any(|(q, _)| *q == p) {
+            out.push((p, loc.clone()));
+        }
+    };
+    for d in &es.data {
+        add(&d.key, &d.loc);
+    }
+    for d in &es.data_from {
+        if let DataFrom::Extract { key, loc } = d {
+            add(key, loc);
+        }
+    }
+    out
+}
+
+/// The mount a path lives on (longest matching secrets mount).
+pub fn mount_of<'a>(snap: &'a Snapshot, path: &str) -> Option<&'a VaultMount> {
+    snap.vault
+        .mounts
+        .values()
+        .filter(|m| !m.auth && !m.path.is_empty())
+        .filter(|m| path == m.path || path.starts_with(&format!("{}/", m.path)))
+        .max_by_key(|m| m.path.len())
+}
+
+/// The effective TTL of a credential read from `path` and stored in `secret`: the least of
+/// the mount's default/max lease TTL, a lease read from that path, and a JWT's lifetime.
+pub fn credential_ttl(snap: &Snapshot, path: Option<&str>, secret: Option<&Secret>) -> Option<(Duration, String, Vec<Loc>)> {
+    let mut cands: Vec<(Duration, String, Loc)> = Vec::new();
+    if let Some(p) = path {
+        if let Some(m) = mount_of(snap, p) {
+            if let Some((d, l)) = &m.default_lease_ttl {
+                cands.push((*d, format!("default_lease_ttl of mount {}", m.path), l.clone()));
+            }
+            if let Some((d, l)) = &m.max_lease_ttl {
+                cands.push((*d, format!("max_lease_ttl of mount {}", m.path), l.clone()));
+            }
+        }
+    }
+    if let Some(Some(Ok(auths))) = secret.map(|s| &s.docker) {
+        for a in auths {
+            if let CredentialShape::Jwt { exp: Some(exp) } = a.password {
+                if let Some((w, _, _)) = secret.and_then(|s| last_write(s, snap.captured_at)) {
+                    cands.push((exp - w, format!("the JWT for {} expires", a.registry), secret.map(|s| s.meta.loc.clone()).unwrap_or_default()));
+                }
+            }
+        }
+    }
+    cands.retain(|(d, _, _)| *d > Duration::zero());
+    let (d, why, loc) = cands.into_iter().min_by_key(|(d, _, _)| *d)?;
+    Some((d, why, vec![loc]))
+}
+
+/// Vault leases read from a path (the seed's `vault read registry-creds/creds/x`).
+pub fn leases_for<'a>(snap: &'a Snapshot, path: &str) -> Vec<&'a VaultLease> {
+    snap.vault.leases.iter().filter(|l| l.path.trim_matches('/') == path).collect()
+}
+
+/// A Pod's image pull failure.
+#[derive(Clone, Debug, Default)]
+pub struct PullFailure {
+    /// The registry rejected the credentials (401/403/denied), rather than e.g. a missing tag.
+    pub auth: bool,
+    pub image: Option<String>,
+    pub message: String,
+    pub since: Option<Time>,
+    pub evidence: Vec<Loc>,
+}
+
+const AUTH_MARKERS: &[&str] = &[
+    "unauthorized",
+    "authentication required",
+    "401",
+    "403 forbidden",
+    "denied",
+    "no basic auth credentials",
+    "insufficient_scope",
+    "cannot be authenticated",
+    "failed to authorize",
+];
+
+pub fn is_auth_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    AUTH_MARKERS.iter().any(|k| m.contains(k))
+}
+
+pub fn pull_failure(snap: &Snapshot, pod: &Pod) -> Option<PullFailure> {
+    let capture = snap.captured_at;
+    let mut f = PullFailure::default();
+    let mut failing = false;
+    for s in &pod.statuses {
+        if matches!(s.waiting_reason.as_deref(), Some("ImagePullBackOff" | "ErrImagePull")) {
+            failing = true;
+            f.evidence.push(s.loc.clone());
+            f.image = f.image.take().or_else(|| s.image.clone());
+            if let Some(m) = &s.waiting_message {
+                if is_auth_failure(m) {
+                    f.auth = true;
+                    f.message = m.clone();
+                }
+            }
+        }
+    }
+    if let Some((st, loc)) = &pod.table_status {
+        if st.contains("ImagePullBackOff") || st.contains("ErrImagePull") {
+            failing = true;
+            f.evidence.push(loc.clone());
+        }
+    }
+    let events = snap.events_for("Pod", pod.meta.namespace.as_deref(), &pod.meta.name);
+    let mut first: Option<Time> = None;
+    for e in events {
+        let pull = e.message.contains("Failed to pull image")
+            || e.message.contains("ErrImagePull")
+            || e.message.contains("ImagePullBackOff")
+            || e.reason == "FailedToRetrieveImagePullSecret";
+        if !pull || e.type_ != "Warning" {
+            continue;
+        }
+        failing = true;
+        if let Some(t) = e.first.map(|w| w.resolve(capture)) {
+            first = Some(first.map_or(t, |f: Time| f.min(t)));
+        }
+        if is_auth_failure(&e.message) && e.message.contains("Failed to pull image") {
+            if !f.auth || f.message.is_empty() {
+                f.message = e.message.clone();
+            }
+            f.auth = true;
+            f.evidence.insert(0, e.loc.clone());
+        } else if f.evidence.len() < 4 {
+            f.evidence.push(e.loc.clone());
+        }
+        if f.image.is_none() {
+            if let Some(p) = e.message.find("image \"") {
+                f.image = e.message[p + 7..].split('"').next().map(str::to_string);
+            }
+        }
+    }
+    if !failing {
+        return None;
+    }
+    if f.image.is_none() {
+        f.image = pod.containers.iter().find(|c| !c.image.is_empty()).map(|c| c.image.clone());
+    }
+    f.since = first;
+    f.evidence.dedup();
+    Some(f)
+}
+
+/// The registry host of an image reference (`docker.io` when none is given).
+pub fn registry_of(image: &str) -> String {
+    let first = image.split('/').next().unwrap_or("");
+    if image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost") {
+        first.to_string()
+    } else {
+        "docker.io".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registries() {
+        assert_eq!(registry_of("registry.internal:5000/order-service:v2.14.0"), "registry.internal:5000");
+        assert_eq!(registry_of("ghcr.io/kastenhq/kubestr:latest"), "ghcr.io");
+        assert_eq!(registry_of("octarinesec/guardrails-enforcer:20.7"), "docker.io");
+        assert_eq!(registry_of("nginx"), "docker.io");
+    }
+
+    #[test]
+    fn auth_markers() {
+        assert!(is_auth_failure("rpc error: code = Unknown desc = unauthorized: authentication required"));
+        assert!(is_auth_failure("pulling from host x failed with status code [manifests v1]: 401 Unauthorized"));
+        assert!(!is_auth_failure("manifest for x:v9 not found: manifest unknown"));
+    }
+}

@@ -1,0 +1,347 @@
+//! The dependency graph: typed nodes (the subject kinds) and typed edges from a dependent to
+//! what it depends on (Pod -> Secret -> ExternalSecret -> store -> role -> policy -> path).
+//!
+//! An edge to something missing stays in the graph as a broken edge; an edge whose far end
+//! works but is out of date is stale. Each edge carries the evidence that created it and the
+//! last time it is known to have worked. petgraph types do not leave this module.
+
+pub mod derive;
+
+use crate::acl::Acl;
+use crate::model::*;
+use derive::{es_sync, last_write, store_ready, vault_paths};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EdgeKind {
+    PullsWith,
+    EnvFrom,
+    Mounts,
+    SyncedBy,
+    UsesStore,
+    AuthenticatesAs,
+    BoundToRole,
+    RoleGrantsPolicy,
+    PolicyGrantsPath,
+    ReadsPath,
+    IssuedByMount,
+}
+
+impl EdgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::PullsWith => "pulls-with",
+            EdgeKind::EnvFrom => "env-from",
+            EdgeKind::Mounts => "mounts",
+            EdgeKind::SyncedBy => "synced-by",
+            EdgeKind::UsesStore => "uses-store",
+            EdgeKind::AuthenticatesAs => "authenticates-as",
+            EdgeKind::BoundToRole => "bound-to-role",
+            EdgeKind::RoleGrantsPolicy => "role-grants-policy",
+            EdgeKind::PolicyGrantsPath => "policy-grants-path",
+            EdgeKind::ReadsPath => "reads-path",
+            EdgeKind::IssuedByMount => "issued-by-mount",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "lowercase")]
+pub enum EdgeStatus {
+    Ok,
+    /// The far end is missing or refuses.
+    Broken(String),
+    /// The far end exists but the link stopped refreshing.
+    Stale(String),
+    /// Not enough evidence either way.
+    Unknown,
+}
+
+impl EdgeStatus {
+    pub fn is_bad(&self) -> bool {
+        matches!(self, EdgeStatus::Broken(_) | EdgeStatus::Stale(_))
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Node {
+    pub obj: ObjRef,
+    pub presence: Presence,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    pub status: EdgeStatus,
+    pub evidence: Vec<Loc>,
+    /// The last time this link is known to have worked.
+    pub fresh_at: Option<Time>,
+}
+
+/// A view of one edge for callers outside this module.
+#[derive(Clone, Debug)]
+pub struct EdgeView<'g> {
+    pub from: &'g ObjRef,
+    pub to: &'g ObjRef,
+    pub to_presence: Presence,
+    pub edge: &'g Edge,
+}
+
+pub struct Graph {
+    g: DiGraph<Node, Edge>,
+    index: BTreeMap<ObjRef, NodeIndex>,
+}
+
+impl Graph {
+    fn node(&mut self, obj: ObjRef, presence: Presence) -> NodeIndex {
+        if let Some(&i) = self.index.get(&obj) {
+            return i;
+        }
+        let i = self.g.add_node(Node { obj: obj.clone(), presence });
+        self.index.insert(obj, i);
+        i
+    }
+
+    fn edge(&mut self, from: NodeIndex, to: NodeIndex, e: Edge) {
+        self.g.add_edge(from, to, e);
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.g.node_weights()
+    }
+
+    pub fn edges(&self) -> impl Iterator<Item = EdgeView<'_>> {
+        self.g.edge_references().map(|e| EdgeView {
+            from: &self.g[e.source()].obj,
+            to: &self.g[e.target()].obj,
+            to_presence: self.g[e.target()].presence,
+            edge: e.weight(),
+        })
+    }
+
+    /// Edges leaving `obj`, in a stable order.
+    pub fn out_edges(&self, obj: &ObjRef) -> Vec<EdgeView<'_>> {
+        let Some(&i) = self.index.get(obj) else { return Vec::new() };
+        let mut v: Vec<EdgeView> = self
+            .g
+            .edges(i)
+            .map(|e| EdgeView {
+                from: &self.g[e.source()].obj,
+                to: &self.g[e.target()].obj,
+                to_presence: self.g[e.target()].presence,
+                edge: e.weight(),
+            })
+            .collect();
+        v.sort_by(|a, b| (a.edge.kind, a.to).cmp(&(b.edge.kind, b.to)));
+        v
+    }
+
+    /// Edges arriving at `obj`.
+    pub fn in_edges(&self, obj: &ObjRef) -> Vec<EdgeView<'_>> {
+        let Some(&i) = self.index.get(obj) else { return Vec::new() };
+        let mut v: Vec<EdgeView> = self
+            .g
+            .edges_directed(i, petgraph::Direction::Incoming)
+            .map(|e| EdgeView {
+                from: &self.g[e.source()].obj,
+                to: &self.g[e.target()].obj,
+                to_presence: self.g[e.target()].presence,
+                edge: e.weight(),
+            })
+            .collect();
+        v.sort_by(|a, b| (a.edge.kind, a.from).cmp(&(b.edge.kind, b.from)));
+        v
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.g.node_count()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.g.edge_count()
+    }
+
+    /// Builds the graph from a snapshot.
+    pub fn build(snap: &Snapshot) -> Graph {
+        let mut gr = Graph { g: DiGraph::new(), index: BTreeMap::new() };
+        let cap = snap.captured_at;
+        let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
+
+        // Pod -> Secret
+        for p in &snap.pods {
+            let pod = gr.node(kref(Kind::Pod, &p.meta.namespace, &p.meta.name), Presence::Present);
+            let ns = p.meta.namespace.as_deref();
+            let mut refs: Vec<(EdgeKind, String, Loc)> = Vec::new();
+            for (s, l) in &p.image_pull_secrets {
+                refs.push((EdgeKind::PullsWith, s.clone(), l.clone()));
+            }
+            for c in &p.containers {
+                for r in &c.env_secret_refs {
+                    refs.push((EdgeKind::EnvFrom, r.secret.clone(), r.loc.clone()));
+                }
+                for r in &c.env_from_secrets {
+                    refs.push((EdgeKind::EnvFrom, r.secret.clone(), r.loc.clone()));
+                }
+            }
+            for v in &p.volumes {
+                for s in &v.secrets {
+                    refs.push((EdgeKind::Mounts, s.secret.clone(), s.loc.clone()));
+                }
+            }
+            for (kind, name, loc) in refs {
+                let presence = snap.presence(Kind::Secret, ns, &name);
+                let to = gr.node(ObjRef::new(Kind::Secret, ns, &name), presence);
+                let status = match presence {
+                    Presence::Present => EdgeStatus::Ok,
+                    Presence::Missing => EdgeStatus::Broken(format!("Secret {name} does not exist")),
+                    Presence::Unknown => EdgeStatus::Unknown,
+                };
+                if !gr.g.edges_connecting(pod, to).any(|e| e.weight().kind == kind) {
+                    gr.edge(pod, to, Edge { kind, status, evidence: vec![loc], fresh_at: p.start_time });
+                }
+            }
+        }
+
+        // Secret -> ExternalSecret -> store -> role -> policy, ExternalSecret -> path
+        for es in &snap.external_secrets {
+            let ns = es.meta.namespace.as_deref();
+            let es_ref = kref(Kind::ExternalSecret, &es.meta.namespace, &es.meta.name);
+            let es_i = gr.node(es_ref, Presence::Present);
+            let sync = es_sync(snap, es);
+            let secret = ns.and_then(|n| snap.secret(n, &es.target_name));
+            let sp = snap.presence(Kind::Secret, ns, &es.target_name);
+            let sec_i = gr.node(ObjRef::new(Kind::Secret, ns, &es.target_name), sp);
+            let written = secret.and_then(|s| last_write(s, cap));
+            let status = match sync.failing {
+                Some(true) => EdgeStatus::Stale(format!(
+                    "sync failing{}",
+                    sync.since.as_ref().map(|(t, _)| format!(" since {}", time::fmt_time(*t))).unwrap_or_default()
+                )),
+                Some(false) => EdgeStatus::Ok,
+                None => EdgeStatus::Unknown,
+            };
+            let mut ev: Vec<Loc> = sync.evidence.clone();
+            if let Some((_, l, _)) = &written {
+                ev.push(l.clone());
+            }
+            gr.edge(
+                sec_i,
+                es_i,
+                Edge { kind: EdgeKind::SyncedBy, status, evidence: ev, fresh_at: sync.last_success.as_ref().map(|x| x.0) },
+            );
+
+            let store_kind = if es.store.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore };
+            let store_ns = if store_kind == Kind::ClusterSecretStore { None } else { ns };
+            let store = snap.store_for(es);
+            let presence = snap.presence(store_kind, store_ns, &es.store.name);
+            let st_i = gr.node(ObjRef::new(store_kind, store_ns, &es.store.name), presence);
+            let status = match (store, presence) {
+                (Some(s), _) => match store_ready(s) {
+                    Some((true, _, _)) => EdgeStatus::Ok,
+                    Some((false, why, _)) => EdgeStatus::Broken(format!("store not ready: {why}")),
+                    None => EdgeStatus::Unknown,
+                },
+                (None, Presence::Missing) => EdgeStatus::Broken(format!("{} {} does not exist", store_kind.as_str(), es.store.name)),
+                _ => EdgeStatus::Unknown,
+            };
+            gr.edge(es_i, st_i, Edge { kind: EdgeKind::UsesStore, status, evidence: vec![es.store.loc.clone()], fresh_at: None });
+
+            // paths read
+            if let Some(store) = store {
+                for (path, loc) in vault_paths(store, es) {
+                    let p_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
+                    let status = match (&sync.failing, &sync.vault_error) {
+                        (Some(true), Some((e, _))) if e.path.as_deref().is_none_or(|p| p == path) => {
+                            EdgeStatus::Broken(e.summary())
+                        }
+                        (Some(false), _) => EdgeStatus::Ok,
+                        _ => EdgeStatus::Unknown,
+                    };
+                    let mut ev = vec![loc];
+                    if let Some((_, l)) = &sync.vault_error {
+                        ev.push(l.clone());
+                    }
+                    gr.edge(es_i, p_i, Edge { kind: EdgeKind::ReadsPath, status, evidence: ev, fresh_at: sync.last_success.as_ref().map(|x| x.0) });
+                    if let Some(m) = derive::mount_of(snap, &path) {
+                        let m_i = gr.node(ObjRef::new(Kind::VaultMount, None, &m.path), Presence::Present);
+                        if gr.g.find_edge(p_i, m_i).is_none() {
+                            gr.edge(p_i, m_i, Edge { kind: EdgeKind::IssuedByMount, status: EdgeStatus::Ok, evidence: vec![m.loc.clone()], fresh_at: None });
+                        }
+                    }
+                }
+            }
+        }
+
+        // store -> service account, store -> role
+        for s in &snap.stores {
+            let skind = if s.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore };
+            let st_i = gr.node(kref(skind, &s.meta.namespace, &s.meta.name), Presence::Present);
+            let Some(v) = &s.vault else { continue };
+            if let VaultAuth::Kubernetes { mount_path, role, service_account, loc } = &v.auth {
+                if let Some((sa, sa_ns)) = service_account {
+                    let sa_ns = sa_ns.clone().or_else(|| s.meta.namespace.clone());
+                    let presence = snap.presence(Kind::ServiceAccount, sa_ns.as_deref(), sa);
+                    let sa_i = gr.node(ObjRef::new(Kind::ServiceAccount, sa_ns.as_deref(), sa), presence);
+                    let status = match presence {
+                        Presence::Present => EdgeStatus::Ok,
+                        Presence::Missing => EdgeStatus::Broken(format!("ServiceAccount {sa} does not exist")),
+                        Presence::Unknown => EdgeStatus::Unknown,
+                    };
+                    gr.edge(st_i, sa_i, Edge { kind: EdgeKind::AuthenticatesAs, status, evidence: vec![loc.clone()], fresh_at: None });
+                }
+                let role_name = format!("{mount_path}/{role}");
+                let known = snap.vault.roles.get(&(mount_path.clone(), role.clone()));
+                let listed = snap.vault.lists.iter().find(|l| l.path == format!("auth/{mount_path}/role"));
+                let (presence, status) = match (known, listed) {
+                    (Some(_), _) => (Presence::Present, EdgeStatus::Ok),
+                    (None, Some(l)) if l.keys.iter().any(|k| k == role) => (Presence::Present, EdgeStatus::Unknown),
+                    (None, Some(_)) => (Presence::Missing, EdgeStatus::Broken(format!("role {role} does not exist on auth/{mount_path}"))),
+                    (None, None) => (Presence::Unknown, EdgeStatus::Unknown),
+                };
+                let r_i = gr.node(ObjRef::new(Kind::VaultRole, None, &role_name), presence);
+                gr.edge(st_i, r_i, Edge { kind: EdgeKind::BoundToRole, status, evidence: vec![loc.clone()], fresh_at: None });
+            }
+        }
+
+        // role -> policy, policy -> path
+        for r in snap.vault.roles.values() {
+            let role_name = format!("{}/{}", r.mount, r.name);
+            let r_i = gr.node(ObjRef::new(Kind::VaultRole, None, &role_name), Presence::Present);
+            for (p, loc) in &r.policies {
+                let presence = snap.presence(Kind::VaultPolicy, None, p);
+                let p_i = gr.node(ObjRef::new(Kind::VaultPolicy, None, p), presence);
+                let status = match presence {
+                    Presence::Present => EdgeStatus::Ok,
+                    Presence::Missing => EdgeStatus::Broken(format!("policy {p} does not exist")),
+                    Presence::Unknown => EdgeStatus::Unknown,
+                };
+                let mut ev = vec![loc.clone()];
+                if let Some((_, l)) = &snap.vault.policy_list {
+                    ev.push(l.clone());
+                }
+                if let Some(l) = snap.vault.policies_absent.get(p) {
+                    ev.push(l.clone());
+                }
+                gr.edge(r_i, p_i, Edge { kind: EdgeKind::RoleGrantsPolicy, status, evidence: ev, fresh_at: None });
+            }
+        }
+        let paths: Vec<String> = gr.index.keys().filter(|o| o.kind == Kind::VaultPath).map(|o| o.name.clone()).collect();
+        for pol in snap.vault.policies.values() {
+            let acl = Acl::new(&[pol]);
+            for path in &paths {
+                let d = acl.check(path, "read");
+                if d.allowed {
+                    let p_i = gr.node(ObjRef::new(Kind::VaultPolicy, None, &pol.name), Presence::Present);
+                    let path_i = gr.node(ObjRef::new(Kind::VaultPath, None, path), Presence::Present);
+                    let ev = d.rule.map(|r| vec![r.loc.clone()]).unwrap_or_default();
+                    gr.edge(p_i, path_i, Edge { kind: EdgeKind::PolicyGrantsPath, status: EdgeStatus::Ok, evidence: ev, fresh_at: None });
+                }
+            }
+        }
+        gr
+    }
+}

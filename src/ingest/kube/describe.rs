@@ -1,0 +1,259 @@
+//! `kubectl describe` output: the object header (Name, Namespace, Kind), the fields rules
+//! read (pod status and start time, container states, ExternalSecret and store conditions,
+//! refresh time) and the Events table, whose messages may run over several lines.
+//!
+//! A paste often holds only part of a describe (`| grep -A10 Events`); the object is then
+//! known from the command line.
+
+use super::events::{ago, describe_row};
+use crate::ingest::text::{command_in, kube_kind, Command, Source};
+use crate::ingest::Out;
+use crate::model::time::parse_rfc3339;
+use crate::model::*;
+use chrono::DateTime;
+
+/// The object a describe block is about.
+#[derive(Clone, Debug, Default)]
+pub struct Subject {
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Subject {
+    pub fn from_command(cmd: Option<&Command>) -> Subject {
+        match cmd {
+            Some(c) if c.program == "kubectl" && c.verb() == "describe" => {
+                let (kind, name) = match (c.arg(1), c.arg(2)) {
+                    (Some(r), n) if r.contains('/') => {
+                        let (k, n2) = r.split_once('/').unwrap_or((r, ""));
+                        (kube_kind(k), Some(n.unwrap_or(n2).to_string()))
+                    }
+                    (Some(r), n) => (kube_kind(r), n.map(str::to_string)),
+                    _ => (None, None),
+                };
+                Subject {
+                    kind: kind.map(str::to_string),
+                    namespace: c.namespace.clone(),
+                    name,
+                }
+            }
+            _ => Subject::default(),
+        }
+    }
+}
+
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let t = line.trim_start();
+    let rest = t.strip_prefix(key)?.strip_prefix(':')?;
+    Some(rest.trim())
+}
+
+/// `Thu, 19 Mar 2026 10:26:00 +0000` (describe's time format) or RFC 3339.
+fn describe_time(s: &str) -> Option<Time> {
+    parse_rfc3339(s).or_else(|| DateTime::parse_from_rfc2822(s.trim()).ok().map(|t| t.with_timezone(&chrono::Utc)))
+}
+
+/// Is line `i` the start of a describe block (`Name:` followed by `Namespace:` soon after)?
+pub fn starts_block(src: &Source, i: usize) -> bool {
+    field(src.lines[i], "Name").is_some()
+        && !src.lines[i].starts_with(char::is_whitespace)
+        && (i + 1..(i + 4).min(src.lines.len())).any(|j| field(src.lines[j], "Namespace").is_some())
+}
+
+/// Reads a describe block (or a bare `Events:` section) at line `i`; returns the next line.
+pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
+    let bare_events = src.lines[i].trim_start().starts_with("Events:");
+    if !bare_events && !starts_block(src, i) {
+        return None;
+    }
+    let mut subj = Subject::from_command(cmd);
+    let mut j = i;
+    let mut conditions: Vec<Condition> = Vec::new();
+    let mut cur: Option<Condition> = None;
+    let mut pod = Pod::default();
+    let mut refresh_time = None;
+    let mut phase_loc = None;
+    let mut in_conditions = false;
+    let mut first_name_seen = false;
+    let mut events_at = None;
+    while j < src.lines.len() {
+        let line = src.lines[j];
+        if command_in(line).is_some() {
+            break;
+        }
+        // a second object's header ends this block
+        if j > i && first_name_seen && starts_block(src, j) {
+            break;
+        }
+        if line.trim_start().starts_with("Events:") {
+            events_at = Some(j);
+            break;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent == 0 {
+            in_conditions = false;
+        }
+        if let Some(v) = field(line, "Name").filter(|_| indent == 0) {
+            subj.name = Some(v.to_string());
+            first_name_seen = true;
+        } else if let Some(v) = field(line, "Namespace").filter(|_| indent == 0) {
+            subj.namespace = Some(v.to_string());
+        } else if let Some(v) = field(line, "Kind").filter(|_| indent == 0) {
+            subj.kind = Some(v.to_string());
+        } else if let Some(v) = field(line, "Start Time").filter(|_| indent == 0) {
+            pod.start_time = describe_time(v);
+        } else if let Some(v) = field(line, "Status").filter(|v| indent == 0 && !v.is_empty()) {
+            pod.phase = Some(v.to_string());
+            phase_loc = Some(src.loc(j));
+        } else if let Some(v) = field(line, "Node").filter(|_| indent == 0) {
+            pod.node = Some(v.split('/').next().unwrap_or(v).to_string());
+        } else if let Some(v) = field(line, "Refresh Time") {
+            refresh_time = describe_time(v);
+        } else if field(line, "Conditions").is_some() {
+            in_conditions = true;
+        } else if in_conditions {
+            // ESO style: `Last Transition Time:`, `Message:`, `Reason:`, `Status:`, `Type:`
+            let t = line.trim_start().trim_start_matches("- ");
+            let mut c = cur.take().unwrap_or_default();
+            let mut done = false;
+            if let Some(v) = field(t, "Last Transition Time") {
+                c.last_transition = describe_time(v);
+            } else if let Some(v) = field(t, "Message") {
+                c.message = Some(v.to_string());
+                c.loc = src.loc(j);
+            } else if let Some(v) = field(t, "Reason") {
+                c.reason = Some(v.to_string());
+                if !c.loc.is_known() {
+                    c.loc = src.loc(j);
+                }
+            } else if let Some(v) = field(t, "Status") {
+                c.status = v.to_string();
+            } else if let Some(v) = field(t, "Type") {
+                c.type_ = v.to_string();
+                done = true;
+            }
+            if done {
+                conditions.push(c);
+            } else {
+                cur = Some(c);
+            }
+        }
+        j += 1;
+    }
+    if let Some(c) = cur.take() {
+        if !c.status.is_empty() || c.reason.is_some() {
+            conditions.push(Condition {
+                type_: if c.type_.is_empty() { "Ready".into() } else { c.type_.clone() },
+                ..c
+            });
+        }
+    }
+    let kind = subj.kind.clone().or_else(|| (pod.start_time.is_some() || pod.node.is_some()).then(|| "Pod".to_string()));
+    let name = subj.name.clone();
+    if let (Some(kind), Some(name)) = (&kind, &name) {
+        let meta = Meta {
+            namespace: subj.namespace.clone(),
+            name: name.clone(),
+            loc: src.loc(i),
+            ..Default::default()
+        };
+        match kind.as_str() {
+            "Pod" if !bare_events => {
+                pod.meta = meta;
+                if let (Some(p), Some(l)) = (&pod.phase, phase_loc) {
+                    pod.table_status = Some((p.clone(), l));
+                }
+                out.push("Pod", Fact::Pod(Box::new(pod)));
+            }
+            "ExternalSecret" if !bare_events => out.push(
+                "ExternalSecret",
+                Fact::ExternalSecret(Box::new(ExternalSecret {
+                    target_name: meta.name.clone(),
+                    meta,
+                    conditions,
+                    refresh_time,
+                    ..Default::default()
+                })),
+            ),
+            "SecretStore" | "ClusterSecretStore" if !bare_events => out.push(
+                kind,
+                Fact::SecretStore(Box::new(SecretStore {
+                    kind: kind.clone(),
+                    meta: if kind == "ClusterSecretStore" { Meta { namespace: None, ..meta } } else { meta },
+                    conditions,
+                    ..Default::default()
+                })),
+            ),
+            _ => {}
+        }
+    }
+    let Some(ev) = events_at.or(bare_events.then_some(i)) else {
+        return Some(j.max(i + 1));
+    };
+    let end = events(src, ev, &subj, kind.as_deref(), out);
+    Some(end)
+}
+
+/// The Events table at line `at` (`Events:` line, or the first row of a header-less paste).
+pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: &mut Out) -> usize {
+    let mut j = at;
+    if src.lines[j].trim_start().starts_with("Events:") {
+        j += 1;
+    }
+    let mut last: Option<Event> = None;
+    let flush = |e: Option<Event>, out: &mut Out| {
+        if let Some(mut e) = e {
+            e.message = e.message.trim_end().to_string();
+            out.push("Event", Fact::Event(Box::new(e)));
+        }
+    };
+    while j < src.lines.len() {
+        let line = src.lines[j];
+        let t = line.trim();
+        if command_in(line).is_some() {
+            break;
+        }
+        if t.starts_with("Type") && t.contains("Reason") || t.starts_with("----") {
+            j += 1;
+            continue;
+        }
+        if let Some(row) = describe_row(line) {
+            flush(last.take(), out);
+            last = Some(Event {
+                namespace: subj.namespace.clone(),
+                object_kind: kind.map(str::to_string).or_else(|| subj.kind.clone()).unwrap_or_default(),
+                object_name: subj.name.clone().unwrap_or_default(),
+                type_: row.type_,
+                reason: row.reason,
+                message: row.message,
+                count: row.count,
+                first: ago(row.first),
+                last: ago(row.last),
+                source: row.from,
+                loc: src.loc(j),
+            });
+            j += 1;
+            continue;
+        }
+        // continuation of a multi-line message (Vault errors, HTML bodies), blank lines included
+        let continues = last.is_some()
+            && (t.is_empty() || line.starts_with(char::is_whitespace) || !t.contains(": ") || t.starts_with("URL:") || t.starts_with("Code:") || t.starts_with("Namespace:"))
+            && !(line.starts_with(|c: char| c.is_ascii_alphabetic()) && t.ends_with(':') && !t.contains(' '));
+        if continues {
+            if let Some(e) = last.as_mut() {
+                e.message.push('\n');
+                e.message.push_str(t);
+            }
+            j += 1;
+            // two blank lines in a row end the table
+            if t.is_empty() && src.lines.get(j).is_some_and(|l| l.trim().is_empty()) {
+                break;
+            }
+            continue;
+        }
+        break;
+    }
+    flush(last, out);
+    j.max(at + 1)
+}

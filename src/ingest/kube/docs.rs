@@ -1,0 +1,214 @@
+//! JSON and YAML documents holding Kubernetes objects: single objects, `List`/`<Kind>List`,
+//! bare JSON arrays (troubleshoot custom resources) and multi-document YAML.
+//!
+//! serde gives values without positions, so each object's line range is recovered from the
+//! text (list items start at the same indentation), and fields are located inside it.
+
+use super::objects::{is_object, object_fact, Span};
+use crate::ingest::text::Source;
+use crate::ingest::Out;
+use crate::model::{Fact, Kind};
+use serde_json::Value;
+
+/// Nesting deeper than this is refused before serde sees it (serde_json's own limit is 128,
+/// serde_yaml has none we can rely on).
+const MAX_DEPTH: usize = 256;
+
+/// Outcome of offering a document to this parser.
+pub enum Doc {
+    /// Kubernetes objects were read.
+    Objects,
+    /// Valid JSON/YAML, but not Kubernetes objects: here is the value for other parsers.
+    Other(Value),
+}
+
+fn depth_ok(text: &str) -> bool {
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    for b in text.bytes() {
+        match b {
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max <= MAX_DEPTH
+}
+
+/// Parses JSON text. `Err` carries a message with the line.
+pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String> {
+    if !depth_ok(text) {
+        return Err(format!("JSON nested deeper than {MAX_DEPTH} levels"));
+    }
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON at line {}: {}", e.line(), short(&e.to_string())))?;
+    Ok(take_value(src, v, 0, src.lines.len(), out))
+}
+
+fn short(s: &str) -> String {
+    s.split(" at line").next().unwrap_or(s).to_string()
+}
+
+/// Parses (multi-document) YAML text. Documents that fail are reported with their line and
+/// the others are still read.
+pub fn parse_yaml(src: &Source, text: &str, out: &mut Out) -> Result<Vec<Doc>, String> {
+    if !depth_ok(text) {
+        return Err(format!("YAML nested deeper than {MAX_DEPTH} levels"));
+    }
+    let mut docs = Vec::new();
+    let mut start = 0usize;
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut bounds = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if *l == "---" || l.starts_with("--- ") || *l == "..." {
+            bounds.push((start, i));
+            start = i + 1;
+        }
+    }
+    bounds.push((start, lines.len()));
+    let mut errors = Vec::new();
+    for (from, to) in bounds {
+        let body = lines[from..to].join("\n");
+        if body.trim().is_empty() || body.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            continue;
+        }
+        let de = serde_yaml::Deserializer::from_str(&body);
+        let v: Result<Value, _> = serde::Deserialize::deserialize(de);
+        match v {
+            Ok(v) => docs.push(take_value(src, v, from, to, out)),
+            Err(e) => {
+                let line = e.location().map(|l| l.line() + from).unwrap_or(from + 1);
+                errors.push(format!("invalid YAML at line {line}: {}", short(&e.to_string())));
+            }
+        }
+    }
+    if docs.is_empty() {
+        if let Some(e) = errors.into_iter().next() {
+            return Err(e);
+        }
+        return Ok(docs);
+    }
+    out.notes.extend(errors);
+    Ok(docs)
+}
+
+fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> Doc {
+    let items: Option<&Vec<Value>> = match &v {
+        Value::Array(a) => Some(a),
+        Value::Object(o) => {
+            let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
+            if kind == "List" || kind.ends_with("List") {
+                o.get("items").and_then(Value::as_array)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    match items {
+        Some(items) => {
+            if !items.is_empty() && !items.iter().any(is_object) {
+                return Doc::Other(v);
+            }
+            let starts = item_starts(src, from, to, items, matches!(v, Value::Array(_)));
+            let mut seen = std::collections::BTreeSet::new();
+            for (i, item) in items.iter().enumerate() {
+                let start = starts[i];
+                let end = starts.get(i + 1).copied().unwrap_or(to);
+                take_object(src, item, start, end, out);
+                if let (Some(k), Some(ns)) = (
+                    item.get("kind").and_then(Value::as_str).and_then(Kind::parse),
+                    item.get("metadata").and_then(|m| m.get("namespace")).and_then(Value::as_str),
+                ) {
+                    seen.insert((k, ns.to_string()));
+                }
+            }
+            // a List is a listing: it covers the kinds and namespaces it holds
+            for (k, ns) in seen {
+                out.cover(k, Some(ns));
+            }
+            if let Value::Object(o) = &v {
+                if let Some(kind) = o.get("kind").and_then(Value::as_str).and_then(|k| k.strip_suffix("List")).and_then(Kind::parse) {
+                    out.list_kind = Some(kind);
+                }
+            }
+            out.was_list = true;
+            Doc::Objects
+        }
+        None if is_object(&v) => {
+            take_object(src, &v, from, to, out);
+            Doc::Objects
+        }
+        None => Doc::Other(v),
+    }
+}
+
+fn take_object(src: &Source, v: &Value, start: usize, end: usize, out: &mut Out) {
+    let span = Span { src, start, end };
+    let (label, fact) = object_fact(v, &span);
+    *out.kinds.entry(label).or_default() += 1;
+    if let Some(f) = fact {
+        out.facts.push(f);
+    } else if let Some(items) = v.get("items").and_then(Value::as_array) {
+        // nested lists are rare but legal
+        for item in items {
+            if is_object(item) {
+                take_object(src, item, start, end, out);
+            }
+        }
+    }
+    if let Some(Fact::Secret(_)) = out.facts.last() {
+        // nothing else to do: values were reduced in objects::secret
+    }
+}
+
+/// The first line of each item of a list, found by indentation; falls back to searching
+/// for each item's name in order.
+fn item_starts(src: &Source, from: usize, to: usize, items: &[Value], bare: bool) -> Vec<usize> {
+    let to = to.min(src.lines.len());
+    let anchor = if bare {
+        src.find(from, to, |l| l.trim_start().starts_with('['))
+    } else {
+        src.find(from, to, |l| {
+            let t = l.trim_start();
+            t.starts_with("items:") || t.starts_with("\"items\":")
+        })
+    };
+    if let Some(a) = anchor {
+        let first = src.find(a + 1, to, |l| !l.trim().is_empty());
+        if let Some(f) = first {
+            let line = src.lines[f];
+            let indent = line.len() - line.trim_start().len();
+            let marker = line.trim_start().chars().next().unwrap_or(' ');
+            if marker == '-' || marker == '{' {
+                let starts: Vec<usize> = (f..to)
+                    .filter(|&i| {
+                        let l = src.lines[i];
+                        let ind = l.len() - l.trim_start().len();
+                        ind == indent && l.trim_start().starts_with(marker)
+                    })
+                    .collect();
+                if starts.len() == items.len() {
+                    return starts;
+                }
+            }
+        }
+    }
+    // fallback: the line naming each item, in order
+    let mut cursor = from;
+    items
+        .iter()
+        .map(|it| {
+            let name = it.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("");
+            let found = src.find(cursor, to, |l| {
+                let t = l.trim_start().trim_start_matches("- ");
+                (t.starts_with("name:") || t.starts_with("\"name\":")) && t.contains(name)
+            });
+            let at = found.unwrap_or(cursor);
+            cursor = at + 1;
+            at
+        })
+        .collect()
+}

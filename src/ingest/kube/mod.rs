@@ -1,0 +1,8 @@
+//! Kubernetes and ESO inputs: JSON/YAML object dumps, `kubectl get` tables, `kubectl
+//! describe` text and Events tables.
+
+pub mod describe;
+pub mod docs;
+pub mod events;
+pub mod objects;
+pub mod table;

@@ -1,0 +1,150 @@
+//! Ingest: every file of the bundle becomes typed facts with provenance, or a reported
+//! reason why it could not be read.
+//!
+//! A file's format comes from its content; its name and folder are only hints. Pastes may
+//! hold several outputs one after another, each introduced by the command that produced it
+//! (`$ kubectl get ...`, `root@host:/# vault read ...`); the command tells what a table means.
+//! Ingest never aborts: a bad file is a note in the report, and the rest is still read.
+
+pub mod kube;
+pub mod manifest;
+mod paste;
+pub mod text;
+pub mod vault;
+
+use crate::bundle::Bundle;
+use crate::model::{Fact, Kind};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use text::{Command, Source};
+
+/// What one file contributed, for `credtrace ingest` and the JSON report.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    /// `kubernetes-yaml`, `kubernetes-json`, `text`, `vault-audit`, `manifest`, ...
+    pub format: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    /// Objects read, by kind (`other:<Kind>` for kinds credtrace does not model).
+    pub kinds: BTreeMap<String, usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Why nothing could be read from the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// The result of ingesting a bundle.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub facts: Vec<Fact>,
+    pub files: Vec<FileReport>,
+}
+
+/// Facts and notes gathered from one file.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub facts: Vec<Fact>,
+    pub kinds: BTreeMap<String, usize>,
+    pub notes: Vec<String>,
+    pub commands: Vec<String>,
+    pub was_list: bool,
+    pub list_kind: Option<Kind>,
+}
+
+impl Out {
+    pub fn push(&mut self, label: &str, fact: Fact) {
+        *self.kinds.entry(label.to_string()).or_default() += 1;
+        self.facts.push(fact);
+    }
+
+    /// A fact that is not an object (coverage, markers): not counted as a kind.
+    pub fn push_marker(&mut self, fact: Fact) {
+        self.facts.push(fact);
+    }
+
+    pub fn cover(&mut self, kind: Kind, namespace: Option<String>) {
+        self.facts.push(Fact::Covered { kind, namespace });
+    }
+}
+
+/// Reads every entry of the bundle.
+pub fn ingest(bundle: &Bundle) -> Ingested {
+    let mut ing = Ingested::default();
+    // the manifest first: it maps output files to the commands that wrote them
+    let mut hints: BTreeMap<String, String> = BTreeMap::new();
+    for e in &bundle.entries {
+        if manifest::is_manifest(&e.path) {
+            let (facts, report, cmds) = manifest::parse(&e.path, &e.data);
+            ing.facts.extend(facts);
+            ing.files.push(report);
+            hints.extend(cmds);
+        }
+    }
+    for s in &bundle.skipped {
+        ing.files.push(FileReport {
+            path: s.path.clone(),
+            format: "unread".into(),
+            commands: vec![],
+            kinds: BTreeMap::new(),
+            notes: vec![],
+            skipped: Some(s.reason.clone()),
+        });
+    }
+    for e in &bundle.entries {
+        if manifest::is_manifest(&e.path) {
+            continue;
+        }
+        let hint = hints.get(&*e.path).map(|c| Command::parse(c));
+        let (out, format, skipped) = ingest_file(&e.path, &e.data, hint);
+        ing.facts.extend(out.facts);
+        ing.files.push(FileReport {
+            path: e.path.to_string(),
+            format: format.to_string(),
+            commands: out.commands,
+            kinds: out.kinds,
+            notes: out.notes,
+            skipped,
+        });
+    }
+    ing.files.sort_by(|a, b| a.path.cmp(&b.path));
+    ing
+}
+
+fn is_binary(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(8192)];
+    let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
+    !utf16 && head.contains(&0)
+}
+
+/// Reads one file; returns its facts, the format it was read as, and a skip reason when
+/// nothing could be read.
+pub fn ingest_file(path: &std::sync::Arc<str>, data: &[u8], hint: Option<Command>) -> (Out, &'static str, Option<String>) {
+    let mut out = Out::default();
+    let lower = path.to_ascii_lowercase();
+    if [".tar", ".tar.gz", ".tgz", ".zip", ".gz"].iter().any(|x| lower.ends_with(x)) {
+        return (out, "archive", Some("nested archive, not read".into()));
+    }
+    if is_binary(data) {
+        return (out, "binary", Some("binary file".into()));
+    }
+    let (text, note) = text::decode(data);
+    out.notes.extend(note);
+    if text.trim().is_empty() {
+        return (out, "empty", Some("empty file".into()));
+    }
+    let src = Source::new(path, &text);
+    let format = paste::read(&src, &text, hint, &mut out);
+    let skipped = if out.kinds.is_empty() && !out.facts.iter().any(|f| matches!(f, Fact::MountsListed { .. })) {
+        Some(
+            out.notes
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no Kubernetes object, kubectl output or Vault output recognised".into()),
+        )
+    } else {
+        None
+    };
+    (out, format, skipped)
+}

@@ -1,0 +1,282 @@
+//! Reading one text file: whole-file JSON/YAML documents, or a paste scanned line by line
+//! for the outputs credtrace knows, each read with the command that introduced it.
+
+use super::kube::{describe, docs, events, table};
+use super::text::{command_in, Command, Source};
+use super::vault;
+use super::Out;
+use crate::model::*;
+use serde_json::Value;
+
+/// Reads `text`; returns the format label.
+pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &'static str {
+    // leading comments (`# source: ...`) and command lines
+    let mut first = 0;
+    let mut cmd = hint;
+    while first < src.lines.len() {
+        let l = src.lines[first].trim();
+        if l.is_empty() || l.starts_with("# ") || l == "#" {
+            first += 1;
+        } else if let Some(c) = command_in(l) {
+            out.commands.push(c.clone());
+            cmd = Some(Command::parse(&c));
+            first += 1;
+            // a command continued with `\`
+            while src.lines.get(first - 1).is_some_and(|p| p.trim_end().ends_with('\\')) && first < src.lines.len() {
+                first += 1;
+            }
+        } else {
+            break;
+        }
+    }
+    let body_offset: usize = src.lines[..first].iter().map(|l| l.len() + 1).sum::<usize>().min(text.len());
+    let body = &text[body_offset..];
+    let trimmed = body.trim_start();
+
+    // whole-document JSON
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        match docs::parse_json(src, body_with_offset(text, body_offset).as_str(), out) {
+            Ok(docs::Doc::Objects) => return "kubernetes-json",
+            Ok(docs::Doc::Other(v)) => {
+                if vault_json(src, first, &v, cmd.as_ref(), out) {
+                    return "vault-json";
+                }
+                if v.is_object() && v.get("request").is_some() {
+                    // one pretty-printed audit entry
+                    vault::audit::take(src, first, &v, out);
+                    return "vault-audit";
+                }
+                if let Value::Array(items) = &v {
+                    if items.iter().all(|i| i.get("request").is_some()) && !items.is_empty() {
+                        for i in items {
+                            vault::audit::take(src, first, i, out);
+                        }
+                        return "vault-audit";
+                    }
+                }
+                out.notes.push("valid JSON, but neither Kubernetes objects nor Vault output".into());
+                return "json";
+            }
+            Err(e) => {
+                // JSON lines (audit log), or a broken document
+                if audit_lines(src, out) {
+                    return "vault-audit";
+                }
+                if !text.contains("\n\n") && !body.lines().any(|l| command_in(l).is_some()) {
+                    out.notes.push(e);
+                    return "json";
+                }
+            }
+        }
+    }
+
+    // whole-document YAML with Kubernetes objects
+    if looks_like_kube_yaml(body) {
+        match docs::parse_yaml(src, &body_with_offset(text, body_offset), out) {
+            Ok(d) if d.iter().any(|d| matches!(d, docs::Doc::Objects)) => return "kubernetes-yaml",
+            Ok(_) => {}
+            Err(e) => {
+                out.notes.push(e);
+                return "yaml";
+            }
+        }
+    }
+
+    // a policy body
+    let policy_name = vault::policy_name(cmd.as_ref()).or_else(|| {
+        let p = &*src.path;
+        (p.ends_with(".hcl")).then(|| p.rsplit('/').next().unwrap_or(p).trim_end_matches(".hcl").to_string())
+    });
+    if let Some(name) = &policy_name {
+        if body.lines().any(|l| l.trim_start().starts_with("path ")) || trimmed.starts_with('{') {
+            vault::policy(src, name, first, src.lines.len(), out);
+            return "vault-policy";
+        }
+    }
+
+    scan(src, first, cmd, out);
+    "text"
+}
+
+/// The text with everything before `offset` blanked to newlines, so line numbers stay true.
+fn body_with_offset(text: &str, offset: usize) -> String {
+    let mut s: String = text[..offset].chars().filter(|c| *c == '\n').collect();
+    s.push_str(&text[offset..]);
+    s
+}
+
+fn looks_like_kube_yaml(body: &str) -> bool {
+    body.lines().take(400).any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:") || l.starts_with("- apiVersion:"))
+}
+
+fn audit_lines(src: &Source, out: &mut Out) -> bool {
+    let mut n = 0;
+    for (i, l) in src.lines.iter().enumerate() {
+        if let Some(v) = vault::audit::entry(l) {
+            vault::audit::take(src, i, &v, out);
+            n += 1;
+        } else if !l.trim().is_empty() && n == 0 && i > 5 {
+            return false;
+        }
+    }
+    n > 0
+}
+
+/// `vault ... -format=json` envelopes: the `data` map read as a table would be.
+fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &mut Out) -> bool {
+    let Some(obj) = v.as_object() else {
+        // `vault list -format=json` / `vault policy list -format=json`: an array of strings
+        if let (Some(items), Some(c)) = (v.as_array(), cmd.filter(|c| c.program == "vault")) {
+            let names: Vec<String> = items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect();
+            if names.len() == items.len() {
+                match (c.verb(), c.arg(1)) {
+                    ("policy", Some("list")) | ("policies", None) => out.push("VaultPolicyList", Fact::PolicyList(names, src.loc(at))),
+                    ("list", Some(p)) => out.push(
+                        "VaultList",
+                        Fact::VaultList(VaultList { path: p.trim_matches('/').to_string(), keys: names, loc: src.loc(at) }),
+                    ),
+                    _ => return false,
+                }
+                return true;
+            }
+        }
+        return false;
+    };
+    if !obj.contains_key("request_id") && !obj.contains_key("lease_duration") {
+        return false;
+    }
+    let mut rows = Vec::new();
+    let line_of = |k: &str| src.find(at, src.lines.len(), |l| l.trim_start().starts_with(&format!("\"{k}\""))).unwrap_or(at);
+    for k in ["lease_id", "lease_duration", "renewable"] {
+        if let Some(val) = obj.get(k) {
+            let key = if k == "renewable" { "lease_renewable" } else { k };
+            if k == "lease_id" && val.as_str() == Some("") {
+                continue;
+            }
+            rows.push((key.to_string(), scalar(val), line_of(k)));
+        }
+    }
+    if let Some(data) = obj.get("data").and_then(Value::as_object) {
+        for (k, val) in data {
+            rows.push((k.clone(), scalar(val), line_of(k)));
+        }
+    }
+    if let Some(keys) = obj.get("data").and_then(|d| d.get("keys")).and_then(Value::as_array) {
+        if cmd.is_some_and(|c| c.verb() == "list") {
+            let names = keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect();
+            let path = cmd.and_then(|c| c.arg(1)).unwrap_or("").trim_matches('/').to_string();
+            out.push("VaultList", Fact::VaultList(VaultList { path, keys: names, loc: src.loc(at) }));
+            return true;
+        }
+    }
+    vault::table::interpret(src, at, &rows, cmd, out);
+    true
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => format!("[{}]", a.iter().map(scalar).collect::<Vec<_>>().join(" ")),
+        Value::Null => "<nil>".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The line scanner for pastes.
+fn scan(src: &Source, from: usize, mut cmd: Option<Command>, out: &mut Out) {
+    let n = src.lines.len();
+    let mut i = from;
+    let mut unrecognised = Vec::new();
+    while i < n {
+        let line = src.lines[i];
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("# source:") {
+            i += 1;
+            continue;
+        }
+        if let Some(c) = command_in(line) {
+            let mut full = c;
+            while full.ends_with('\\') && i + 1 < n {
+                i += 1;
+                full = format!("{} {}", full.trim_end_matches('\\').trim_end(), src.lines[i].trim());
+            }
+            out.commands.push(full.clone());
+            let parsed = Command::parse(&full);
+            i += 1;
+            if parsed.program == "vault" && matches!((parsed.verb(), parsed.arg(1)), ("policy", Some("list")) | ("policies", None)) {
+                i = vault::list::policy_names(src, i, out);
+            }
+            cmd = Some(parsed);
+            continue;
+        }
+        let c = cmd.as_ref();
+        if let Some((rows, next)) = vault::table::read(src, i) {
+            vault::table::interpret(src, i, &rows, c, out);
+            i = next;
+            continue;
+        }
+        if let Some(next) = vault::list::keys(src, i, c, out)
+            .or_else(|| vault::list::mounts(src, i, c, out))
+            .or_else(|| vault::error_block(src, i, out))
+            .or_else(|| describe::block(src, i, c, out))
+        {
+            i = next;
+            continue;
+        }
+        if let Some(v) = vault::audit::entry(line) {
+            vault::audit::take(src, i, &v, out);
+            i += 1;
+            continue;
+        }
+        if events::describe_row(line).is_some() {
+            let subj = describe::Subject::from_command(c);
+            let kind = subj.kind.clone();
+            i = describe::events(src, i, &subj, kind.as_deref(), out);
+            continue;
+        }
+        if events::get_event_row(line).is_some() {
+            let r = events::get_event_row(line).expect("checked");
+            out.push(
+                "Event",
+                Fact::Event(Box::new(Event {
+                    namespace: r.namespace.or_else(|| c.and_then(|c| c.namespace.clone())),
+                    object_kind: r.kind,
+                    object_name: r.name,
+                    type_: r.type_,
+                    reason: r.reason,
+                    message: r.message,
+                    count: 1,
+                    first: events::ago(r.last),
+                    last: events::ago(r.last),
+                    source: String::new(),
+                    loc: src.loc(i),
+                })),
+            );
+            i += 1;
+            continue;
+        }
+        if let Some(next) = table::block(src, i, c, out) {
+            i = next;
+            continue;
+        }
+        if table::loop_line(src, i, c, out) {
+            i += 1;
+            continue;
+        }
+        if vault::list::looks_like_policy_list(src, i) {
+            i = vault::list::policy_names(src, i, out);
+            continue;
+        }
+        unrecognised.push(i + 1);
+        i += 1;
+    }
+    if !unrecognised.is_empty() && !out.kinds.is_empty() {
+        let shown: Vec<String> = unrecognised.iter().take(5).map(|l| l.to_string()).collect();
+        out.notes.push(format!(
+            "{} line(s) not recognised (line {}{})",
+            unrecognised.len(),
+            shown.join(", "),
+            if unrecognised.len() > 5 { ", ..." } else { "" }
+        ));
+    }
+}

@@ -1,0 +1,316 @@
+//! Text helpers shared by every parser: decoding, lines, locating fields, and recognising the
+//! shell prompt or echoed command that produced a paste.
+
+use crate::model::Loc;
+use std::sync::Arc;
+
+/// Decodes bytes as text: UTF-8 (with or without BOM), UTF-16 with a BOM, otherwise lossy
+/// UTF-8. ANSI colour codes and carriage returns are removed. Returns the text and a note
+/// when the decoding was not clean.
+pub fn decode(data: &[u8]) -> (String, Option<String>) {
+    let (text, note) = if let Some(rest) = data.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        (String::from_utf8_lossy(rest).into_owned(), None)
+    } else if data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF]) {
+        let le = data[0] == 0xFF;
+        let units: Vec<u16> = data[2..]
+            .chunks_exact(2)
+            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
+            .collect();
+        (String::from_utf16_lossy(&units), None)
+    } else {
+        match std::str::from_utf8(data) {
+            Ok(s) => (s.to_string(), None),
+            Err(e) => (
+                String::from_utf8_lossy(data).into_owned(),
+                Some(format!("invalid UTF-8 at byte {}, replaced", e.valid_up_to())),
+            ),
+        }
+    };
+    (strip_ansi(&text), note)
+}
+
+fn strip_ansi(s: &str) -> String {
+    if !s.contains('\x1b') && !s.contains('\r') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A file's lines, with helpers to cite them.
+pub struct Source<'a> {
+    pub path: Arc<str>,
+    pub lines: Vec<&'a str>,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(path: &Arc<str>, text: &'a str) -> Source<'a> {
+        Source {
+            path: path.clone(),
+            lines: text.lines().collect(),
+        }
+    }
+
+    /// A location for 0-based line index `i`.
+    pub fn loc(&self, i: usize) -> Loc {
+        match self.lines.get(i) {
+            Some(l) => Loc::new(&self.path, (i + 1) as u32, l),
+            None => Loc::file(&self.path),
+        }
+    }
+
+    /// First line index in `from..to` for which `pred` holds.
+    pub fn find(&self, from: usize, to: usize, pred: impl Fn(&str) -> bool) -> Option<usize> {
+        let to = to.min(self.lines.len());
+        (from..to).find(|&i| pred(self.lines[i]))
+    }
+
+    /// The line in `from..to` holding field `key` (YAML `key:` or JSON `"key":`) whose text
+    /// contains `value` (empty: any value). Falls back to `fallback`.
+    pub fn field(&self, from: usize, to: usize, key: &str, value: &str, fallback: usize) -> Loc {
+        let needle = searchable(value);
+        let i = self.find(from, to, |l| {
+            let t = l.trim_start().trim_start_matches("- ");
+            let keyed = t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\":"));
+            keyed && (needle.is_empty() || t.contains(needle))
+        });
+        self.loc(i.unwrap_or(fallback))
+    }
+
+    /// The first line in `from..to` containing `value` (its searchable prefix).
+    pub fn containing(&self, from: usize, to: usize, value: &str, fallback: usize) -> Loc {
+        let needle = searchable(value);
+        let i = if needle.is_empty() {
+            None
+        } else {
+            self.find(from, to, |l| l.contains(needle))
+        };
+        self.loc(i.unwrap_or(fallback))
+    }
+}
+
+/// The longest prefix of `value` that appears verbatim in both JSON and YAML renderings
+/// (stops before characters that would be escaped or folded), at most 60 bytes.
+pub fn searchable(value: &str) -> &str {
+    let mut end = 0;
+    for (i, c) in value.char_indices() {
+        if matches!(c, '\n' | '\t' | '"' | '\\' | '\'') || i >= 60 {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    value[..end].trim_end()
+}
+
+/// A command line at the top of (or inside) a paste: `$ kubectl get ...`, `+ vault read ...`,
+/// `root@host:/# vault read ...`, `[nix-shell:~]# kubectl ...`, or a bare `kubectl ...` line.
+/// Returns the command without the prompt.
+pub fn command_in(line: &str) -> Option<String> {
+    let t = line.trim();
+    let candidates = [
+        t.strip_prefix("$ "),
+        t.strip_prefix("+ "),
+        t.strip_prefix("> "),
+        t.strip_prefix("% "),
+        after_prompt(t),
+        Some(t),
+    ];
+    for c in candidates.into_iter().flatten() {
+        let c = c.trim();
+        let first = c.split_whitespace().next().unwrap_or("");
+        if matches!(first, "kubectl" | "vault" | "oc" | "k" | "bao") && c.split_whitespace().count() >= 2 {
+            let second = c.split_whitespace().nth(1).unwrap_or("");
+            if second.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-') && !second.is_empty() {
+                return Some(c.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The text after a shell prompt such as `user@host:/path# `, `[nix-shell:~]# ` or `~ # `.
+fn after_prompt(t: &str) -> Option<&str> {
+    for marker in ["# ", "$ ", "> "] {
+        if let Some(p) = t.find(marker) {
+            let prefix = t[..p].trim_end();
+            let prompt_like = prefix == "~"
+                || prefix.ends_with(']')
+                || (!prefix.contains(' ') && (prefix.contains('@') || prefix.contains(':') || prefix.ends_with('~')));
+            if p > 0 && prompt_like {
+                return Some(&t[p + 2..]);
+            }
+        }
+    }
+    None
+}
+
+/// A parsed `kubectl`/`vault` command line: the words after the program name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Command {
+    pub program: String,
+    pub words: Vec<String>,
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    pub output: Option<String>,
+    /// Text after the first pipe (`| grep regcred`): the output is filtered.
+    pub filtered: bool,
+}
+
+impl Command {
+    pub fn parse(cmd: &str) -> Command {
+        let (main, piped) = match cmd.split_once('|') {
+            Some((a, _)) => (a, true),
+            None => (cmd, false),
+        };
+        let mut words = main.split_whitespace().map(|w| w.trim_matches(|c| c == '\'' || c == '"').to_string());
+        let program = words.next().unwrap_or_default();
+        let program = if program == "k" || program == "oc" { "kubectl".to_string() } else if program == "bao" { "vault".to_string() } else { program };
+        let mut c = Command {
+            program,
+            filtered: piped,
+            ..Default::default()
+        };
+        let rest: Vec<String> = words.collect();
+        let mut i = 0;
+        while i < rest.len() {
+            let w = &rest[i];
+            let next = rest.get(i + 1).cloned();
+            if w == "-n" || w == "--namespace" {
+                c.namespace = next;
+                i += 2;
+                continue;
+            }
+            if let Some(v) = w.strip_prefix("--namespace=").or_else(|| w.strip_prefix("-n=")) {
+                c.namespace = Some(v.to_string());
+            } else if w == "-A" || w == "--all-namespaces" {
+                c.all_namespaces = true;
+            } else if w == "-o" || w == "--output" || w == "-format" || w == "--format" {
+                c.output = next;
+                i += 2;
+                continue;
+            } else if let Some(v) = w
+                .strip_prefix("-o=")
+                .or_else(|| w.strip_prefix("--output="))
+                .or_else(|| w.strip_prefix("-format="))
+                .or_else(|| w.strip_prefix("--format="))
+            {
+                c.output = Some(v.to_string());
+            } else if w.starts_with("-o") && w.len() > 2 && !w.starts_with("-o=") {
+                c.output = Some(w[2..].to_string());
+            } else if w.starts_with('-') {
+                // other flags, some take a value we cannot know; keep going
+            } else {
+                c.words.push(w.clone());
+            }
+            i += 1;
+        }
+        c
+    }
+
+    /// `kubectl get pods NAME` -> ("get", "pods", Some("NAME")).
+    pub fn verb(&self) -> &str {
+        self.words.first().map(String::as_str).unwrap_or("")
+    }
+
+    pub fn arg(&self, i: usize) -> Option<&str> {
+        self.words.get(i).map(String::as_str)
+    }
+}
+
+/// Maps a kubectl resource word (`po`, `pods`, `externalsecret`, `es`,
+/// `externalsecrets.external-secrets.io`) to its kind.
+pub fn kube_kind(resource: &str) -> Option<&'static str> {
+    let r = resource.to_ascii_lowercase();
+    let r = r.split('.').next().unwrap_or("");
+    let r = r.split('/').next().unwrap_or("");
+    Some(match r {
+        "po" | "pod" | "pods" => "Pod",
+        "secret" | "secrets" => "Secret",
+        "sa" | "serviceaccount" | "serviceaccounts" => "ServiceAccount",
+        "ns" | "namespace" | "namespaces" => "Namespace",
+        "ev" | "event" | "events" => "Event",
+        "deploy" | "deployment" | "deployments" => "Deployment",
+        "rs" | "replicaset" | "replicasets" => "ReplicaSet",
+        "sts" | "statefulset" | "statefulsets" => "StatefulSet",
+        "ds" | "daemonset" | "daemonsets" => "DaemonSet",
+        "job" | "jobs" => "Job",
+        "cj" | "cronjob" | "cronjobs" => "CronJob",
+        "es" | "externalsecret" | "externalsecrets" => "ExternalSecret",
+        "ss" | "secretstore" | "secretstores" => "SecretStore",
+        "css" | "clustersecretstore" | "clustersecretstores" => "ClusterSecretStore",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts() {
+        let cases = [
+            ("$ kubectl get pods -n prod", Some("kubectl get pods -n prod")),
+            ("+ vault read sys/mounts/x/tune", Some("vault read sys/mounts/x/tune")),
+            ("root@434e7d12d652:/# vault read secret/foo", Some("vault read secret/foo")),
+            ("[nix-shell:/home/x/homelab]# kubectl get ExternalSecret --all-namespaces", Some("kubectl get ExternalSecret --all-namespaces")),
+            ("~ # vault read secret/production/databases/pg-01", Some("vault read secret/production/databases/pg-01")),
+            ("kubectl get es -n aleksf-dev-ns", Some("kubectl get es -n aleksf-dev-ns")),
+            ("vault policy list", Some("vault policy list")),
+            ("# source: https://example.com/issues/1", None),
+            ("NAME READY STATUS", None),
+            ("Key Value", None),
+            ("vault", None),
+        ];
+        for (line, want) in cases {
+            assert_eq!(command_in(line).as_deref(), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn command_words() {
+        let c = Command::parse("kubectl get secret regcred-order-service -n prod -o yaml");
+        assert_eq!(c.words, ["get", "secret", "regcred-order-service"]);
+        assert_eq!(c.namespace.as_deref(), Some("prod"));
+        assert_eq!(c.output.as_deref(), Some("yaml"));
+        let c = Command::parse("kubectl get secrets -n prod -o name | grep regcred | while read s; do");
+        assert!(c.filtered);
+        let c = Command::parse("kubectl get ExternalSecret --all-namespaces");
+        assert!(c.all_namespaces);
+        assert_eq!(kube_kind("ExternalSecret"), Some("ExternalSecret"));
+        assert_eq!(kube_kind("externalsecrets.external-secrets.io"), Some("ExternalSecret"));
+    }
+
+    #[test]
+    fn field_lookup() {
+        let text = "metadata:\n  labels:\n    app.kubernetes.io/name: a\n  name: a\nstatus:\n  message: \"could not get\\nsecret\"\n";
+        let path: Arc<str> = Arc::from("x.yaml");
+        let s = Source::new(&path, text);
+        assert_eq!(s.field(0, 99, "name", "a", 0).line, 4);
+        assert_eq!(s.field(0, 99, "message", "could not get\nsecret", 0).line, 6);
+    }
+
+    #[test]
+    fn decodes_utf16_and_strips_ansi() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "Key".encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(decode(&bytes).0, "Key");
+        assert_eq!(decode(b"\x1b[31mWarning\x1b[0m\r\n").0, "Warning\n");
+    }
+}

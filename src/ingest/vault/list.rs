@@ -1,0 +1,122 @@
+//! `vault list` (`Keys` / `----`), `vault policy list` (bare names, no header), and the
+//! mount tables of `vault secrets list [-detailed]` and `vault auth list`.
+
+use super::table::list_value;
+use crate::ingest::text::{command_in, Command, Source};
+use crate::ingest::Out;
+use crate::model::time::parse_duration;
+use crate::model::*;
+
+/// `Keys` / `----` then one key per line.
+pub fn keys(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
+    if src.lines.get(i)?.trim() != "Keys" || !src.lines.get(i + 1)?.trim().chars().all(|c| c == '-') {
+        return None;
+    }
+    let mut j = i + 2;
+    let mut keys = Vec::new();
+    while j < src.lines.len() && !src.lines[j].trim().is_empty() && command_in(src.lines[j]).is_none() {
+        keys.push(src.lines[j].trim().to_string());
+        j += 1;
+    }
+    let path = cmd
+        .filter(|c| c.program == "vault" && c.verb() == "list")
+        .and_then(|c| c.arg(1))
+        .map(|p| p.trim_matches('/').to_string())
+        .unwrap_or_default();
+    out.push("VaultList", Fact::VaultList(VaultList { path, keys, loc: src.loc(i) }));
+    Some(j)
+}
+
+/// `vault policy list`: bare names until a blank line or the next command.
+pub fn policy_names(src: &Source, i: usize, out: &mut Out) -> usize {
+    let mut j = i;
+    let mut names = Vec::new();
+    while j < src.lines.len() && command_in(src.lines[j]).is_none() {
+        let t = src.lines[j].trim();
+        if t.is_empty() {
+            if names.is_empty() {
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        if t.split_whitespace().count() != 1 {
+            break;
+        }
+        names.push(t.to_string());
+        j += 1;
+    }
+    if !names.is_empty() {
+        out.push("VaultPolicyList", Fact::PolicyList(names, src.loc(i)));
+    }
+    j.max(i + 1)
+}
+
+/// Bare names that include `default` and `root`: a policy list whose command was lost.
+pub fn looks_like_policy_list(src: &Source, from: usize) -> bool {
+    let words: Vec<&str> = src.lines[from..]
+        .iter()
+        .map(|l| l.trim())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    words.len() >= 2
+        && words.iter().all(|w| w.split_whitespace().count() == 1 && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)))
+        && words.contains(&"default")
+        && words.contains(&"root")
+}
+
+/// `Path  Type  Accessor  Description` (plain) or `Path  Plugin  Accessor  Default TTL ...` (detailed).
+pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
+    let header = *src.lines.get(i)?;
+    let cols: Vec<&str> = header.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    if cols.first() != Some(&"Path") || !(cols.contains(&"Type") || cols.contains(&"Plugin")) || !cols.contains(&"Accessor") {
+        return None;
+    }
+    let starts: Vec<usize> = cols.iter().map(|c| header.find(c).unwrap_or(0)).collect();
+    let auth = cmd.is_some_and(|c| c.program == "vault" && c.verb() == "auth");
+    out.push_marker(Fact::MountsListed { auth });
+    let mut j = i + 1;
+    if src.lines.get(j).is_some_and(|l| l.trim().starts_with("----")) {
+        j += 1;
+    }
+    while j < src.lines.len() {
+        let line = src.lines[j];
+        if line.trim().is_empty() || command_in(line).is_some() {
+            break;
+        }
+        let cell = |name: &str| -> Option<String> {
+            let k = cols.iter().position(|c| *c == name)?;
+            let from = starts[k].min(line.len());
+            let to = starts.get(k + 1).copied().unwrap_or(line.len()).min(line.len());
+            if !line.is_char_boundary(from) || !line.is_char_boundary(to) {
+                return None;
+            }
+            let v = line[from..to].trim();
+            (!v.is_empty()).then(|| v.to_string())
+        };
+        let path = cell("Path").unwrap_or_default();
+        let ttl = |name: &str| {
+            cell(name).and_then(|v| if v == "system" || v == "n/a" { None } else { parse_duration(&v).map(|d| (d, src.loc(j))) })
+        };
+        let kv_version = cell("Options").and_then(|o| {
+            let items = list_value(o.trim_start_matches("map"));
+            items.iter().find_map(|i| i.strip_prefix("version:").and_then(|v| v.parse().ok()))
+        });
+        let type_ = cell("Type").or_else(|| cell("Plugin"));
+        let kv_version = kv_version.or_else(|| (type_.as_deref() == Some("kv") && cols.contains(&"Options")).then_some(1));
+        out.push(
+            "VaultMount",
+            Fact::VaultMount(VaultMount {
+                path: path.trim_matches('/').to_string(),
+                auth,
+                type_,
+                default_lease_ttl: ttl("Default TTL"),
+                max_lease_ttl: ttl("Max TTL"),
+                kv_version,
+                loc: src.loc(j),
+            }),
+        );
+        j += 1;
+    }
+    Some(j)
+}

@@ -1,0 +1,33 @@
+//! The `credtrace` binary: parse arguments, run, print, and map the outcome to an exit code
+//! (0 nothing at or above --fail-on, 1 findings at or above it, 2 unusable input or usage).
+//! A closed stdout (`credtrace ... | head`) is a quiet exit.
+
+use clap::Parser;
+use std::io::Write;
+
+fn main() {
+    let cli = match credtrace::cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    match credtrace::cli::run(cli) {
+        Ok((text, code)) => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("credtrace: cannot write output: {e}");
+                    std::process::exit(2);
+                }
+            }
+            std::process::exit(code);
+        }
+        Err(e) => {
+            eprintln!("credtrace: {}", e.0);
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! Assembling facts into a [`Snapshot`]: merging duplicates, settling the capture time,
+//! resolving relative ages, and recording coverage.
+
+use super::*;
+use crate::model::time::When;
+use std::collections::BTreeMap;
+
+/// How the caller wants the capture time chosen.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClockPolicy {
+    /// `--as-of`: overrides everything.
+    pub as_of: Option<Time>,
+}
+
+impl Snapshot {
+    /// Builds the snapshot. Never fails: conflicts are recorded, not fatal.
+    pub fn build(facts: Vec<Fact>, clock: ClockPolicy) -> Snapshot {
+        let mut b = Builder::default();
+        for f in facts {
+            b.add(f);
+        }
+        b.finish(clock)
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    pods: BTreeMap<(Option<String>, String), Pod>,
+    secrets: BTreeMap<(Option<String>, String), Secret>,
+    sas: BTreeMap<(Option<String>, String), ServiceAccount>,
+    namespaces: BTreeMap<String, Namespace>,
+    workloads: BTreeMap<(String, Option<String>, String), Workload>,
+    events: Vec<Event>,
+    ess: BTreeMap<(Option<String>, String), ExternalSecret>,
+    stores: BTreeMap<(String, Option<String>, String), SecretStore>,
+    vault: VaultState,
+    coverage: Coverage,
+    manifest: Option<(Option<Time>, Option<String>, Loc)>,
+    hint: Option<(Time, Loc)>,
+    conflicts: Vec<String>,
+}
+
+fn key(meta: &Meta) -> (Option<String>, String) {
+    (meta.namespace.clone(), meta.name.clone())
+}
+
+fn fill<T: Clone>(dst: &mut Option<T>, src: &Option<T>) {
+    if dst.is_none() {
+        dst.clone_from(src);
+    }
+}
+
+fn fill_vec<T: Clone>(dst: &mut Vec<T>, src: &[T]) {
+    if dst.is_empty() {
+        dst.extend_from_slice(src);
+    }
+}
+
+fn merge_meta(dst: &mut Meta, src: &Meta, conflicts: &mut Vec<String>, what: &str) {
+    fill(&mut dst.uid, &src.uid);
+    if let (Some(When::At(a)), Some(When::At(b))) = (&dst.created, &src.created) {
+        if a != b {
+            conflicts.push(format!(
+                "{what}: creationTimestamp {} ({}) disagrees with {} ({})",
+                time::fmt_time(*a),
+                dst.loc.cite(),
+                time::fmt_time(*b),
+                src.loc.cite()
+            ));
+        }
+    }
+    // an absolute time beats an age
+    match (&dst.created, &src.created) {
+        (None, _) | (Some(When::Ago(_)), Some(When::At(_))) => dst.created = src.created,
+        _ => {}
+    }
+    if dst.labels.is_empty() {
+        dst.labels.clone_from(&src.labels);
+    }
+    if dst.annotations.is_empty() {
+        dst.annotations.clone_from(&src.annotations);
+    }
+    fill_vec(&mut dst.owners, &src.owners);
+    fill_vec(&mut dst.managed_fields, &src.managed_fields);
+    fill(&mut dst.resource_version, &src.resource_version);
+    if !dst.loc.is_known() || (dst.loc.line == 0 && src.loc.line > 0) {
+        dst.loc = src.loc.clone();
+    }
+}
+
+/// Richness: a full object dump beats a table row or a describe excerpt.
+fn richer(a: &Meta, b: &Meta) -> bool {
+    let score = |m: &Meta| {
+        m.uid.is_some() as u8 * 4 + (!m.managed_fields.is_empty()) as u8 * 2 + m.resource_version.is_some() as u8
+    };
+    score(b) > score(a)
+}
+
+macro_rules! upsert {
+    ($map:expr, $key:expr, $obj:expr, $merge:expr, $conflicts:expr) => {{
+        let k = $key;
+        let mut obj = $obj;
+        if let Some(mut old) = $map.remove(&k) {
+            if richer(&old.meta, &obj.meta) {
+                std::mem::swap(&mut old, &mut obj);
+            }
+            // `old` is the richer one; fill its gaps from `obj`
+            $merge(&mut old, &obj, $conflicts);
+            $map.insert(k, old);
+        } else {
+            $map.insert(k, obj);
+        }
+    }};
+}
+
+fn merge_pod(d: &mut Pod, s: &Pod, c: &mut Vec<String>) {
+    merge_meta(&mut d.meta, &s.meta, c, "Pod");
+    fill(&mut d.service_account, &s.service_account);
+    fill(&mut d.node, &s.node);
+    fill_vec(&mut d.image_pull_secrets, &s.image_pull_secrets);
+    fill_vec(&mut d.containers, &s.containers);
+    fill_vec(&mut d.volumes, &s.volumes);
+    fill(&mut d.phase, &s.phase);
+    fill(&mut d.start_time, &s.start_time);
+    fill_vec(&mut d.statuses, &s.statuses);
+    fill(&mut d.table_status, &s.table_status);
+}
+
+fn merge_secret(d: &mut Secret, s: &Secret, c: &mut Vec<String>) {
+    let what = format!("Secret {}", d.meta.name);
+    merge_meta(&mut d.meta, &s.meta, c, &what);
+    if let (Some(a), Some(b)) = (&d.type_, &s.type_) {
+        if a != b {
+            c.push(format!(
+                "Secret {}: type {a} ({}) disagrees with {b} ({})",
+                d.meta.name,
+                d.meta.loc.cite(),
+                s.meta.loc.cite()
+            ));
+        }
+    }
+    fill(&mut d.type_, &s.type_);
+    fill_vec(&mut d.keys, &s.keys);
+    fill(&mut d.key_count, &s.key_count);
+    fill(&mut d.fingerprint, &s.fingerprint);
+    fill(&mut d.docker, &s.docker);
+    d.immutable |= s.immutable;
+    d.has_data |= s.has_data;
+}
+
+fn merge_es(d: &mut ExternalSecret, s: &ExternalSecret, c: &mut Vec<String>) {
+    merge_meta(&mut d.meta, &s.meta, c, "ExternalSecret");
+    if d.store.name.is_empty() {
+        d.store = s.store.clone();
+    }
+    fill(&mut d.refresh_interval, &s.refresh_interval);
+    fill(&mut d.refresh_time, &s.refresh_time);
+    fill_vec(&mut d.conditions, &s.conditions);
+    fill(&mut d.table_status, &s.table_status);
+    fill_vec(&mut d.data, &s.data);
+    fill_vec(&mut d.data_from, &s.data_from);
+    fill(&mut d.template_type, &s.template_type);
+}
+
+fn merge_store(d: &mut SecretStore, s: &SecretStore, c: &mut Vec<String>) {
+    merge_meta(&mut d.meta, &s.meta, c, "SecretStore");
+    if d.vault.is_none() {
+        d.vault.clone_from(&s.vault);
+    }
+    fill_vec(&mut d.conditions, &s.conditions);
+    fill(&mut d.table_status, &s.table_status);
+}
+
+fn merge_simple<T>(_d: &mut T, _s: &T, _c: &mut Vec<String>) {}
+
+impl Builder {
+    fn add(&mut self, f: Fact) {
+        let c = &mut self.conflicts;
+        match f {
+            Fact::Pod(p) => upsert!(self.pods, key(&p.meta), *p, merge_pod, c),
+            Fact::Secret(s) => upsert!(self.secrets, key(&s.meta), *s, merge_secret, c),
+            Fact::ServiceAccount(s) => {
+                upsert!(self.sas, key(&s.meta), s, merge_simple, c)
+            }
+            Fact::Namespace(n) => {
+                self.namespaces.entry(n.meta.name.clone()).or_insert(n);
+            }
+            Fact::Workload(w) => {
+                let k = (w.kind.clone(), w.meta.namespace.clone(), w.meta.name.clone());
+                self.workloads.entry(k).or_insert(*w);
+            }
+            Fact::Event(e) => self.events.push(*e),
+            Fact::ExternalSecret(e) => upsert!(self.ess, key(&e.meta), *e, merge_es, c),
+            Fact::SecretStore(s) => {
+                let ns = if s.kind == "ClusterSecretStore" { None } else { s.meta.namespace.clone() };
+                let k = (s.kind.clone(), ns, s.meta.name.clone());
+                upsert!(self.stores, k, *s, merge_store, c)
+            }
+            Fact::VaultMount(m) => {
+                let k = (m.auth, m.path.clone());
+                match self.vault.mounts.get_mut(&k) {
+                    Some(old) => {
+                        fill(&mut old.type_, &m.type_);
+                        fill(&mut old.default_lease_ttl, &m.default_lease_ttl);
+                        fill(&mut old.max_lease_ttl, &m.max_lease_ttl);
+                        fill(&mut old.kv_version, &m.kv_version);
+                    }
+                    None => {
+                        self.vault.mounts.insert(k, m);
+                    }
+                }
+            }
+            Fact::VaultPolicy(p) => {
+                self.vault.policies.insert(p.name.clone(), p);
+            }
+            Fact::PolicyList(names, loc) => match &mut self.vault.policy_list {
+                Some((old, _)) => {
+                    for n in names {
+                        if !old.contains(&n) {
+                            old.push(n);
+                        }
+                    }
+                }
+                None => self.vault.policy_list = Some((names, loc)),
+            },
+            Fact::PolicyAbsent(name, loc) => {
+                self.vault.policies_absent.insert(name, loc);
+            }
+            Fact::VaultRole(r) => {
+                self.vault.roles.insert((r.mount.clone(), r.name.clone()), r);
+            }
+            Fact::VaultLease(l) => self.vault.leases.push(l),
+            Fact::VaultToken(t) => self.vault.tokens.push(t),
+            Fact::VaultList(l) => self.vault.lists.push(l),
+            Fact::VaultStatus(s) => self.vault.status = Some(s),
+            Fact::VaultError(e, loc) => self.vault.errors.push((e, loc)),
+            Fact::Audit(a) => self.vault.audit.push(*a),
+            Fact::MountsListed { auth } => {
+                if auth {
+                    self.vault.auth_mounts_listed = true
+                } else {
+                    self.vault.mounts_listed = true
+                }
+            }
+            Fact::Covered { kind, namespace } => {
+                self.coverage.collected.insert((kind, namespace));
+            }
+            Fact::NotCollected { kind, namespace, reason } => {
+                self.coverage.not_collected.insert((kind, namespace), reason);
+            }
+            Fact::Manifest { captured_at, cluster, loc } => self.manifest = Some((captured_at, cluster, loc)),
+            Fact::CaptureHint(t, loc) => {
+                if self.hint.as_ref().is_none_or(|(old, _)| t > *old) {
+                    self.hint = Some((t, loc));
+                }
+            }
+        }
+    }
+
+    /// Objects seen without a namespace (a `kubectl get` table without `-n`) join the one
+    /// object of that name with a namespace, when there is exactly one.
+    fn settle_namespaces(&mut self) {
+        fn settle<T: Clone>(
+            map: &mut BTreeMap<(Option<String>, String), T>,
+            merge: fn(&mut T, &T, &mut Vec<String>),
+            c: &mut Vec<String>,
+        ) {
+            let orphans: Vec<_> = map.keys().filter(|(ns, _)| ns.is_none()).cloned().collect();
+            for k in orphans {
+                let candidates: Vec<_> = map
+                    .keys()
+                    .filter(|(ns, n)| ns.is_some() && *n == k.1)
+                    .cloned()
+                    .collect();
+                if candidates.len() == 1 {
+                    let orphan = map.remove(&k).expect("key listed above");
+                    let target = map.get_mut(&candidates[0]).expect("key listed above");
+                    merge(target, &orphan, c);
+                }
+            }
+        }
+        settle(&mut self.pods, merge_pod, &mut self.conflicts);
+        settle(&mut self.secrets, merge_secret, &mut self.conflicts);
+        settle(&mut self.ess, merge_es, &mut self.conflicts);
+    }
+
+    fn newest_observed(&self) -> Option<(Time, Loc)> {
+        let mut best: Option<(Time, Loc)> = None;
+        let mut see = |t: Option<Time>, loc: &Loc| {
+            if let Some(t) = t {
+                if best.as_ref().is_none_or(|(b, _)| t > *b) {
+                    best = Some((t, loc.clone()));
+                }
+            }
+        };
+        let at = |w: &Option<When>| match w {
+            Some(When::At(t)) => Some(*t),
+            _ => None,
+        };
+        for m in self
+            .pods
+            .values()
+            .map(|p| &p.meta)
+            .chain(self.secrets.values().map(|s| &s.meta))
+            .chain(self.ess.values().map(|e| &e.meta))
+            .chain(self.stores.values().map(|s| &s.meta))
+            .chain(self.workloads.values().map(|w| &w.meta))
+            .chain(self.sas.values().map(|s| &s.meta))
+        {
+            see(at(&m.created), &m.loc);
+            for f in &m.managed_fields {
+                see(f.time, &f.loc);
+            }
+        }
+        for p in self.pods.values() {
+            see(p.start_time, &p.meta.loc);
+            for s in &p.statuses {
+                see(s.started_at, &s.loc);
+            }
+        }
+        for e in self.ess.values() {
+            see(e.refresh_time, &e.meta.loc);
+            for c in &e.conditions {
+                see(c.last_transition, &c.loc);
+            }
+        }
+        for s in self.stores.values() {
+            for c in &s.conditions {
+                see(c.last_transition, &c.loc);
+            }
+        }
+        for e in &self.events {
+            see(at(&e.last), &e.loc);
+            see(at(&e.first), &e.loc);
+        }
+        for a in &self.vault.audit {
+            see(a.time, &a.loc);
+        }
+        best
+    }
+
+    fn finish(mut self, clock: ClockPolicy) -> Snapshot {
+        self.settle_namespaces();
+        let (captured_at, capture_source, capture_loc) = if let Some(t) = clock.as_of {
+            (t, CaptureSource::AsOf, None)
+        } else if let Some((Some(t), _, loc)) = &self.manifest {
+            (*t, CaptureSource::Manifest, Some(loc.clone()))
+        } else if let Some((t, loc)) = &self.hint {
+            (*t, CaptureSource::ArchiveName, Some(loc.clone()))
+        } else if let Some((t, loc)) = self.newest_observed() {
+            (t, CaptureSource::Inferred, Some(loc))
+        } else {
+            (chrono::DateTime::UNIX_EPOCH, CaptureSource::None, None)
+        };
+        let cluster = self.manifest.as_ref().and_then(|m| m.1.clone());
+
+        let mut secrets: Vec<Secret> = self.secrets.into_values().collect();
+        secrets.sort_by(|a, b| key(&a.meta).cmp(&key(&b.meta)));
+        let secret_index = secrets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some(((s.meta.namespace.clone()?, s.meta.name.clone()), i)))
+            .collect();
+        let mut events = self.events;
+        events.sort_by_key(|e| {
+            (
+                e.last.map(|w| w.resolve(captured_at)),
+                e.loc.path.clone(),
+                e.loc.line,
+            )
+        });
+        Snapshot {
+            captured_at,
+            capture_source,
+            capture_loc,
+            cluster,
+            pods: self.pods.into_values().collect(),
+            secrets,
+            service_accounts: self.sas.into_values().collect(),
+            namespaces: self.namespaces.into_values().collect(),
+            workloads: self.workloads.into_values().collect(),
+            events,
+            external_secrets: self.ess.into_values().collect(),
+            stores: self.stores.into_values().collect(),
+            vault: self.vault,
+            coverage: self.coverage,
+            conflicts: self.conflicts,
+            secret_index,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Kubernetes objects, reduced to what the rules read.
+//!
+//! Secret values never enter the model: a Secret keeps its type, key names, a fingerprint
+//! and, for pull secrets, the shape of its dockerconfigjson.
+
+use super::{Condition, Loc, Time, When};
+use std::collections::BTreeMap;
+
+/// Metadata common to every object.
+#[derive(Clone, Debug, Default)]
+pub struct Meta {
+    pub namespace: Option<String>,
+    pub name: String,
+    pub uid: Option<String>,
+    pub created: Option<When>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub owners: Vec<OwnerRef>,
+    pub managed_fields: Vec<ManagedField>,
+    pub resource_version: Option<String>,
+    /// Where the object is (its name line).
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OwnerRef {
+    pub kind: String,
+    pub name: String,
+}
+
+/// One `metadata.managedFields` entry: who wrote the object, and when.
+#[derive(Clone, Debug)]
+pub struct ManagedField {
+    pub manager: String,
+    pub operation: String,
+    pub time: Option<Time>,
+    /// `status` for writes to the status subresource.
+    pub subresource: Option<String>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Pod {
+    pub meta: Meta,
+    pub service_account: Option<String>,
+    pub node: Option<String>,
+    pub image_pull_secrets: Vec<(String, Loc)>,
+    pub containers: Vec<Container>,
+    pub volumes: Vec<Volume>,
+    pub phase: Option<String>,
+    pub start_time: Option<Time>,
+    pub statuses: Vec<ContainerStatus>,
+    /// `STATUS` column of `kubectl get pods`, when that is all the bundle has.
+    pub table_status: Option<(String, Loc)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    pub init: bool,
+    pub env_secret_refs: Vec<SecretKeyRef>,
+    pub env_from_secrets: Vec<SecretRef>,
+    pub mounts: Vec<VolumeMount>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SecretKeyRef {
+    pub env: String,
+    pub secret: String,
+    pub key: String,
+    pub optional: bool,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SecretRef {
+    pub secret: String,
+    pub optional: bool,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct VolumeMount {
+    pub volume: String,
+    pub sub_path: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Volume {
+    pub name: String,
+    /// Secrets this volume reads (a `secret` volume, or the secret sources of a `projected` one).
+    pub secrets: Vec<VolumeSecret>,
+    /// `csi.volumeAttributes.secretProviderClass`.
+    pub csi_provider_class: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct VolumeSecret {
+    pub secret: String,
+    pub items: Vec<String>,
+    pub optional: bool,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ContainerStatus {
+    pub name: String,
+    pub image: Option<String>,
+    pub ready: bool,
+    pub waiting_reason: Option<String>,
+    pub waiting_message: Option<String>,
+    pub started_at: Option<Time>,
+    pub restart_count: u32,
+    pub loc: Loc,
+}
+
+/// What the password in a dockerconfigjson looks like (never the value itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialShape {
+    VaultToken,
+    /// A JWT, with its expiry when it has one.
+    Jwt { exp: Option<Time> },
+    Other,
+    Empty,
+}
+
+#[derive(Clone, Debug)]
+pub struct DockerAuth {
+    pub registry: String,
+    pub username: Option<String>,
+    pub password: CredentialShape,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Secret {
+    pub meta: Meta,
+    pub type_: Option<String>,
+    /// Key names of `data` and `stringData`.
+    pub keys: Vec<String>,
+    /// `DATA` column of `kubectl get secret`, when the keys are not known.
+    pub key_count: Option<usize>,
+    /// A SHA-256 fingerprint of the sorted data (first 12 hex digits), never the data.
+    pub fingerprint: Option<String>,
+    /// Registries in `.dockerconfigjson`/`.dockercfg`: `None` if the key is absent or not decoded.
+    pub docker: Option<Result<Vec<DockerAuth>, String>>,
+    pub immutable: bool,
+    /// Whether `data` was in the dump (false for metadata-only or table sources).
+    pub has_data: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServiceAccount {
+    pub meta: Meta,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Namespace {
+    pub meta: Meta,
+}
+
+/// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob.
+#[derive(Clone, Debug, Default)]
+pub struct Workload {
+    pub kind: String,
+    pub meta: Meta,
+    pub replicas: Option<i64>,
+    pub ready: Option<i64>,
+    pub conditions: Vec<Condition>,
+}
+
+/// A Kubernetes Event, from a JSON/YAML dump, `kubectl get events` or a describe Events table.
+#[derive(Clone, Debug, Default)]
+pub struct Event {
+    pub namespace: Option<String>,
+    pub object_kind: String,
+    pub object_name: String,
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    pub count: u32,
+    pub first: Option<When>,
+    pub last: Option<When>,
+    pub source: String,
+    pub loc: Loc,
+}

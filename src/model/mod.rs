@@ -1,0 +1,355 @@
+//! The model: one [`Snapshot`] of everything the bundle says, plus the capture time.
+//!
+//! Ingest turns files into [`Fact`]s; [`Snapshot::build`] merges them (the same object seen in
+//! a YAML dump and in a table becomes one object, the richer source winning field by field),
+//! settles the capture time, and records what the bundle covers so that an absent object can
+//! be told apart from an object that was never collected. The model does no I/O.
+
+pub mod build;
+pub mod eso;
+pub mod kube;
+pub mod prov;
+pub mod redact;
+pub mod time;
+pub mod vault;
+
+pub use eso::*;
+pub use kube::*;
+pub use prov::Loc;
+pub use time::{Time, When};
+pub use vault::*;
+
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The kinds of subject credtrace reports on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Kind {
+    Pod,
+    Deployment,
+    ReplicaSet,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
+    Secret,
+    ServiceAccount,
+    Namespace,
+    ExternalSecret,
+    SecretStore,
+    ClusterSecretStore,
+    VaultMount,
+    VaultPath,
+    VaultPolicy,
+    VaultRole,
+    VaultLease,
+    VaultToken,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Pod => "Pod",
+            Kind::Deployment => "Deployment",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
+            Kind::Secret => "Secret",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Namespace => "Namespace",
+            Kind::ExternalSecret => "ExternalSecret",
+            Kind::SecretStore => "SecretStore",
+            Kind::ClusterSecretStore => "ClusterSecretStore",
+            Kind::VaultMount => "VaultMount",
+            Kind::VaultPath => "VaultPath",
+            Kind::VaultPolicy => "VaultPolicy",
+            Kind::VaultRole => "VaultRole",
+            Kind::VaultLease => "VaultLease",
+            Kind::VaultToken => "VaultToken",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        ALL_KINDS.iter().copied().find(|k| k.as_str() == s)
+    }
+
+    pub fn is_vault(self) -> bool {
+        matches!(
+            self,
+            Kind::VaultMount
+                | Kind::VaultPath
+                | Kind::VaultPolicy
+                | Kind::VaultRole
+                | Kind::VaultLease
+                | Kind::VaultToken
+        )
+    }
+
+    /// The domain a subject belongs to, as reported in a diagnosis.
+    pub fn domain(self) -> &'static str {
+        match self {
+            Kind::ExternalSecret | Kind::SecretStore | Kind::ClusterSecretStore => {
+                "external-secrets"
+            }
+            k if k.is_vault() => "vault",
+            _ => "kubernetes",
+        }
+    }
+}
+
+pub const ALL_KINDS: &[Kind] = &[
+    Kind::Pod,
+    Kind::Deployment,
+    Kind::ReplicaSet,
+    Kind::StatefulSet,
+    Kind::DaemonSet,
+    Kind::Job,
+    Kind::CronJob,
+    Kind::Secret,
+    Kind::ServiceAccount,
+    Kind::Namespace,
+    Kind::ExternalSecret,
+    Kind::SecretStore,
+    Kind::ClusterSecretStore,
+    Kind::VaultMount,
+    Kind::VaultPath,
+    Kind::VaultPolicy,
+    Kind::VaultRole,
+    Kind::VaultLease,
+    Kind::VaultToken,
+];
+
+/// A subject: kind, namespace (Kubernetes namespace, or Vault Enterprise namespace) and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjRef {
+    pub kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjRef {
+    pub fn new(kind: Kind, namespace: Option<&str>, name: &str) -> ObjRef {
+        ObjRef {
+            kind,
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// `Kind/ns/name` or `Kind/name`.
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {}/{}", self.kind.as_str(), ns, self.name),
+            None => format!("{} {}", self.kind.as_str(), self.name),
+        }
+    }
+}
+
+/// A status condition (`Ready`, ...).
+#[derive(Clone, Debug, Default)]
+pub struct Condition {
+    pub type_: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_transition: Option<Time>,
+    pub loc: Loc,
+}
+
+/// What one file of the bundle contributed.
+#[derive(Clone, Debug)]
+pub enum Fact {
+    Pod(Box<Pod>),
+    Secret(Box<Secret>),
+    ServiceAccount(ServiceAccount),
+    Namespace(Namespace),
+    Workload(Box<Workload>),
+    Event(Box<Event>),
+    ExternalSecret(Box<ExternalSecret>),
+    SecretStore(Box<SecretStore>),
+    VaultMount(VaultMount),
+    VaultPolicy(VaultPolicy),
+    PolicyList(Vec<String>, Loc),
+    PolicyAbsent(String, Loc),
+    VaultRole(VaultRole),
+    VaultLease(VaultLease),
+    VaultToken(VaultToken),
+    VaultList(VaultList),
+    VaultStatus(VaultStatus),
+    VaultError(VaultError, Loc),
+    Audit(Box<AuditEvent>),
+    /// The mount list (`vault secrets list`, or `vault auth list` when `auth`) was collected.
+    MountsListed { auth: bool },
+    /// Objects of `kind` were collected in `namespace` (`None`: in every namespace).
+    Covered { kind: Kind, namespace: Option<String> },
+    /// Objects of `kind` could not be collected in `namespace` (troubleshoot errors, RBAC).
+    NotCollected { kind: Kind, namespace: Option<String>, reason: String },
+    /// The bundle manifest.
+    Manifest {
+        captured_at: Option<Time>,
+        cluster: Option<String>,
+        loc: Loc,
+    },
+    /// A capture time with weaker authority than the manifest (a troubleshoot archive name).
+    CaptureHint(Time, Loc),
+}
+
+/// Whether an object referenced by something else is in the bundle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    Present,
+    /// Its kind and namespace were collected and it is not there.
+    Missing,
+    /// Its kind and namespace were not collected: nothing can be said.
+    Unknown,
+}
+
+/// Which kinds and namespaces the bundle holds, and which it could not collect.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Coverage {
+    /// (kind, namespace); a `None` namespace means every namespace.
+    pub collected: BTreeSet<(Kind, Option<String>)>,
+    pub not_collected: BTreeMap<(Kind, Option<String>), String>,
+}
+
+impl Coverage {
+    pub fn is_collected(&self, kind: Kind, namespace: Option<&str>) -> bool {
+        let ns = namespace.map(str::to_string);
+        if self.not_collected.contains_key(&(kind, ns.clone())) {
+            return false;
+        }
+        self.collected.contains(&(kind, None)) || self.collected.contains(&(kind, ns))
+    }
+}
+
+/// Where the capture time came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureSource {
+    Manifest,
+    AsOf,
+    ArchiveName,
+    /// The newest timestamp in the bundle.
+    Inferred,
+    /// No timestamp anywhere: the Unix epoch, and every age-based rule is unreliable.
+    None,
+}
+
+/// Everything the bundle says, merged, with its capture time.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub captured_at: Time,
+    pub capture_source: CaptureSource,
+    /// Where the capture time was read (the manifest line, or the newest timestamp).
+    pub capture_loc: Option<Loc>,
+    pub cluster: Option<String>,
+    pub pods: Vec<Pod>,
+    pub secrets: Vec<Secret>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub namespaces: Vec<Namespace>,
+    pub workloads: Vec<Workload>,
+    pub events: Vec<Event>,
+    pub external_secrets: Vec<ExternalSecret>,
+    pub stores: Vec<SecretStore>,
+    pub vault: VaultState,
+    pub coverage: Coverage,
+    /// Conflicts found while merging duplicate objects.
+    pub conflicts: Vec<String>,
+    secret_index: BTreeMap<(String, String), usize>,
+}
+
+impl Snapshot {
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&Secret> {
+        self.secret_index
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(|&i| &self.secrets[i])
+    }
+
+    pub fn external_secret(&self, namespace: &str, name: &str) -> Option<&ExternalSecret> {
+        self.external_secrets
+            .iter()
+            .find(|e| e.meta.name == name && e.meta.namespace.as_deref() == Some(namespace))
+    }
+
+    /// The store an ExternalSecret refers to, resolving the kind as ESO does.
+    pub fn store_for(&self, es: &ExternalSecret) -> Option<&SecretStore> {
+        let cluster = es.store.kind == "ClusterSecretStore";
+        self.stores.iter().find(|s| {
+            s.meta.name == es.store.name
+                && if cluster {
+                    s.kind == "ClusterSecretStore"
+                } else {
+                    s.kind == "SecretStore" && s.meta.namespace == es.meta.namespace
+                }
+        })
+    }
+
+    /// The ExternalSecrets whose target is this Secret.
+    pub fn producers_of(&self, namespace: &str, secret: &str) -> Vec<&ExternalSecret> {
+        self.external_secrets
+            .iter()
+            .filter(|e| e.meta.namespace.as_deref() == Some(namespace) && e.target_name == secret)
+            .collect()
+    }
+
+    /// Events about one object, oldest first.
+    pub fn events_for(&self, kind: &str, namespace: Option<&str>, name: &str) -> Vec<&Event> {
+        self.events
+            .iter()
+            .filter(|e| {
+                e.object_kind.eq_ignore_ascii_case(kind)
+                    && e.object_name == name
+                    && (namespace.is_none() || e.namespace.is_none() || e.namespace.as_deref() == namespace)
+            })
+            .collect()
+    }
+
+    /// Present, missing (collected and absent) or unknown (not collected).
+    pub fn presence(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Presence {
+        let present = match kind {
+            Kind::Secret => namespace.and_then(|ns| self.secret(ns, name)).is_some(),
+            Kind::ServiceAccount => self
+                .service_accounts
+                .iter()
+                .any(|s| s.meta.name == name && s.meta.namespace.as_deref() == namespace),
+            Kind::ExternalSecret => self
+                .external_secrets
+                .iter()
+                .any(|s| s.meta.name == name && s.meta.namespace.as_deref() == namespace),
+            Kind::SecretStore | Kind::ClusterSecretStore => self.stores.iter().any(|s| {
+                s.meta.name == name
+                    && s.kind == kind.as_str()
+                    && (kind == Kind::ClusterSecretStore || s.meta.namespace.as_deref() == namespace)
+            }),
+            Kind::VaultPolicy => {
+                if self.vault.policies.contains_key(name) {
+                    true
+                } else if self.vault.policies_absent.contains_key(name) {
+                    return Presence::Missing;
+                } else if let Some((names, _)) = &self.vault.policy_list {
+                    names.iter().any(|n| n == name)
+                } else {
+                    return Presence::Unknown;
+                }
+            }
+            _ => false,
+        };
+        if present {
+            return Presence::Present;
+        }
+        let collected = match kind {
+            Kind::VaultPolicy => self.vault.policy_list.is_some(),
+            Kind::ClusterSecretStore => self.coverage.is_collected(kind, None),
+            _ => self.coverage.is_collected(kind, namespace),
+        };
+        if collected {
+            Presence::Missing
+        } else {
+            Presence::Unknown
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Redaction of anything that looks like a secret value.
+//!
+//! credtrace never prints secret values. Secret `data` is reduced to key names and a
+//! fingerprint at ingest, but evidence excerpts are lines of text from the bundle, and a
+//! pasted line may still carry a token or a password. Every excerpt passes through
+//! [`redact_line`] before it is stored.
+
+/// Vault token prefixes (service, batch, recovery, legacy) and other credential shapes.
+const TOKEN_PREFIXES: &[&str] = &["hvs.", "hvb.", "hvr.", "s.", "b.", "r.", "ghp_", "glpat-", "AKIA"];
+
+/// Keys whose values are secrets whatever they look like.
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "client_token",
+    "secret_id",
+    "private_key",
+    "auth",
+    "api_key",
+    "apikey",
+    "access_key",
+    "secret_key",
+    ".dockerconfigjson",
+    ".dockercfg",
+];
+
+/// Returns `line` with credential-like values replaced by `<redacted>`.
+pub fn redact_line(line: &str) -> String {
+    let line = line.trim();
+    let line: String = if line.chars().count() > 240 {
+        let cut: String = line.chars().take(240).collect();
+        format!("{cut}...")
+    } else {
+        line.to_string()
+    };
+    // key: value / key=value / "key": "value" where key names a secret
+    let lower = line.to_ascii_lowercase();
+    for key in SECRET_KEYS {
+        for sep in [": ", ":", "=", " "] {
+            for quoted in [false, true] {
+                let pat = if quoted {
+                    format!("\"{key}\"{sep}")
+                } else {
+                    format!("{key}{sep}")
+                };
+                if let Some(pos) = lower.find(&pat) {
+                    let boundary_ok = pos == 0
+                        || !lower.as_bytes()[pos - 1].is_ascii_alphanumeric()
+                            && lower.as_bytes()[pos - 1] != b'_';
+                    let starts_line = lower[..pos].trim().is_empty()
+                        || lower[..pos].trim_end().ends_with(['{', ',', '-']);
+                    if boundary_ok && starts_line {
+                        let value_start = pos + pat.len();
+                        let rest = line[value_start..].trim();
+                        if !rest.is_empty() && rest != "\"\"" && rest != "|" && rest != ">" {
+                            return format!("{}<redacted>", &line[..value_start]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    redact_tokens(&line)
+}
+
+/// Replaces token-shaped words and long base64 runs inside free text.
+pub fn redact_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if looks_like_secret(word) {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '/' | '=') {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// True for a word shaped like a credential: a Vault token, a JWT, or a long base64 run.
+pub fn looks_like_secret(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| c == '.' || c == '-' || c == '/');
+    if w.len() < 16 {
+        return false;
+    }
+    if w.contains('/') && w.matches('/').count() > 1 && !w.contains("==") {
+        // paths such as registry-creds/creds/order-service are not secrets
+        return false;
+    }
+    for p in TOKEN_PREFIXES {
+        if let Some(rest) = w.strip_prefix(p) {
+            if rest.len() >= 12 && !rest.contains('.') && rest.chars().any(|c| c.is_ascii_digit()) {
+                return true;
+            }
+        }
+    }
+    if w.starts_with("eyJ") && w.matches('.').count() >= 2 {
+        return true; // JWT
+    }
+    if w.starts_with("hmac-sha256:") {
+        return false;
+    }
+    // long base64 with mixed classes
+    let b64 = w
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+    let has_upper = w.chars().any(|c| c.is_ascii_uppercase());
+    let has_lower = w.chars().any(|c| c.is_ascii_lowercase());
+    let has_digit = w.chars().any(|c| c.is_ascii_digit());
+    b64 && w.len() >= 20 && has_upper && has_lower && has_digit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_secret_keys_and_tokens() {
+        let cases = [
+            ("password            hvs.CAESIGabcdefghijk1234", "password            <redacted>"),
+            ("\"password\": \"hunter2\",", "\"password\": <redacted>"),
+            ("  .dockerconfigjson: eyJhdXRocyI6e30=", ".dockerconfigjson: <redacted>"),
+            ("token is hvs.CAESIGabcdefghijk12345 here", "token is <redacted> here"),
+            ("lease_id registry-creds/creds/order-service/abc123", "lease_id registry-creds/creds/order-service/abc123"),
+            ("Reason: SecretSyncedError", "Reason: SecretSyncedError"),
+            ("auth: c3ZjLW9yZGVyLXNlcnZpY2U6aHZzLkNBRVNJRy4uLg==", "auth: <redacted>"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact_line(input), want, "input {input:?}");
+        }
+    }
+}

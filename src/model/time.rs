@@ -1,0 +1,169 @@
+//! Times and durations as the bundle states them.
+//!
+//! Text outputs give ages (`47d`, `3m (x3 over 4m)`) relative to when they were captured, JSON
+//! gives RFC 3339 stamps, Vault gives Go durations (`768h`, `1h0m0s`) or integer seconds. All of
+//! them are parsed here, and an age becomes a time only once the capture time is known.
+
+use chrono::{DateTime, Duration, Utc};
+
+pub type Time = DateTime<Utc>;
+
+/// A point in time as stated by the bundle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// An absolute timestamp.
+    At(Time),
+    /// An age relative to the capture time (`kubectl get` AGE, describe Events).
+    Ago(Duration),
+}
+
+impl When {
+    pub fn resolve(self, capture: Time) -> Time {
+        match self {
+            When::At(t) => t,
+            When::Ago(d) => capture - d,
+        }
+    }
+}
+
+/// Parses an RFC 3339 timestamp (with or without fractional seconds).
+pub fn parse_rfc3339(s: &str) -> Option<Time> {
+    let s = s.trim().trim_matches('"');
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|| {
+            // `2026-03-18 09:00:00 +0000 UTC` (Go's time.String())
+            let cut = s.split(" +").next()?;
+            chrono::NaiveDateTime::parse_from_str(cut, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+/// Parses a Go/Vault/kubectl duration: `768h`, `1h0m0s`, `90s`, `3d3h`, `2m22s`, `500ms`, or
+/// bare integer seconds (`2592000`). Only the first whitespace-separated word is read, so a
+/// trailing annotation (`720h # 30 days`) is ignored. `∞` and `<unknown>` give `None`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let word = s.split_whitespace().next()?;
+    let word = word.trim_matches('"');
+    if word.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = word.parse::<i64>() {
+        return Some(Duration::seconds(secs));
+    }
+    let bytes = word.as_bytes();
+    let mut i = 0;
+    let mut total_ms: i64 = 0;
+    let mut any = false;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+            i += 1;
+        }
+        if start == i {
+            return None;
+        }
+        let num: f64 = word[start..i].parse().ok()?;
+        let ustart = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let unit = &word[ustart..i];
+        let ms = match unit {
+            "ms" => 1.0,
+            "s" => 1000.0,
+            "m" => 60_000.0,
+            "h" => 3_600_000.0,
+            "d" => 86_400_000.0,
+            "y" => 365.0 * 86_400_000.0,
+            "us" | "µs" | "ns" => 0.0,
+            _ => return None,
+        };
+        total_ms = total_ms.checked_add((num * ms) as i64)?;
+        any = true;
+    }
+    any.then(|| Duration::milliseconds(total_ms))
+}
+
+/// Renders a duration the way kubectl prints ages: `47d`, `3d3h`, `5h`, `4m`, `12s`.
+pub fn human(d: Duration) -> String {
+    let secs = d.num_seconds();
+    let neg = secs < 0;
+    let s = secs.abs();
+    let out = if s >= 2 * 86_400 {
+        let days = s / 86_400;
+        let hours = (s % 86_400) / 3600;
+        if hours > 0 && days < 8 {
+            format!("{days}d{hours}h")
+        } else {
+            format!("{days}d")
+        }
+    } else if s >= 3600 {
+        let h = s / 3600;
+        let m = (s % 3600) / 60;
+        if m > 0 && h < 10 {
+            format!("{h}h{m}m")
+        } else {
+            format!("{h}h")
+        }
+    } else if s >= 60 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    };
+    if neg {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// RFC 3339 with seconds precision and a `Z`, the one format credtrace prints.
+pub fn fmt_time(t: Time) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases: &[(&str, Option<i64>)] = &[
+            ("768h", Some(768 * 3600)),
+            ("720h # 30 days", Some(720 * 3600)),
+            ("1h0m0s", Some(3600)),
+            ("0s", Some(0)),
+            ("1m30s", Some(90)),
+            ("3d3h", Some(3 * 86400 + 3 * 3600)),
+            ("47d", Some(47 * 86400)),
+            ("2592000", Some(2_592_000)),
+            ("2m22s", Some(142)),
+            ("<unknown>", None),
+            ("", None),
+            ("∞", None),
+            ("1.5h", Some(5400)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_duration(input).map(|d| d.num_seconds()), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        assert!(parse_rfc3339("2026-03-19T10:30:00Z").is_some());
+        assert!(parse_rfc3339("2017-07-26T11:51:02.123456789Z").is_some());
+        assert!(parse_rfc3339("\"2026-03-19T10:30:00+02:00\"").is_some());
+        assert!(parse_rfc3339("yesterday").is_none());
+    }
+
+    #[test]
+    fn human_ages() {
+        assert_eq!(human(Duration::days(47)), "47d");
+        assert_eq!(human(Duration::minutes(4)), "4m");
+        assert_eq!(human(Duration::hours(27)), "27h");
+        assert_eq!(human(Duration::hours(75)), "3d3h");
+    }
+}

@@ -1,0 +1,186 @@
+//! Rules: one file per rule, each with a stable id, a kebab-case name that names the
+//! problem, a default severity and its documentation beside its code.
+//!
+//! A rule reads the snapshot and the graph and reports findings into a [`Sink`]. Rules do not
+//! depend on each other or on their order. A rule whose evidence is absent from the bundle
+//! says so ([`Sink::skip`]); it never reports absence of evidence as health. Rules copy
+//! provenance from the model; they never invent it.
+
+mod eso;
+mod kube;
+mod vault;
+
+use crate::graph::Graph;
+use crate::model::{Loc, ObjRef, Snapshot, Time};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+/// Static description of a rule, shown by `credtrace rules` and `credtrace explain`.
+#[derive(Debug, Serialize)]
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// The failure modes of the domain reference this rule covers (`FM-01`, ...).
+    pub covers: &'static [&'static str],
+    pub summary: &'static str,
+    /// Markdown with the sections What it checks / Why it matters / Example / How to fix.
+    pub docs: &'static str,
+}
+
+/// What a finding is about, beyond its subject: lets the diagnosis join findings to the graph.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub subject: ObjRef,
+    pub message: String,
+    pub evidence: Vec<Loc>,
+    pub since: Option<Time>,
+    pub remediation: Vec<String>,
+    /// Other subjects the finding names (siblings, the role that references a policy).
+    #[serde(skip)]
+    pub related: Vec<ObjRef>,
+    /// Timed events for the timeline: (when, subject, what happened).
+    #[serde(skip)]
+    pub events: Vec<(Time, ObjRef, String)>,
+    /// A predicted time (a credential that will expire), for latent risks.
+    #[serde(skip)]
+    pub predicted: Option<Time>,
+}
+
+impl Default for Severity {
+    fn default() -> Self {
+        Severity::Warning
+    }
+}
+
+impl Default for ObjRef {
+    fn default() -> Self {
+        ObjRef::new(crate::model::Kind::Pod, None, "")
+    }
+}
+
+/// A rule that could not run, and what it was missing.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SkippedRule {
+    pub rule: &'static str,
+    pub missing: String,
+}
+
+/// Where rules report.
+pub struct Sink<'m> {
+    meta: &'m RuleMeta,
+    pub findings: Vec<Finding>,
+    pub skipped: Vec<SkippedRule>,
+}
+
+impl<'m> Sink<'m> {
+    /// A finding pre-filled with the rule's id, name and default severity.
+    pub fn finding(&self, subject: ObjRef, message: String) -> Finding {
+        Finding {
+            rule: self.meta.id,
+            name: self.meta.name,
+            severity: self.meta.severity,
+            subject,
+            message,
+            ..Default::default()
+        }
+    }
+
+    pub fn report(&mut self, mut f: Finding) {
+        f.evidence.retain(Loc::is_known);
+        f.evidence.dedup();
+        self.findings.push(f);
+    }
+
+    /// The rule could not run: `missing` says what the bundle lacks.
+    pub fn skip(&mut self, missing: impl Into<String>) {
+        self.skipped.push(SkippedRule { rule: self.meta.id, missing: missing.into() });
+    }
+}
+
+/// What rules read.
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub graph: &'a Graph,
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, ctx: &Ctx, sink: &mut Sink);
+}
+
+/// Every rule, in id order. Adding a rule means adding its file and a line here.
+pub fn registry() -> Vec<&'static dyn Rule> {
+    let mut v: Vec<&'static dyn Rule> = vec![
+        &kube::image_pull_auth::RULE,
+        &kube::sibling_outlier::RULE,
+        &eso::sync_failing::RULE,
+        &eso::stale_credential::RULE,
+        &vault::dangling_policy::RULE,
+    ];
+    v.sort_by_key(|r| r.meta().id);
+    v
+}
+
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    registry().into_iter().find(|r| r.meta().id.eq_ignore_ascii_case(id) || r.meta().name == id)
+}
+
+/// Runs every rule; findings come back sorted (severity, rule, subject).
+pub fn run(snap: &Snapshot, graph: &Graph) -> (Vec<Finding>, Vec<SkippedRule>) {
+    let ctx = Ctx { snap, graph };
+    let mut findings = Vec::new();
+    let mut skipped = Vec::new();
+    for rule in registry() {
+        let mut sink = Sink { meta: rule.meta(), findings: Vec::new(), skipped: Vec::new() };
+        rule.check(&ctx, &mut sink);
+        findings.extend(sink.findings);
+        skipped.extend(sink.skipped);
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.rule.cmp(b.rule))
+            .then(a.subject.cmp(&b.subject))
+    });
+    skipped.sort_by(|a, b| (a.rule, &a.missing).cmp(&(b.rule, &b.missing)));
+    skipped.dedup();
+    (findings, skipped)
+}
+
+/// `kubectl annotate` command that forces ESO to resync now.
+pub fn force_sync(namespace: Option<&str>, es: &str) -> String {
+    format!(
+        "kubectl annotate externalsecret {es}{} force-sync=$(date +%s) --overwrite",
+        namespace.map(|n| format!(" -n {n}")).unwrap_or_default()
+    )
+}

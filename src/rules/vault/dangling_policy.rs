@@ -1,0 +1,140 @@
+//! CT-VAULT-001 role-references-missing-policy.
+
+use crate::graph::derive::es_sync;
+use crate::model::time::fmt_time;
+use crate::model::{AuditEvent, Kind, ObjRef, Presence, Snapshot, VaultAuth};
+use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+
+pub struct DanglingPolicy;
+pub static RULE: DanglingPolicy = DanglingPolicy;
+
+static META: RuleMeta = RuleMeta {
+    id: "CT-VAULT-001",
+    name: "role-references-missing-policy",
+    severity: Severity::Error,
+    covers: &["FM-01"],
+    summary: "a Vault auth role lists a policy that does not exist",
+    docs: "## What it checks\n\
+For every auth role in the bundle (`vault read auth/M/role/R`), the names in `token_policies` and `policies` \
+against `vault policy list` (or a `No policy named: X` answer). A name the list lacks is a dangling reference. \
+When the audit log holds the `delete` of `sys/policies/acl/X` (or legacy `sys/policy/X`), the finding says who \
+deleted it and when.\n\n\
+## Why it matters\n\
+Vault resolves policy names on every request and silently skips names that no longer exist: logins keep working, \
+the store stays `Valid`, and only the reads the deleted policy granted fail with `403 permission denied`.\n\n\
+## Example\n\
+Role `kubernetes/eso-prod` has `token_policies [app-a app-b]`; `vault policy list` shows only `app-b`.\n\n\
+## How to fix\n\
+Restore the policy from version control (`vault policy write NAME NAME.hcl`), or remove the name from the role \
+(`vault write auth/M/role/R token_policies=...`); then force the affected ExternalSecrets to resync.",
+};
+
+/// The audit entries that deleted policy `name`, oldest first.
+pub fn deletions<'a>(snap: &'a Snapshot, name: &str) -> Vec<&'a AuditEvent> {
+    let paths = [format!("sys/policies/acl/{name}"), format!("sys/policy/{name}")];
+    let mut v: Vec<&AuditEvent> = snap
+        .vault
+        .audit
+        .iter()
+        .filter(|a| a.operation == "delete" && paths.contains(&a.path) && a.error.is_none())
+        .collect();
+    v.sort_by_key(|a| a.time);
+    v
+}
+
+impl Rule for DanglingPolicy {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx, sink: &mut Sink) {
+        let snap = ctx.snap;
+        if snap.vault.roles.is_empty() {
+            sink.skip("no Vault auth role (`vault read auth/M/role/R`) in the bundle");
+            return;
+        }
+        if snap.vault.policy_list.is_none() && snap.vault.policies_absent.is_empty() {
+            sink.skip("no `vault policy list` output in the bundle");
+            return;
+        }
+        for role in snap.vault.roles.values() {
+            let role_ref = ObjRef::new(Kind::VaultRole, None, &format!("{}/{}", role.mount, role.name));
+            // ExternalSecrets whose store logs in with this role and now get 403
+            let denied: Vec<(&str, &str)> = snap
+                .external_secrets
+                .iter()
+                .filter(|es| {
+                    snap.store_for(es).and_then(|s| s.vault.as_ref()).is_some_and(|v| {
+                        matches!(&v.auth, VaultAuth::Kubernetes { mount_path, role: r, .. } if *mount_path == role.mount && *r == role.name)
+                    })
+                })
+                .filter(|es| {
+                    let st = es_sync(snap, es);
+                    st.failing == Some(true) && st.vault_error.as_ref().is_none_or(|(e, _)| e.is_permission_denied())
+                })
+                .map(|es| (es.meta.namespace.as_deref().unwrap_or(""), es.meta.name.as_str()))
+                .collect();
+            for (policy, ploc) in &role.policies {
+                if snap.presence(Kind::VaultPolicy, None, policy) != Presence::Missing {
+                    continue;
+                }
+                let subject = ObjRef::new(Kind::VaultPolicy, None, policy);
+                let dels = deletions(snap, policy);
+                let who = dels.first().map(|d| {
+                    format!(
+                        " (deleted {}{})",
+                        d.time.map(fmt_time).unwrap_or_else(|| "at an unknown time".into()),
+                        d.display_name.as_deref().map(|n| format!(" by {n}")).unwrap_or_default()
+                    )
+                });
+                let mut msg = format!(
+                    "Vault role {}/{} lists policy {policy}, which does not exist{}",
+                    role.mount,
+                    role.name,
+                    who.unwrap_or_default()
+                );
+                if !denied.is_empty() {
+                    let names: Vec<String> = denied.iter().map(|(n, e)| format!("{n}/{e}")).collect();
+                    msg.push_str(&format!("; ExternalSecrets logging in with this role get 403 permission denied: {}", names.join(", ")));
+                }
+                let mut f = sink.finding(subject.clone(), msg);
+                if denied.is_empty() {
+                    f.severity = Severity::Warning;
+                }
+                f.evidence.push(ploc.clone());
+                if let Some(l) = snap.vault.policies_absent.get(policy) {
+                    f.evidence.push(l.clone());
+                }
+                if let Some((_, l)) = &snap.vault.policy_list {
+                    f.evidence.push(l.clone());
+                }
+                for d in &dels {
+                    f.evidence.push(d.loc.clone());
+                }
+                if let Some(d) = dels.first() {
+                    f.since = d.time;
+                    if let Some(t) = d.time {
+                        f.events.push((
+                            t,
+                            subject.clone(),
+                            format!("policy {policy} deleted{}", d.display_name.as_deref().map(|n| format!(" by {n}")).unwrap_or_default()),
+                        ));
+                    }
+                }
+                f.related.push(role_ref.clone());
+                f.remediation.push(format!("restore the policy from version control: vault policy write {policy} {policy}.hcl"));
+                let others: Vec<&str> = role.policies.iter().map(|(p, _)| p.as_str()).filter(|p| p != policy).collect();
+                f.remediation.push(format!(
+                    "or, if it was removed on purpose, drop it from the role: vault write auth/{}/role/{} token_policies={}",
+                    role.mount,
+                    role.name,
+                    others.join(",")
+                ));
+                for (ns, es) in &denied {
+                    f.remediation.push(force_sync(Some(ns), es));
+                }
+                sink.report(f);
+            }
+        }
+    }
+}
