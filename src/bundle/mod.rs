@@ -113,7 +113,12 @@ pub fn open(source: &str, limits: Limits) -> Result<Bundle, BundleError> {
 }
 
 /// Reads a bundle from bytes: a gzip'd tar, a plain tar, or a single file named `name`.
-pub fn from_bytes(source: &str, name: &str, data: Vec<u8>, limits: Limits) -> Result<Bundle, BundleError> {
+pub fn from_bytes(
+    source: &str,
+    name: &str,
+    data: Vec<u8>,
+    limits: Limits,
+) -> Result<Bundle, BundleError> {
     let mut b = Bundle {
         source: source.to_string(),
         name_hint: Some(name.to_string()),
@@ -122,7 +127,8 @@ pub fn from_bytes(source: &str, name: &str, data: Vec<u8>, limits: Limits) -> Re
     if data.starts_with(&[0x1f, 0x8b]) {
         let mut dec = GzDecoder::new(&data[..]);
         let mut peek = vec![0u8; 512];
-        let n = read_up_to(&mut dec, &mut peek).map_err(|e| BundleError::Archive(source.into(), e.to_string()))?;
+        let n = read_up_to(&mut dec, &mut peek)
+            .map_err(|e| BundleError::Archive(source.into(), e.to_string()))?;
         peek.truncate(n);
         let rest = GzDecoder::new(&data[..]);
         if is_tar(&peek) {
@@ -137,10 +143,16 @@ pub fn from_bytes(source: &str, name: &str, data: Vec<u8>, limits: Limits) -> Re
             if out.len() as u64 > limits.max_entry_bytes {
                 b.skipped.push(Skipped {
                     path: inner,
-                    reason: format!("larger than the {} byte entry limit", limits.max_entry_bytes),
+                    reason: format!(
+                        "larger than the {} byte entry limit",
+                        limits.max_entry_bytes
+                    ),
                 });
             } else {
-                b.entries.push(Entry { path: Arc::from(inner.as_str()), data: out });
+                b.entries.push(Entry {
+                    path: Arc::from(inner.as_str()),
+                    data: out,
+                });
             }
         }
     } else if is_tar(&data) {
@@ -188,26 +200,45 @@ fn walk_dir(
         let meta = match std::fs::symlink_metadata(&p) {
             Ok(m) => m,
             Err(e) => {
-                b.skipped.push(Skipped { path: rel, reason: e.to_string() });
+                b.skipped.push(Skipped {
+                    path: rel,
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
         if meta.file_type().is_symlink() {
-            b.skipped.push(Skipped { path: rel, reason: "symbolic link, not followed".into() });
+            b.skipped.push(Skipped {
+                path: rel,
+                reason: "symbolic link, not followed".into(),
+            });
         } else if meta.is_dir() {
             if depth >= 64 {
-                b.skipped.push(Skipped { path: rel, reason: "directory nested deeper than 64 levels".into() });
+                b.skipped.push(Skipped {
+                    path: rel,
+                    reason: "directory nested deeper than 64 levels".into(),
+                });
             } else {
                 walk_dir(root, &p, b, limits, total, depth + 1)?;
             }
         } else if !meta.is_file() {
-            b.skipped.push(Skipped { path: rel, reason: "not a regular file".into() });
+            b.skipped.push(Skipped {
+                path: rel,
+                reason: "not a regular file".into(),
+            });
         } else if b.entries.len() >= limits.max_entries {
-            b.skipped.push(Skipped { path: rel, reason: format!("over the {} entry limit", limits.max_entries) });
+            b.skipped.push(Skipped {
+                path: rel,
+                reason: format!("over the {} entry limit", limits.max_entries),
+            });
         } else if meta.len() > limits.max_entry_bytes {
             b.skipped.push(Skipped {
                 path: rel,
-                reason: format!("{} bytes, over the {} byte entry limit", meta.len(), limits.max_entry_bytes),
+                reason: format!(
+                    "{} bytes, over the {} byte entry limit",
+                    meta.len(),
+                    limits.max_entry_bytes
+                ),
             });
         } else if *total + meta.len() > limits.max_total_bytes {
             b.skipped.push(Skipped {
@@ -218,9 +249,15 @@ fn walk_dir(
             match std::fs::read(&p) {
                 Ok(data) => {
                     *total += data.len() as u64;
-                    b.entries.push(Entry { path: Arc::from(rel.as_str()), data });
+                    b.entries.push(Entry {
+                        path: Arc::from(rel.as_str()),
+                        data,
+                    });
                 }
-                Err(e) => b.skipped.push(Skipped { path: rel, reason: e.to_string() }),
+                Err(e) => b.skipped.push(Skipped {
+                    path: rel,
+                    reason: e.to_string(),
+                }),
             }
         }
     }
@@ -253,15 +290,19 @@ fn safe_member_path(raw: &Path) -> Result<String, &'static str> {
     Ok(parts.join("/"))
 }
 
-fn read_tar<R: Read>(r: R, b: &mut Bundle, limits: Limits, source: &str) -> Result<(), BundleError> {
+fn read_tar<R: Read>(
+    r: R,
+    b: &mut Bundle,
+    limits: Limits,
+    source: &str,
+) -> Result<(), BundleError> {
     let mut ar = tar::Archive::new(r);
     let entries = ar
         .entries()
         .map_err(|e| BundleError::Archive(source.into(), e.to_string()))?;
     let mut total = 0u64;
     let mut seen = std::collections::BTreeSet::new();
-    let mut count = 0usize;
-    for entry in entries {
+    for (count, entry) in entries.enumerate() {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -272,37 +313,55 @@ fn read_tar<R: Read>(r: R, b: &mut Bundle, limits: Limits, source: &str) -> Resu
                 break;
             }
         };
-        count += 1;
         let raw = entry.path().map(|p| p.into_owned()).unwrap_or_default();
         let display = raw.to_string_lossy().into_owned();
         let kind = entry.header().entry_type();
-        if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() || kind.is_gnu_longname() {
+        if kind.is_dir()
+            || kind.is_pax_global_extensions()
+            || kind.is_pax_local_extensions()
+            || kind.is_gnu_longname()
+        {
             continue;
         }
         let path = match safe_member_path(&raw) {
             Ok(p) => p,
             Err(why) => {
-                b.skipped.push(Skipped { path: display, reason: why.to_string() });
+                b.skipped.push(Skipped {
+                    path: display,
+                    reason: why.to_string(),
+                });
                 continue;
             }
         };
         if kind.is_symlink() || kind.is_hard_link() {
-            b.skipped.push(Skipped { path, reason: "link, not followed".into() });
+            b.skipped.push(Skipped {
+                path,
+                reason: "link, not followed".into(),
+            });
             continue;
         }
         if !kind.is_file() {
-            b.skipped.push(Skipped { path, reason: "not a regular file".into() });
+            b.skipped.push(Skipped {
+                path,
+                reason: "not a regular file".into(),
+            });
             continue;
         }
         if b.entries.len() >= limits.max_entries {
-            b.skipped.push(Skipped { path, reason: format!("over the {} entry limit", limits.max_entries) });
+            b.skipped.push(Skipped {
+                path,
+                reason: format!("over the {} entry limit", limits.max_entries),
+            });
             continue;
         }
         let size = entry.header().size().unwrap_or(0);
         if size > limits.max_entry_bytes {
             b.skipped.push(Skipped {
                 path,
-                reason: format!("{size} bytes, over the {} byte entry limit", limits.max_entry_bytes),
+                reason: format!(
+                    "{size} bytes, over the {} byte entry limit",
+                    limits.max_entry_bytes
+                ),
             });
             continue;
         }
@@ -314,16 +373,28 @@ fn read_tar<R: Read>(r: R, b: &mut Bundle, limits: Limits, source: &str) -> Resu
             continue;
         }
         if !seen.insert(path.clone()) {
-            b.skipped.push(Skipped { path, reason: "duplicate name in the archive, first copy kept".into() });
+            b.skipped.push(Skipped {
+                path,
+                reason: "duplicate name in the archive, first copy kept".into(),
+            });
             continue;
         }
         let mut data = Vec::with_capacity(size as usize);
-        if let Err(e) = (&mut entry).take(limits.max_entry_bytes).read_to_end(&mut data) {
-            b.skipped.push(Skipped { path, reason: format!("unreadable: {e}") });
+        if let Err(e) = (&mut entry)
+            .take(limits.max_entry_bytes)
+            .read_to_end(&mut data)
+        {
+            b.skipped.push(Skipped {
+                path,
+                reason: format!("unreadable: {e}"),
+            });
             continue;
         }
         total += data.len() as u64;
-        b.entries.push(Entry { path: Arc::from(path.as_str()), data });
+        b.entries.push(Entry {
+            path: Arc::from(path.as_str()),
+            data,
+        });
     }
     Ok(())
 }
@@ -331,7 +402,10 @@ fn read_tar<R: Read>(r: R, b: &mut Bundle, limits: Limits, source: &str) -> Resu
 /// Strips a top folder shared by every entry and sorts entries by path.
 fn finish(b: &mut Bundle) {
     if b.entries.len() > 1 || b.entries.iter().any(|e| e.path.contains('/')) {
-        let first_top = b.entries.first().and_then(|e| e.path.split_once('/').map(|(t, _)| t.to_string()));
+        let first_top = b
+            .entries
+            .first()
+            .and_then(|e| e.path.split_once('/').map(|(t, _)| t.to_string()));
         if let Some(top) = first_top {
             let prefix = format!("{top}/");
             if b.entries.iter().all(|e| e.path.starts_with(&prefix)) {
@@ -397,7 +471,13 @@ mod tests {
 
     #[test]
     fn single_file_keeps_its_name() {
-        let b = from_bytes("x", "get-pods.txt", b"NAME READY".to_vec(), Limits::default()).unwrap();
+        let b = from_bytes(
+            "x",
+            "get-pods.txt",
+            b"NAME READY".to_vec(),
+            Limits::default(),
+        )
+        .unwrap();
         assert_eq!(&*b.entries[0].path, "get-pods.txt");
     }
 }

@@ -85,23 +85,36 @@ pub struct UsageError(pub String);
 fn parse_as_of(s: Option<&str>) -> Result<Option<crate::model::Time>, UsageError> {
     match s {
         None => Ok(None),
-        Some(v) => parse_rfc3339(v)
-            .map(Some)
-            .ok_or_else(|| UsageError(format!("--as-of {v:?} is not an RFC 3339 time (e.g. 2026-03-19T10:30:00Z)"))),
+        Some(v) => parse_rfc3339(v).map(Some).ok_or_else(|| {
+            UsageError(format!(
+                "--as-of {v:?} is not an RFC 3339 time (e.g. 2026-03-19T10:30:00Z)"
+            ))
+        }),
     }
 }
 
 /// Runs the command; returns the text for stdout and the exit code.
 pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
     match cli.command {
-        Cmd::Analyze { bundle: src, format, as_of, fail_on, color } => {
-            let opts = Options { as_of: parse_as_of(as_of.as_deref())?, limits: Limits::default() };
+        Cmd::Analyze {
+            bundle: src,
+            format,
+            as_of,
+            fail_on,
+            color,
+        } => {
+            let opts = Options {
+                as_of: parse_as_of(as_of.as_deref())?,
+                limits: Limits::default(),
+            };
             let b = bundle::open(&src, opts.limits).map_err(|e| UsageError(e.to_string()))?;
             let a = crate::analyze(&b, &opts);
             let color = match color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
-                ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+                ColorChoice::Auto => {
+                    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+                }
             };
             let fmt = match format {
                 OutFormat::Table => Format::Table,
@@ -112,19 +125,35 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
                 FailOn::Warning => Severity::Warning,
                 FailOn::Info => Severity::Info,
             };
-            let code = if a.findings.iter().any(|f| f.severity >= threshold) { 1 } else { 0 };
+            let code = if a.findings.iter().any(|f| f.severity >= threshold) {
+                1
+            } else {
+                0
+            };
             Ok((report::render(&a, fmt, color), code))
         }
-        Cmd::Ingest { bundle: src, format, as_of } => {
-            let opts = Options { as_of: parse_as_of(as_of.as_deref())?, limits: Limits::default() };
+        Cmd::Ingest {
+            bundle: src,
+            format,
+            as_of,
+        } => {
+            let opts = Options {
+                as_of: parse_as_of(as_of.as_deref())?,
+                limits: Limits::default(),
+            };
             let b = bundle::open(&src, opts.limits).map_err(|e| UsageError(e.to_string()))?;
             let a = crate::analyze(&b, &opts);
-            Ok((report::ingest::render(&a, matches!(format, OutFormat::Json)), 0))
+            Ok((
+                report::ingest::render(&a, matches!(format, OutFormat::Json)),
+                0,
+            ))
         }
         Cmd::Rules { format } => Ok((report::rules::list(matches!(format, OutFormat::Json)), 0)),
         Cmd::Explain { id } => match rules::find(&id) {
             Some(r) => Ok((report::rules::explain(r.meta()), 0)),
-            None => Err(UsageError(format!("no rule {id:?}; `credtrace rules` lists them"))),
+            None => Err(UsageError(format!(
+                "no rule {id:?}; `credtrace rules` lists them"
+            ))),
         },
     }
 }

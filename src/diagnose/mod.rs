@@ -65,11 +65,16 @@ pub struct TimelineEvent {
 }
 
 /// The diagnoses (ranked: pods first, then confidence) and the timeline of their chains.
-pub fn diagnose(snap: &Snapshot, graph: &Graph, findings: &[Finding]) -> (Vec<Diagnosis>, Vec<TimelineEvent>) {
-    let by_subject: BTreeMap<&ObjRef, Vec<&Finding>> = findings.iter().fold(BTreeMap::new(), |mut m, f| {
-        m.entry(&f.subject).or_insert_with(Vec::new).push(f);
-        m
-    });
+pub fn diagnose(
+    snap: &Snapshot,
+    graph: &Graph,
+    findings: &[Finding],
+) -> (Vec<Diagnosis>, Vec<TimelineEvent>) {
+    let by_subject: BTreeMap<&ObjRef, Vec<&Finding>> =
+        findings.iter().fold(BTreeMap::new(), |mut m, f| {
+            m.entry(&f.subject).or_insert_with(Vec::new).push(f);
+            m
+        });
     let mut symptoms: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.subject.kind == Kind::Pod && f.severity == Severity::Error)
@@ -82,9 +87,16 @@ pub fn diagnose(snap: &Snapshot, graph: &Graph, findings: &[Finding]) -> (Vec<Di
         for l in &d.chain {
             covered.insert(l.subject.clone());
         }
-        match out.iter_mut().find(|x| x.root_cause.subject == d.root_cause.subject) {
+        match out
+            .iter_mut()
+            .find(|x| x.root_cause.subject == d.root_cause.subject)
+        {
             Some(existing) => {
-                if !existing.symptoms.iter().any(|s| s.subject == d.symptom.subject) {
+                if !existing
+                    .symptoms
+                    .iter()
+                    .any(|s| s.subject == d.symptom.subject)
+                {
                     existing.symptoms.push(d.symptom.clone());
                 }
             }
@@ -101,7 +113,12 @@ pub fn diagnose(snap: &Snapshot, graph: &Graph, findings: &[Finding]) -> (Vec<Di
         }
     }
     out.sort_by(|a, b| {
-        let pods = |d: &Diagnosis| d.symptoms.iter().filter(|s| s.subject.kind == Kind::Pod).count();
+        let pods = |d: &Diagnosis| {
+            d.symptoms
+                .iter()
+                .filter(|s| s.subject.kind == Kind::Pod)
+                .count()
+        };
         pods(b)
             .cmp(&pods(a))
             .then(b.confidence.cmp(&a.confidence))
@@ -121,13 +138,21 @@ pub fn diagnose(snap: &Snapshot, graph: &Graph, findings: &[Finding]) -> (Vec<Di
             continue;
         }
         for (at, subject, event) in &f.events {
-            timeline.push(TimelineEvent { at: *at, subject: subject.clone(), event: event.clone() });
+            timeline.push(TimelineEvent {
+                at: *at,
+                subject: subject.clone(),
+                event: event.clone(),
+            });
         }
     }
     if !timeline.is_empty() {
         timeline.push(TimelineEvent {
             at: snap.captured_at,
-            subject: ObjRef::new(Kind::Namespace, None, snap.cluster.as_deref().unwrap_or("bundle")),
+            subject: ObjRef::new(
+                Kind::Cluster,
+                None,
+                snap.cluster.as_deref().unwrap_or("bundle"),
+            ),
             event: "bundle captured".into(),
         });
     }
@@ -159,7 +184,10 @@ fn deepest(snap: &Snapshot, graph: &Graph, start: &ObjRef) -> Vec<Step> {
                 continue;
             }
             let mut next = path.clone();
-            next.push((e.to.clone(), Some((e.edge.kind, e.edge.status.clone(), e.edge.evidence.clone()))));
+            next.push((
+                e.to.clone(),
+                Some((e.edge.kind, e.edge.status.clone(), e.edge.evidence.clone())),
+            ));
             if e.edge.status.is_bad() {
                 let weight = match e.edge.status {
                     EdgeStatus::Broken(_) => 2,
@@ -183,24 +211,38 @@ fn deepest(snap: &Snapshot, graph: &Graph, start: &ObjRef) -> Vec<Step> {
 fn relevant(snap: &Snapshot, path: &[Step], kind: EdgeKind, status: &EdgeStatus) -> bool {
     let es_failing = |p: &[Step]| {
         p.iter().all(|(o, via)| {
-            o.kind != Kind::ExternalSecret || via.as_ref().is_some_and(|(k, s, _)| *k == EdgeKind::SyncedBy && s.is_bad()) || p[0].0 == *o
+            o.kind != Kind::ExternalSecret
+                || via
+                    .as_ref()
+                    .is_some_and(|(k, s, _)| *k == EdgeKind::SyncedBy && s.is_bad())
+                || p[0].0 == *o
         })
     };
     match kind {
         EdgeKind::UsesStore | EdgeKind::ReadsPath => es_failing(path),
-        EdgeKind::AuthenticatesAs | EdgeKind::BoundToRole | EdgeKind::RoleGrantsPolicy | EdgeKind::PolicyGrantsPath => {
+        EdgeKind::AuthenticatesAs
+        | EdgeKind::BoundToRole
+        | EdgeKind::RoleGrantsPolicy
+        | EdgeKind::PolicyGrantsPath => {
             if !es_failing(path) {
                 return false;
             }
             if kind == EdgeKind::RoleGrantsPolicy && status.is_bad() {
                 // the ExternalSecret on this path must have been denied by the ACL
-                return path.iter().filter(|(o, _)| o.kind == Kind::ExternalSecret).all(|(o, _)| {
-                    snap.external_secrets
-                        .iter()
-                        .find(|e| e.meta.name == o.name && e.meta.namespace == o.namespace)
-                        .map(|es| crate::graph::derive::es_sync(snap, es))
-                        .is_none_or(|st| st.vault_error.as_ref().is_none_or(|(e, _)| e.is_permission_denied()))
-                });
+                return path
+                    .iter()
+                    .filter(|(o, _)| o.kind == Kind::ExternalSecret)
+                    .all(|(o, _)| {
+                        snap.external_secrets
+                            .iter()
+                            .find(|e| e.meta.name == o.name && e.meta.namespace == o.namespace)
+                            .map(|es| crate::graph::derive::es_sync(snap, es))
+                            .is_none_or(|st| {
+                                st.vault_error
+                                    .as_ref()
+                                    .is_none_or(|(e, _)| e.is_permission_denied())
+                            })
+                    });
             }
             true
         }
@@ -227,10 +269,12 @@ fn build(
                 }
             }
         }
-        let state = finding.map(|f| f.message.clone()).or_else(|| match next_edge {
-            Some((_, EdgeStatus::Broken(r) | EdgeStatus::Stale(r), _)) => Some(r.clone()),
-            _ => None,
-        });
+        let state = finding
+            .map(|f| f.message.clone())
+            .or_else(|| match next_edge {
+                Some((_, EdgeStatus::Broken(r) | EdgeStatus::Stale(r), _)) => Some(r.clone()),
+                _ => None,
+            });
         chain.push(ChainLink {
             subject: obj.clone(),
             edge: next_edge.map(|(k, _, _)| k.as_str()),
@@ -242,14 +286,25 @@ fn build(
     let root_finding = by_subject
         .get(&last.0)
         .and_then(|v| v.first())
-        .or_else(|| path.len().checked_sub(2).and_then(|i| by_subject.get(&path[i].0)).and_then(|v| v.first()))
+        .or_else(|| {
+            path.len()
+                .checked_sub(2)
+                .and_then(|i| by_subject.get(&path[i].0))
+                .and_then(|v| v.first())
+        })
         .copied()
         .unwrap_or(sym);
     let root_cause = RootCause {
-        subject: if path.len() > 1 && by_subject.contains_key(&last.0) { last.0.clone() } else { root_finding.subject.clone() },
+        subject: if path.len() > 1 && by_subject.contains_key(&last.0) {
+            last.0.clone()
+        } else {
+            root_finding.subject.clone()
+        },
         rule: root_finding.rule.to_string(),
         message: match &last.1 {
-            Some((_, EdgeStatus::Broken(r), _)) if !by_subject.contains_key(&last.0) => format!("{}: {r}", root_finding.message),
+            Some((_, EdgeStatus::Broken(r), _)) if !by_subject.contains_key(&last.0) => {
+                format!("{}: {r}", root_finding.message)
+            }
             _ => root_finding.message.clone(),
         },
     };
@@ -260,14 +315,19 @@ fn build(
             domains.push(d);
         }
     }
-    let unknown_links = path.iter().filter(|(_, via)| matches!(via, Some((_, EdgeStatus::Unknown, _)))).count();
-    let confidence = if root_finding.rule != sym.rule && !root_finding.evidence.is_empty() && unknown_links == 0 {
-        Confidence::High
-    } else if root_finding.rule != sym.rule {
-        Confidence::Medium
-    } else {
-        Confidence::Low
-    };
+    let unknown_links = path
+        .iter()
+        .filter(|(_, via)| matches!(via, Some((_, EdgeStatus::Unknown, _))))
+        .count();
+    let confidence =
+        if root_finding.rule != sym.rule && !root_finding.evidence.is_empty() && unknown_links == 0
+        {
+            Confidence::High
+        } else if root_finding.rule != sym.rule {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        };
     // fix steps: the root cause first, then each link back to the symptom
     let mut remediation: Vec<String> = Vec::new();
     let mut push = |r: &String| {
@@ -278,13 +338,17 @@ fn build(
     root_finding.remediation.iter().for_each(&mut push);
     for (obj, _) in path.iter().rev() {
         if let Some(fs) = by_subject.get(obj) {
-            for f in fs {
+            // fix steps come from errors; warnings on the chain are evidence
+            for f in fs.iter().filter(|f| f.severity == Severity::Error) {
                 f.remediation.iter().for_each(&mut push);
             }
         }
     }
     let since = root_finding.since.or(sym.since);
-    let symptom = Symptom { subject: start.clone(), message: start_msg.to_string() };
+    let symptom = Symptom {
+        subject: start.clone(),
+        message: start_msg.to_string(),
+    };
     Diagnosis {
         symptoms: vec![symptom.clone()],
         symptom,

@@ -19,7 +19,8 @@ pub enum WriteSource {
 
 /// Is `manager` the External Secrets Operator?
 pub fn is_eso_manager(manager: &str) -> bool {
-    manager.starts_with("externalsecrets.external-secrets.io") || manager.starts_with("external-secrets")
+    manager.starts_with("externalsecrets.external-secrets.io")
+        || manager.starts_with("external-secrets")
 }
 
 /// The last write of a Secret, with where it was read.
@@ -38,7 +39,13 @@ pub fn last_write(s: &Secret, capture: Time) -> Option<(Time, Loc, WriteSource)>
     if let Some((t, l)) = newest(false) {
         return Some((t, l, WriteSource::ManagedFields));
     }
-    s.meta.created.map(|w| (w.resolve(capture), s.meta.loc.clone(), WriteSource::Creation))
+    s.meta.created.map(|w| {
+        (
+            w.resolve(capture),
+            s.meta.loc.clone(),
+            WriteSource::Creation,
+        )
+    })
 }
 
 /// The sync state of an ExternalSecret.
@@ -57,7 +64,13 @@ pub struct SyncState {
     pub evidence: Vec<Loc>,
 }
 
-const FAILED_REASONS: &[&str] = &["UpdateFailed", "SecretSyncedError", "ProviderError", "InvalidStoreRef", "UnavailableStore"];
+const FAILED_REASONS: &[&str] = &[
+    "UpdateFailed",
+    "SecretSyncedError",
+    "ProviderError",
+    "InvalidStoreRef",
+    "UnavailableStore",
+];
 
 pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
     let mut st = SyncState::default();
@@ -72,16 +85,25 @@ pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
             st.since = c.last_transition.map(|t| (t, c.loc.clone()));
             st.last_success = es.refresh_time.map(|t| (t, es.meta.loc.clone()));
         } else {
-            st.last_success = es.refresh_time.or(c.last_transition).map(|t| (t, c.loc.clone()));
+            st.last_success = es
+                .refresh_time
+                .or(c.last_transition)
+                .map(|t| (t, c.loc.clone()));
         }
     } else if let Some((status, ready, loc)) = &es.table_status {
-        let failing = ready.as_deref() == Some("False") || status.contains("Error") || status.starts_with("ERROR");
+        let failing = ready.as_deref() == Some("False")
+            || status.contains("Error")
+            || status.starts_with("ERROR");
         st.failing = Some(failing);
         st.reason = Some(status.clone());
         st.evidence.push(loc.clone());
     }
     let events: Vec<&Event> = snap
-        .events_for("ExternalSecret", es.meta.namespace.as_deref(), &es.meta.name)
+        .events_for(
+            "ExternalSecret",
+            es.meta.namespace.as_deref(),
+            &es.meta.name,
+        )
         .into_iter()
         .filter(|e| e.type_ == "Warning" && FAILED_REASONS.contains(&e.reason.as_str()))
         .collect();
@@ -91,7 +113,9 @@ pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
             st.failing = Some(true);
         }
         if st.failing == Some(true) {
-            let newest = events.iter().max_by_key(|e| e.last.map(|w| w.resolve(capture)));
+            let newest = events
+                .iter()
+                .max_by_key(|e| e.last.map(|w| w.resolve(capture)));
             if let Some(e) = newest {
                 st.detail = Some(e.message.clone());
                 st.evidence.push(e.loc.clone());
@@ -128,15 +152,20 @@ pub fn store_ready(store: &SecretStore) -> Option<(bool, String, Loc)> {
         };
         return Some((c.status == "True", text, c.loc.clone()));
     }
-    store
-        .table_status
-        .as_ref()
-        .map(|(s, r, l)| (r.as_deref() != Some("False") && !s.contains("Invalid") && !s.contains("Failed"), s.clone(), l.clone()))
+    store.table_status.as_ref().map(|(s, r, l)| {
+        (
+            r.as_deref() != Some("False") && !s.contains("Invalid") && !s.contains("Failed"),
+            s.clone(),
+            l.clone(),
+        )
+    })
 }
 
 /// The Vault paths an ExternalSecret reads, resolved as ESO does, with where each is asked for.
 pub fn vault_paths(store: &SecretStore, es: &ExternalSecret) -> Vec<(String, Loc)> {
-    let Some(v) = &store.vault else { return Vec::new() };
+    let Some(v) = &store.vault else {
+        return Vec::new();
+    };
     let mut out: Vec<(String, Loc)> = Vec::new();
     let mut add = |key: &str, loc: &Loc| {
         let p = resolve_read_path(v.path.as_deref(), &v.version, key);
@@ -167,12 +196,20 @@ pub fn mount_of<'a>(snap: &'a Snapshot, path: &str) -> Option<&'a VaultMount> {
 
 /// The effective TTL of a credential read from `path` and stored in `secret`: the least of
 /// the mount's default/max lease TTL, a lease read from that path, and a JWT's lifetime.
-pub fn credential_ttl(snap: &Snapshot, path: Option<&str>, secret: Option<&Secret>) -> Option<(Duration, String, Vec<Loc>)> {
+pub fn credential_ttl(
+    snap: &Snapshot,
+    path: Option<&str>,
+    secret: Option<&Secret>,
+) -> Option<(Duration, String, Vec<Loc>)> {
     let mut cands: Vec<(Duration, String, Loc)> = Vec::new();
     if let Some(p) = path {
         if let Some(m) = mount_of(snap, p) {
             if let Some((d, l)) = &m.default_lease_ttl {
-                cands.push((*d, format!("default_lease_ttl of mount {}", m.path), l.clone()));
+                cands.push((
+                    *d,
+                    format!("default_lease_ttl of mount {}", m.path),
+                    l.clone(),
+                ));
             }
             if let Some((d, l)) = &m.max_lease_ttl {
                 cands.push((*d, format!("max_lease_ttl of mount {}", m.path), l.clone()));
@@ -183,7 +220,11 @@ pub fn credential_ttl(snap: &Snapshot, path: Option<&str>, secret: Option<&Secre
         for a in auths {
             if let CredentialShape::Jwt { exp: Some(exp) } = a.password {
                 if let Some((w, _, _)) = secret.and_then(|s| last_write(s, snap.captured_at)) {
-                    cands.push((exp - w, format!("the JWT for {} expires", a.registry), secret.map(|s| s.meta.loc.clone()).unwrap_or_default()));
+                    cands.push((
+                        exp - w,
+                        format!("the JWT for {} expires", a.registry),
+                        secret.map(|s| s.meta.loc.clone()).unwrap_or_default(),
+                    ));
                 }
             }
         }
@@ -195,7 +236,11 @@ pub fn credential_ttl(snap: &Snapshot, path: Option<&str>, secret: Option<&Secre
 
 /// Vault leases read from a path (the seed's `vault read registry-creds/creds/x`).
 pub fn leases_for<'a>(snap: &'a Snapshot, path: &str) -> Vec<&'a VaultLease> {
-    snap.vault.leases.iter().filter(|l| l.path.trim_matches('/') == path).collect()
+    snap.vault
+        .leases
+        .iter()
+        .filter(|l| l.path.trim_matches('/') == path)
+        .collect()
 }
 
 /// A Pod's image pull failure.
@@ -231,7 +276,10 @@ pub fn pull_failure(snap: &Snapshot, pod: &Pod) -> Option<PullFailure> {
     let mut f = PullFailure::default();
     let mut failing = false;
     for s in &pod.statuses {
-        if matches!(s.waiting_reason.as_deref(), Some("ImagePullBackOff" | "ErrImagePull")) {
+        if matches!(
+            s.waiting_reason.as_deref(),
+            Some("ImagePullBackOff" | "ErrImagePull")
+        ) {
             failing = true;
             f.evidence.push(s.loc.clone());
             f.image = f.image.take().or_else(|| s.image.clone());
@@ -282,7 +330,11 @@ pub fn pull_failure(snap: &Snapshot, pod: &Pod) -> Option<PullFailure> {
         return None;
     }
     if f.image.is_none() {
-        f.image = pod.containers.iter().find(|c| !c.image.is_empty()).map(|c| c.image.clone());
+        f.image = pod
+            .containers
+            .iter()
+            .find(|c| !c.image.is_empty())
+            .map(|c| c.image.clone());
     }
     f.since = first;
     f.evidence.dedup();
@@ -299,22 +351,88 @@ pub fn registry_of(image: &str) -> String {
     }
 }
 
+/// The Pods in `ns` that read Secret `secret` (pull secret, env, envFrom or volume).
+pub fn consumers<'a>(snap: &'a Snapshot, ns: &str, secret: &str) -> Vec<&'a Pod> {
+    snap.pods
+        .iter()
+        .filter(|p| p.meta.namespace.as_deref() == Some(ns))
+        .filter(|p| {
+            p.image_pull_secrets.iter().any(|(s, _)| s == secret)
+                || p.containers.iter().any(|c| {
+                    c.env_secret_refs.iter().any(|r| r.secret == secret)
+                        || c.env_from_secrets.iter().any(|r| r.secret == secret)
+                })
+                || p.volumes
+                    .iter()
+                    .any(|v| v.secrets.iter().any(|s| s.secret == secret))
+        })
+        .collect()
+}
+
+/// The command that makes a Pod start again with fresh credentials: a rollout restart of
+/// its Deployment/StatefulSet/DaemonSet, or deleting the Pod when nothing owns it.
+pub fn restart_command(snap: &Snapshot, pod: &Pod) -> String {
+    let ns = pod.meta.namespace.as_deref().unwrap_or("default");
+    let owner = pod.meta.owners.first();
+    let target = match owner {
+        Some(o) if o.kind == "ReplicaSet" => snap
+            .workloads
+            .iter()
+            .find(|w| {
+                w.kind == "ReplicaSet"
+                    && w.meta.name == o.name
+                    && w.meta.namespace.as_deref() == Some(ns)
+            })
+            .and_then(|w| {
+                w.meta
+                    .owners
+                    .first()
+                    .map(|d| format!("{}/{}", d.kind.to_ascii_lowercase(), d.name))
+            })
+            .or_else(|| {
+                o.name
+                    .rsplit_once('-')
+                    .map(|(d, _)| format!("deployment/{d}"))
+            }),
+        Some(o) if matches!(o.kind.as_str(), "StatefulSet" | "DaemonSet") => {
+            Some(format!("{}/{}", o.kind.to_ascii_lowercase(), o.name))
+        }
+        _ => None,
+    };
+    match target {
+        Some(t) => format!("restart the workload so it reads the new credential: kubectl rollout restart {t} -n {ns}"),
+        None => format!("recreate the Pod so it reads the new credential: kubectl delete pod {} -n {ns}", pod.meta.name),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn registries() {
-        assert_eq!(registry_of("registry.internal:5000/order-service:v2.14.0"), "registry.internal:5000");
+        assert_eq!(
+            registry_of("registry.internal:5000/order-service:v2.14.0"),
+            "registry.internal:5000"
+        );
         assert_eq!(registry_of("ghcr.io/kastenhq/kubestr:latest"), "ghcr.io");
-        assert_eq!(registry_of("octarinesec/guardrails-enforcer:20.7"), "docker.io");
+        assert_eq!(
+            registry_of("octarinesec/guardrails-enforcer:20.7"),
+            "docker.io"
+        );
         assert_eq!(registry_of("nginx"), "docker.io");
     }
 
     #[test]
     fn auth_markers() {
-        assert!(is_auth_failure("rpc error: code = Unknown desc = unauthorized: authentication required"));
-        assert!(is_auth_failure("pulling from host x failed with status code [manifests v1]: 401 Unauthorized"));
-        assert!(!is_auth_failure("manifest for x:v9 not found: manifest unknown"));
+        assert!(is_auth_failure(
+            "rpc error: code = Unknown desc = unauthorized: authentication required"
+        ));
+        assert!(is_auth_failure(
+            "pulling from host x failed with status code [manifests v1]: 401 Unauthorized"
+        ));
+        assert!(!is_auth_failure(
+            "manifest for x:v9 not found: manifest unknown"
+        ));
     }
 }

@@ -101,7 +101,10 @@ impl Graph {
         if let Some(&i) = self.index.get(&obj) {
             return i;
         }
-        let i = self.g.add_node(Node { obj: obj.clone(), presence });
+        let i = self.g.add_node(Node {
+            obj: obj.clone(),
+            presence,
+        });
         self.index.insert(obj, i);
         i
     }
@@ -125,7 +128,9 @@ impl Graph {
 
     /// Edges leaving `obj`, in a stable order.
     pub fn out_edges(&self, obj: &ObjRef) -> Vec<EdgeView<'_>> {
-        let Some(&i) = self.index.get(obj) else { return Vec::new() };
+        let Some(&i) = self.index.get(obj) else {
+            return Vec::new();
+        };
         let mut v: Vec<EdgeView> = self
             .g
             .edges(i)
@@ -142,7 +147,9 @@ impl Graph {
 
     /// Edges arriving at `obj`.
     pub fn in_edges(&self, obj: &ObjRef) -> Vec<EdgeView<'_>> {
-        let Some(&i) = self.index.get(obj) else { return Vec::new() };
+        let Some(&i) = self.index.get(obj) else {
+            return Vec::new();
+        };
         let mut v: Vec<EdgeView> = self
             .g
             .edges_directed(i, petgraph::Direction::Incoming)
@@ -167,13 +174,19 @@ impl Graph {
 
     /// Builds the graph from a snapshot.
     pub fn build(snap: &Snapshot) -> Graph {
-        let mut gr = Graph { g: DiGraph::new(), index: BTreeMap::new() };
+        let mut gr = Graph {
+            g: DiGraph::new(),
+            index: BTreeMap::new(),
+        };
         let cap = snap.captured_at;
         let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
 
         // Pod -> Secret
         for p in &snap.pods {
-            let pod = gr.node(kref(Kind::Pod, &p.meta.namespace, &p.meta.name), Presence::Present);
+            let pod = gr.node(
+                kref(Kind::Pod, &p.meta.namespace, &p.meta.name),
+                Presence::Present,
+            );
             let ns = p.meta.namespace.as_deref();
             let mut refs: Vec<(EdgeKind, String, Loc)> = Vec::new();
             for (s, l) in &p.image_pull_secrets {
@@ -197,11 +210,26 @@ impl Graph {
                 let to = gr.node(ObjRef::new(Kind::Secret, ns, &name), presence);
                 let status = match presence {
                     Presence::Present => EdgeStatus::Ok,
-                    Presence::Missing => EdgeStatus::Broken(format!("Secret {name} does not exist")),
+                    Presence::Missing => {
+                        EdgeStatus::Broken(format!("Secret {name} does not exist"))
+                    }
                     Presence::Unknown => EdgeStatus::Unknown,
                 };
-                if !gr.g.edges_connecting(pod, to).any(|e| e.weight().kind == kind) {
-                    gr.edge(pod, to, Edge { kind, status, evidence: vec![loc], fresh_at: p.start_time });
+                if !gr
+                    .g
+                    .edges_connecting(pod, to)
+                    .any(|e| e.weight().kind == kind)
+                {
+                    gr.edge(
+                        pod,
+                        to,
+                        Edge {
+                            kind,
+                            status,
+                            evidence: vec![loc],
+                            fresh_at: p.start_time,
+                        },
+                    );
                 }
             }
         }
@@ -219,7 +247,10 @@ impl Graph {
             let status = match sync.failing {
                 Some(true) => EdgeStatus::Stale(format!(
                     "sync failing{}",
-                    sync.since.as_ref().map(|(t, _)| format!(" since {}", time::fmt_time(*t))).unwrap_or_default()
+                    sync.since
+                        .as_ref()
+                        .map(|(t, _)| format!(" since {}", time::fmt_time(*t)))
+                        .unwrap_or_default()
                 )),
                 Some(false) => EdgeStatus::Ok,
                 None => EdgeStatus::Unknown,
@@ -231,11 +262,24 @@ impl Graph {
             gr.edge(
                 sec_i,
                 es_i,
-                Edge { kind: EdgeKind::SyncedBy, status, evidence: ev, fresh_at: sync.last_success.as_ref().map(|x| x.0) },
+                Edge {
+                    kind: EdgeKind::SyncedBy,
+                    status,
+                    evidence: ev,
+                    fresh_at: sync.last_success.as_ref().map(|x| x.0),
+                },
             );
 
-            let store_kind = if es.store.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore };
-            let store_ns = if store_kind == Kind::ClusterSecretStore { None } else { ns };
+            let store_kind = if es.store.kind == "ClusterSecretStore" {
+                Kind::ClusterSecretStore
+            } else {
+                Kind::SecretStore
+            };
+            let store_ns = if store_kind == Kind::ClusterSecretStore {
+                None
+            } else {
+                ns
+            };
             let store = snap.store_for(es);
             let presence = snap.presence(store_kind, store_ns, &es.store.name);
             let st_i = gr.node(ObjRef::new(store_kind, store_ns, &es.store.name), presence);
@@ -245,17 +289,32 @@ impl Graph {
                     Some((false, why, _)) => EdgeStatus::Broken(format!("store not ready: {why}")),
                     None => EdgeStatus::Unknown,
                 },
-                (None, Presence::Missing) => EdgeStatus::Broken(format!("{} {} does not exist", store_kind.as_str(), es.store.name)),
+                (None, Presence::Missing) => EdgeStatus::Broken(format!(
+                    "{} {} does not exist",
+                    store_kind.as_str(),
+                    es.store.name
+                )),
                 _ => EdgeStatus::Unknown,
             };
-            gr.edge(es_i, st_i, Edge { kind: EdgeKind::UsesStore, status, evidence: vec![es.store.loc.clone()], fresh_at: None });
+            gr.edge(
+                es_i,
+                st_i,
+                Edge {
+                    kind: EdgeKind::UsesStore,
+                    status,
+                    evidence: vec![es.store.loc.clone()],
+                    fresh_at: None,
+                },
+            );
 
             // paths read
             if let Some(store) = store {
                 for (path, loc) in vault_paths(store, es) {
                     let p_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
                     let status = match (&sync.failing, &sync.vault_error) {
-                        (Some(true), Some((e, _))) if e.path.as_deref().is_none_or(|p| p == path) => {
+                        (Some(true), Some((e, _)))
+                            if e.path.as_deref().is_none_or(|p| p == path) =>
+                        {
                             EdgeStatus::Broken(e.summary())
                         }
                         (Some(false), _) => EdgeStatus::Ok,
@@ -265,11 +324,32 @@ impl Graph {
                     if let Some((_, l)) = &sync.vault_error {
                         ev.push(l.clone());
                     }
-                    gr.edge(es_i, p_i, Edge { kind: EdgeKind::ReadsPath, status, evidence: ev, fresh_at: sync.last_success.as_ref().map(|x| x.0) });
+                    gr.edge(
+                        es_i,
+                        p_i,
+                        Edge {
+                            kind: EdgeKind::ReadsPath,
+                            status,
+                            evidence: ev,
+                            fresh_at: sync.last_success.as_ref().map(|x| x.0),
+                        },
+                    );
                     if let Some(m) = derive::mount_of(snap, &path) {
-                        let m_i = gr.node(ObjRef::new(Kind::VaultMount, None, &m.path), Presence::Present);
+                        let m_i = gr.node(
+                            ObjRef::new(Kind::VaultMount, None, &m.path),
+                            Presence::Present,
+                        );
                         if gr.g.find_edge(p_i, m_i).is_none() {
-                            gr.edge(p_i, m_i, Edge { kind: EdgeKind::IssuedByMount, status: EdgeStatus::Ok, evidence: vec![m.loc.clone()], fresh_at: None });
+                            gr.edge(
+                                p_i,
+                                m_i,
+                                Edge {
+                                    kind: EdgeKind::IssuedByMount,
+                                    status: EdgeStatus::Ok,
+                                    evidence: vec![m.loc.clone()],
+                                    fresh_at: None,
+                                },
+                            );
                         }
                     }
                 }
@@ -278,39 +358,89 @@ impl Graph {
 
         // store -> service account, store -> role
         for s in &snap.stores {
-            let skind = if s.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore };
-            let st_i = gr.node(kref(skind, &s.meta.namespace, &s.meta.name), Presence::Present);
+            let skind = if s.kind == "ClusterSecretStore" {
+                Kind::ClusterSecretStore
+            } else {
+                Kind::SecretStore
+            };
+            let st_i = gr.node(
+                kref(skind, &s.meta.namespace, &s.meta.name),
+                Presence::Present,
+            );
             let Some(v) = &s.vault else { continue };
-            if let VaultAuth::Kubernetes { mount_path, role, service_account, loc } = &v.auth {
+            if let VaultAuth::Kubernetes {
+                mount_path,
+                role,
+                service_account,
+                loc,
+            } = &v.auth
+            {
                 if let Some((sa, sa_ns)) = service_account {
                     let sa_ns = sa_ns.clone().or_else(|| s.meta.namespace.clone());
                     let presence = snap.presence(Kind::ServiceAccount, sa_ns.as_deref(), sa);
-                    let sa_i = gr.node(ObjRef::new(Kind::ServiceAccount, sa_ns.as_deref(), sa), presence);
+                    let sa_i = gr.node(
+                        ObjRef::new(Kind::ServiceAccount, sa_ns.as_deref(), sa),
+                        presence,
+                    );
                     let status = match presence {
                         Presence::Present => EdgeStatus::Ok,
-                        Presence::Missing => EdgeStatus::Broken(format!("ServiceAccount {sa} does not exist")),
+                        Presence::Missing => {
+                            EdgeStatus::Broken(format!("ServiceAccount {sa} does not exist"))
+                        }
                         Presence::Unknown => EdgeStatus::Unknown,
                     };
-                    gr.edge(st_i, sa_i, Edge { kind: EdgeKind::AuthenticatesAs, status, evidence: vec![loc.clone()], fresh_at: None });
+                    gr.edge(
+                        st_i,
+                        sa_i,
+                        Edge {
+                            kind: EdgeKind::AuthenticatesAs,
+                            status,
+                            evidence: vec![loc.clone()],
+                            fresh_at: None,
+                        },
+                    );
                 }
                 let role_name = format!("{mount_path}/{role}");
                 let known = snap.vault.roles.get(&(mount_path.clone(), role.clone()));
-                let listed = snap.vault.lists.iter().find(|l| l.path == format!("auth/{mount_path}/role"));
+                let listed = snap
+                    .vault
+                    .lists
+                    .iter()
+                    .find(|l| l.path == format!("auth/{mount_path}/role"));
                 let (presence, status) = match (known, listed) {
                     (Some(_), _) => (Presence::Present, EdgeStatus::Ok),
-                    (None, Some(l)) if l.keys.iter().any(|k| k == role) => (Presence::Present, EdgeStatus::Unknown),
-                    (None, Some(_)) => (Presence::Missing, EdgeStatus::Broken(format!("role {role} does not exist on auth/{mount_path}"))),
+                    (None, Some(l)) if l.keys.iter().any(|k| k == role) => {
+                        (Presence::Present, EdgeStatus::Unknown)
+                    }
+                    (None, Some(_)) => (
+                        Presence::Missing,
+                        EdgeStatus::Broken(format!(
+                            "role {role} does not exist on auth/{mount_path}"
+                        )),
+                    ),
                     (None, None) => (Presence::Unknown, EdgeStatus::Unknown),
                 };
                 let r_i = gr.node(ObjRef::new(Kind::VaultRole, None, &role_name), presence);
-                gr.edge(st_i, r_i, Edge { kind: EdgeKind::BoundToRole, status, evidence: vec![loc.clone()], fresh_at: None });
+                gr.edge(
+                    st_i,
+                    r_i,
+                    Edge {
+                        kind: EdgeKind::BoundToRole,
+                        status,
+                        evidence: vec![loc.clone()],
+                        fresh_at: None,
+                    },
+                );
             }
         }
 
         // role -> policy, policy -> path
         for r in snap.vault.roles.values() {
             let role_name = format!("{}/{}", r.mount, r.name);
-            let r_i = gr.node(ObjRef::new(Kind::VaultRole, None, &role_name), Presence::Present);
+            let r_i = gr.node(
+                ObjRef::new(Kind::VaultRole, None, &role_name),
+                Presence::Present,
+            );
             for (p, loc) in &r.policies {
                 let presence = snap.presence(Kind::VaultPolicy, None, p);
                 let p_i = gr.node(ObjRef::new(Kind::VaultPolicy, None, p), presence);
@@ -326,19 +456,46 @@ impl Graph {
                 if let Some(l) = snap.vault.policies_absent.get(p) {
                     ev.push(l.clone());
                 }
-                gr.edge(r_i, p_i, Edge { kind: EdgeKind::RoleGrantsPolicy, status, evidence: ev, fresh_at: None });
+                gr.edge(
+                    r_i,
+                    p_i,
+                    Edge {
+                        kind: EdgeKind::RoleGrantsPolicy,
+                        status,
+                        evidence: ev,
+                        fresh_at: None,
+                    },
+                );
             }
         }
-        let paths: Vec<String> = gr.index.keys().filter(|o| o.kind == Kind::VaultPath).map(|o| o.name.clone()).collect();
+        let paths: Vec<String> = gr
+            .index
+            .keys()
+            .filter(|o| o.kind == Kind::VaultPath)
+            .map(|o| o.name.clone())
+            .collect();
         for pol in snap.vault.policies.values() {
             let acl = Acl::new(&[pol]);
             for path in &paths {
                 let d = acl.check(path, "read");
                 if d.allowed {
-                    let p_i = gr.node(ObjRef::new(Kind::VaultPolicy, None, &pol.name), Presence::Present);
-                    let path_i = gr.node(ObjRef::new(Kind::VaultPath, None, path), Presence::Present);
+                    let p_i = gr.node(
+                        ObjRef::new(Kind::VaultPolicy, None, &pol.name),
+                        Presence::Present,
+                    );
+                    let path_i =
+                        gr.node(ObjRef::new(Kind::VaultPath, None, path), Presence::Present);
                     let ev = d.rule.map(|r| vec![r.loc.clone()]).unwrap_or_default();
-                    gr.edge(p_i, path_i, Edge { kind: EdgeKind::PolicyGrantsPath, status: EdgeStatus::Ok, evidence: ev, fresh_at: None });
+                    gr.edge(
+                        p_i,
+                        path_i,
+                        Edge {
+                            kind: EdgeKind::PolicyGrantsPath,
+                            status: EdgeStatus::Ok,
+                            evidence: ev,
+                            fresh_at: None,
+                        },
+                    );
                 }
             }
         }

@@ -25,19 +25,35 @@ pub fn parse(path: &Arc<str>, data: &[u8]) -> (Vec<Fact>, FileReport, BTreeMap<S
             let captured_raw = v.get("captured_at").and_then(Value::as_str).unwrap_or("");
             let captured_at = parse_rfc3339(captured_raw);
             if !captured_raw.is_empty() && captured_at.is_none() {
-                out.notes.push(format!("captured_at {captured_raw:?} is not an RFC 3339 time"));
+                out.notes.push(format!(
+                    "captured_at {captured_raw:?} is not an RFC 3339 time"
+                ));
             }
-            let line = src.find(0, src.lines.len(), |l| l.starts_with("captured_at")).unwrap_or(0);
+            let line = src
+                .find(0, src.lines.len(), |l| l.starts_with("captured_at"))
+                .unwrap_or(0);
             out.push(
                 "Manifest",
                 Fact::Manifest {
                     captured_at,
                     cluster: v.get("cluster").and_then(Value::as_str).map(str::to_string),
-                    loc: if captured_at.is_some() { src.loc(line) } else { Loc::file(path) },
+                    loc: if captured_at.is_some() {
+                        src.loc(line)
+                    } else {
+                        Loc::file(path)
+                    },
                 },
             );
-            for c in v.get("commands").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-                if let (Some(cmd), Some(file)) = (c.get("command").and_then(Value::as_str), c.get("output").and_then(Value::as_str)) {
+            for c in v
+                .get("commands")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
+                if let (Some(cmd), Some(file)) = (
+                    c.get("command").and_then(Value::as_str),
+                    c.get("output").and_then(Value::as_str),
+                ) {
                     cmds.insert(file.trim_start_matches("./").to_string(), cmd.to_string());
                 }
             }

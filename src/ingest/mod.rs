@@ -120,10 +120,17 @@ fn is_binary(data: &[u8]) -> bool {
 
 /// Reads one file; returns its facts, the format it was read as, and a skip reason when
 /// nothing could be read.
-pub fn ingest_file(path: &std::sync::Arc<str>, data: &[u8], hint: Option<Command>) -> (Out, &'static str, Option<String>) {
+pub fn ingest_file(
+    path: &std::sync::Arc<str>,
+    data: &[u8],
+    hint: Option<Command>,
+) -> (Out, &'static str, Option<String>) {
     let mut out = Out::default();
     let lower = path.to_ascii_lowercase();
-    if [".tar", ".tar.gz", ".tgz", ".zip", ".gz"].iter().any(|x| lower.ends_with(x)) {
+    if [".tar", ".tar.gz", ".tgz", ".zip", ".gz"]
+        .iter()
+        .any(|x| lower.ends_with(x))
+    {
         return (out, "archive", Some("nested archive, not read".into()));
     }
     if is_binary(data) {
@@ -136,13 +143,15 @@ pub fn ingest_file(path: &std::sync::Arc<str>, data: &[u8], hint: Option<Command
     }
     let src = Source::new(path, &text);
     let format = paste::read(&src, &text, hint, &mut out);
-    let skipped = if out.kinds.is_empty() && !out.facts.iter().any(|f| matches!(f, Fact::MountsListed { .. })) {
-        Some(
-            out.notes
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "no Kubernetes object, kubectl output or Vault output recognised".into()),
-        )
+    let skipped = if out.kinds.is_empty()
+        && !out
+            .facts
+            .iter()
+            .any(|f| matches!(f, Fact::MountsListed { .. }))
+    {
+        Some(out.notes.first().cloned().unwrap_or_else(|| {
+            "no Kubernetes object, kubectl output or Vault output recognised".into()
+        }))
     } else {
         None
     };

@@ -18,18 +18,19 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
         if l.is_empty() || l.starts_with("# ") || l == "#" {
             first += 1;
         } else if let Some(c) = command_in(l) {
-            out.commands.push(c.clone());
-            cmd = Some(Command::parse(&c));
-            first += 1;
-            // a command continued with `\`
-            while src.lines.get(first - 1).is_some_and(|p| p.trim_end().ends_with('\\')) && first < src.lines.len() {
-                first += 1;
-            }
+            let (full, next) = whole_command(src, first, c);
+            out.commands.push(full.clone());
+            cmd = Some(Command::parse(&full));
+            first = next;
         } else {
             break;
         }
     }
-    let body_offset: usize = src.lines[..first].iter().map(|l| l.len() + 1).sum::<usize>().min(text.len());
+    let body_offset: usize = src.lines[..first]
+        .iter()
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        .min(text.len());
     let body = &text[body_offset..];
     let trimmed = body.trim_start();
 
@@ -54,7 +55,8 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
                         return "vault-audit";
                     }
                 }
-                out.notes.push("valid JSON, but neither Kubernetes objects nor Vault output".into());
+                out.notes
+                    .push("valid JSON, but neither Kubernetes objects nor Vault output".into());
                 return "json";
             }
             Err(e) => {
@@ -85,7 +87,13 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
     // a policy body
     let policy_name = vault::policy_name(cmd.as_ref()).or_else(|| {
         let p = &*src.path;
-        (p.ends_with(".hcl")).then(|| p.rsplit('/').next().unwrap_or(p).trim_end_matches(".hcl").to_string())
+        (p.ends_with(".hcl")).then(|| {
+            p.rsplit('/')
+                .next()
+                .unwrap_or(p)
+                .trim_end_matches(".hcl")
+                .to_string()
+        })
     });
     if let Some(name) = &policy_name {
         if body.lines().any(|l| l.trim_start().starts_with("path ")) || trimmed.starts_with('{') {
@@ -98,6 +106,100 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
     "text"
 }
 
+/// A command starting at line `i`, joined with its `\\` continuations and, for a shell
+/// loop (`... | while read s; do`), with its body up to `done`. Returns it and the next line.
+fn whole_command(src: &Source, i: usize, first: String) -> (String, usize) {
+    let mut full = first;
+    let mut j = i + 1;
+    while full.trim_end().ends_with('\\') && j < src.lines.len() {
+        full = format!(
+            "{} {}",
+            full.trim_end().trim_end_matches('\\').trim_end(),
+            src.lines[j].trim()
+        );
+        j += 1;
+    }
+    let opens_loop = |s: &str| s.trim_end().ends_with("do") || s.trim_end().ends_with("; do");
+    if opens_loop(&full) {
+        let end = src.find(j, (j + 20).min(src.lines.len()), |l| {
+            l.trim() == "done" || l.trim().starts_with("done ")
+        });
+        if let Some(e) = end {
+            j = e + 1;
+        }
+    }
+    (full, j)
+}
+
+/// The one-line output of `kubectl get KIND NAME -o jsonpath='{...}'` for the fields rules
+/// read. Secret data is never read this way.
+fn jsonpath_output(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> bool {
+    let Some(c) = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get") else {
+        return false;
+    };
+    let Some(expr) = c.output.as_deref().filter(|o| o.starts_with("jsonpath")) else {
+        return false;
+    };
+    let (Some(kind), Some(name)) = (c.arg(1).and_then(super::text::kube_kind), c.arg(2)) else {
+        return false;
+    };
+    let expr = expr
+        .split('{')
+        .nth(1)
+        .and_then(|e| e.split('}').next())
+        .unwrap_or("");
+    let value = src.lines[i].trim();
+    let meta = Meta {
+        namespace: c.namespace.clone(),
+        name: name.to_string(),
+        loc: src.loc(i),
+        ..Default::default()
+    };
+    let fact = match (kind, expr) {
+        ("Pod", ".spec.imagePullSecrets[*].name") => Fact::Pod(Box::new(Pod {
+            image_pull_secrets: value
+                .split_whitespace()
+                .map(|s| (s.to_string(), src.loc(i)))
+                .collect(),
+            meta,
+            ..Default::default()
+        })),
+        ("Pod", ".spec.serviceAccountName") => Fact::Pod(Box::new(Pod {
+            service_account: Some(value.to_string()),
+            meta,
+            ..Default::default()
+        })),
+        (_, ".metadata.creationTimestamp") => {
+            let Some(t) = crate::model::time::parse_rfc3339(value) else {
+                return false;
+            };
+            let meta = Meta {
+                created: Some(When::At(t)),
+                ..meta
+            };
+            match kind {
+                "Pod" => Fact::Pod(Box::new(Pod {
+                    meta,
+                    ..Default::default()
+                })),
+                "Secret" => Fact::Secret(Box::new(Secret {
+                    meta,
+                    ..Default::default()
+                })),
+                _ => return false,
+            }
+        }
+        ("Secret", ".type") => Fact::Secret(Box::new(Secret {
+            type_: Some(value.to_string()),
+            meta,
+            ..Default::default()
+        })),
+        _ => return false,
+    };
+    out.push(kind, fact);
+    true
+}
+
 /// The text with everything before `offset` blanked to newlines, so line numbers stay true.
 fn body_with_offset(text: &str, offset: usize) -> String {
     let mut s: String = text[..offset].chars().filter(|c| *c == '\n').collect();
@@ -106,7 +208,9 @@ fn body_with_offset(text: &str, offset: usize) -> String {
 }
 
 fn looks_like_kube_yaml(body: &str) -> bool {
-    body.lines().take(400).any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:") || l.starts_with("- apiVersion:"))
+    body.lines().take(400).any(|l| {
+        l.starts_with("apiVersion:") || l.starts_with("kind:") || l.starts_with("- apiVersion:")
+    })
 }
 
 fn audit_lines(src: &Source, out: &mut Out) -> bool {
@@ -127,13 +231,22 @@ fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &m
     let Some(obj) = v.as_object() else {
         // `vault list -format=json` / `vault policy list -format=json`: an array of strings
         if let (Some(items), Some(c)) = (v.as_array(), cmd.filter(|c| c.program == "vault")) {
-            let names: Vec<String> = items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect();
+            let names: Vec<String> = items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect();
             if names.len() == items.len() {
                 match (c.verb(), c.arg(1)) {
-                    ("policy", Some("list")) | ("policies", None) => out.push("VaultPolicyList", Fact::PolicyList(names, src.loc(at))),
+                    ("policy", Some("list")) | ("policies", None) => {
+                        out.push("VaultPolicyList", Fact::PolicyList(names, src.loc(at)))
+                    }
                     ("list", Some(p)) => out.push(
                         "VaultList",
-                        Fact::VaultList(VaultList { path: p.trim_matches('/').to_string(), keys: names, loc: src.loc(at) }),
+                        Fact::VaultList(VaultList {
+                            path: p.trim_matches('/').to_string(),
+                            keys: names,
+                            loc: src.loc(at),
+                        }),
                     ),
                     _ => return false,
                 }
@@ -146,10 +259,19 @@ fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &m
         return false;
     }
     let mut rows = Vec::new();
-    let line_of = |k: &str| src.find(at, src.lines.len(), |l| l.trim_start().starts_with(&format!("\"{k}\""))).unwrap_or(at);
+    let line_of = |k: &str| {
+        src.find(at, src.lines.len(), |l| {
+            l.trim_start().starts_with(&format!("\"{k}\""))
+        })
+        .unwrap_or(at)
+    };
     for k in ["lease_id", "lease_duration", "renewable"] {
         if let Some(val) = obj.get(k) {
-            let key = if k == "renewable" { "lease_renewable" } else { k };
+            let key = if k == "renewable" {
+                "lease_renewable"
+            } else {
+                k
+            };
             if k == "lease_id" && val.as_str() == Some("") {
                 continue;
             }
@@ -161,11 +283,29 @@ fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &m
             rows.push((k.clone(), scalar(val), line_of(k)));
         }
     }
-    if let Some(keys) = obj.get("data").and_then(|d| d.get("keys")).and_then(Value::as_array) {
+    if let Some(keys) = obj
+        .get("data")
+        .and_then(|d| d.get("keys"))
+        .and_then(Value::as_array)
+    {
         if cmd.is_some_and(|c| c.verb() == "list") {
-            let names = keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect();
-            let path = cmd.and_then(|c| c.arg(1)).unwrap_or("").trim_matches('/').to_string();
-            out.push("VaultList", Fact::VaultList(VaultList { path, keys: names, loc: src.loc(at) }));
+            let names = keys
+                .iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect();
+            let path = cmd
+                .and_then(|c| c.arg(1))
+                .unwrap_or("")
+                .trim_matches('/')
+                .to_string();
+            out.push(
+                "VaultList",
+                Fact::VaultList(VaultList {
+                    path,
+                    keys: names,
+                    loc: src.loc(at),
+                }),
+            );
             return true;
         }
     }
@@ -195,21 +335,26 @@ fn scan(src: &Source, from: usize, mut cmd: Option<Command>, out: &mut Out) {
             continue;
         }
         if let Some(c) = command_in(line) {
-            let mut full = c;
-            while full.ends_with('\\') && i + 1 < n {
-                i += 1;
-                full = format!("{} {}", full.trim_end_matches('\\').trim_end(), src.lines[i].trim());
-            }
+            let (full, next) = whole_command(src, i, c);
             out.commands.push(full.clone());
+            i = next;
             let parsed = Command::parse(&full);
-            i += 1;
-            if parsed.program == "vault" && matches!((parsed.verb(), parsed.arg(1)), ("policy", Some("list")) | ("policies", None)) {
+            if parsed.program == "vault"
+                && matches!(
+                    (parsed.verb(), parsed.arg(1)),
+                    ("policy", Some("list")) | ("policies", None)
+                )
+            {
                 i = vault::list::policy_names(src, i, out);
             }
             cmd = Some(parsed);
             continue;
         }
         let c = cmd.as_ref();
+        if jsonpath_output(src, i, c, out) {
+            i += 1;
+            continue;
+        }
         if let Some((rows, next)) = vault::table::read(src, i) {
             vault::table::interpret(src, i, &rows, c, out);
             i = next;

@@ -14,7 +14,13 @@ pub fn decode(data: &[u8]) -> (String, Option<String>) {
         let le = data[0] == 0xFF;
         let units: Vec<u16> = data[2..]
             .chunks_exact(2)
-            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
             .collect();
         (String::from_utf16_lossy(&units), None)
     } else {
@@ -22,7 +28,10 @@ pub fn decode(data: &[u8]) -> (String, Option<String>) {
             Ok(s) => (s.to_string(), None),
             Err(e) => (
                 String::from_utf8_lossy(data).into_owned(),
-                Some(format!("invalid UTF-8 at byte {}, replaced", e.valid_up_to())),
+                Some(format!(
+                    "invalid UTF-8 at byte {}, replaced",
+                    e.valid_up_to()
+                )),
             ),
         }
     };
@@ -133,9 +142,15 @@ pub fn command_in(line: &str) -> Option<String> {
     for c in candidates.into_iter().flatten() {
         let c = c.trim();
         let first = c.split_whitespace().next().unwrap_or("");
-        if matches!(first, "kubectl" | "vault" | "oc" | "k" | "bao") && c.split_whitespace().count() >= 2 {
+        if matches!(first, "kubectl" | "vault" | "oc" | "k" | "bao")
+            && c.split_whitespace().count() >= 2
+        {
             let second = c.split_whitespace().nth(1).unwrap_or("");
-            if second.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-') && !second.is_empty() {
+            if second
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch == '-')
+                && !second.is_empty()
+            {
                 return Some(c.to_string());
             }
         }
@@ -150,7 +165,8 @@ fn after_prompt(t: &str) -> Option<&str> {
             let prefix = t[..p].trim_end();
             let prompt_like = prefix == "~"
                 || prefix.ends_with(']')
-                || (!prefix.contains(' ') && (prefix.contains('@') || prefix.contains(':') || prefix.ends_with('~')));
+                || (!prefix.contains(' ')
+                    && (prefix.contains('@') || prefix.contains(':') || prefix.ends_with('~')));
             if p > 0 && prompt_like {
                 return Some(&t[p + 2..]);
             }
@@ -177,9 +193,17 @@ impl Command {
             Some((a, _)) => (a, true),
             None => (cmd, false),
         };
-        let mut words = main.split_whitespace().map(|w| w.trim_matches(|c| c == '\'' || c == '"').to_string());
+        let mut words = main
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c| c == '\'' || c == '"').to_string());
         let program = words.next().unwrap_or_default();
-        let program = if program == "k" || program == "oc" { "kubectl".to_string() } else if program == "bao" { "vault".to_string() } else { program };
+        let program = if program == "k" || program == "oc" {
+            "kubectl".to_string()
+        } else if program == "bao" {
+            "vault".to_string()
+        } else {
+            program
+        };
         let mut c = Command {
             program,
             filtered: piped,
@@ -195,7 +219,10 @@ impl Command {
                 i += 2;
                 continue;
             }
-            if let Some(v) = w.strip_prefix("--namespace=").or_else(|| w.strip_prefix("-n=")) {
+            if let Some(v) = w
+                .strip_prefix("--namespace=")
+                .or_else(|| w.strip_prefix("-n="))
+            {
                 c.namespace = Some(v.to_string());
             } else if w == "-A" || w == "--all-namespaces" {
                 c.all_namespaces = true;
@@ -264,12 +291,30 @@ mod tests {
     #[test]
     fn prompts() {
         let cases = [
-            ("$ kubectl get pods -n prod", Some("kubectl get pods -n prod")),
-            ("+ vault read sys/mounts/x/tune", Some("vault read sys/mounts/x/tune")),
-            ("root@434e7d12d652:/# vault read secret/foo", Some("vault read secret/foo")),
-            ("[nix-shell:/home/x/homelab]# kubectl get ExternalSecret --all-namespaces", Some("kubectl get ExternalSecret --all-namespaces")),
-            ("~ # vault read secret/production/databases/pg-01", Some("vault read secret/production/databases/pg-01")),
-            ("kubectl get es -n aleksf-dev-ns", Some("kubectl get es -n aleksf-dev-ns")),
+            (
+                "$ kubectl get pods -n prod",
+                Some("kubectl get pods -n prod"),
+            ),
+            (
+                "+ vault read sys/mounts/x/tune",
+                Some("vault read sys/mounts/x/tune"),
+            ),
+            (
+                "root@434e7d12d652:/# vault read secret/foo",
+                Some("vault read secret/foo"),
+            ),
+            (
+                "[nix-shell:/home/x/homelab]# kubectl get ExternalSecret --all-namespaces",
+                Some("kubectl get ExternalSecret --all-namespaces"),
+            ),
+            (
+                "~ # vault read secret/production/databases/pg-01",
+                Some("vault read secret/production/databases/pg-01"),
+            ),
+            (
+                "kubectl get es -n aleksf-dev-ns",
+                Some("kubectl get es -n aleksf-dev-ns"),
+            ),
             ("vault policy list", Some("vault policy list")),
             ("# source: https://example.com/issues/1", None),
             ("NAME READY STATUS", None),
@@ -287,12 +332,16 @@ mod tests {
         assert_eq!(c.words, ["get", "secret", "regcred-order-service"]);
         assert_eq!(c.namespace.as_deref(), Some("prod"));
         assert_eq!(c.output.as_deref(), Some("yaml"));
-        let c = Command::parse("kubectl get secrets -n prod -o name | grep regcred | while read s; do");
+        let c =
+            Command::parse("kubectl get secrets -n prod -o name | grep regcred | while read s; do");
         assert!(c.filtered);
         let c = Command::parse("kubectl get ExternalSecret --all-namespaces");
         assert!(c.all_namespaces);
         assert_eq!(kube_kind("ExternalSecret"), Some("ExternalSecret"));
-        assert_eq!(kube_kind("externalsecrets.external-secrets.io"), Some("ExternalSecret"));
+        assert_eq!(
+            kube_kind("externalsecrets.external-secrets.io"),
+            Some("ExternalSecret")
+        );
     }
 
     #[test]
@@ -301,7 +350,10 @@ mod tests {
         let path: Arc<str> = Arc::from("x.yaml");
         let s = Source::new(&path, text);
         assert_eq!(s.field(0, 99, "name", "a", 0).line, 4);
-        assert_eq!(s.field(0, 99, "message", "could not get\nsecret", 0).line, 6);
+        assert_eq!(
+            s.field(0, 99, "message", "could not get\nsecret", 0).line,
+            6
+        );
     }
 
     #[test]

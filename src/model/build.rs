@@ -91,7 +91,9 @@ fn merge_meta(dst: &mut Meta, src: &Meta, conflicts: &mut Vec<String>, what: &st
 /// Richness: a full object dump beats a table row or a describe excerpt.
 fn richer(a: &Meta, b: &Meta) -> bool {
     let score = |m: &Meta| {
-        m.uid.is_some() as u8 * 4 + (!m.managed_fields.is_empty()) as u8 * 2 + m.resource_version.is_some() as u8
+        m.uid.is_some() as u8 * 4
+            + (!m.managed_fields.is_empty()) as u8 * 2
+            + m.resource_version.is_some() as u8
     };
     score(b) > score(a)
 }
@@ -186,13 +188,21 @@ impl Builder {
                 self.namespaces.entry(n.meta.name.clone()).or_insert(n);
             }
             Fact::Workload(w) => {
-                let k = (w.kind.clone(), w.meta.namespace.clone(), w.meta.name.clone());
+                let k = (
+                    w.kind.clone(),
+                    w.meta.namespace.clone(),
+                    w.meta.name.clone(),
+                );
                 self.workloads.entry(k).or_insert(*w);
             }
             Fact::Event(e) => self.events.push(*e),
             Fact::ExternalSecret(e) => upsert!(self.ess, key(&e.meta), *e, merge_es, c),
             Fact::SecretStore(s) => {
-                let ns = if s.kind == "ClusterSecretStore" { None } else { s.meta.namespace.clone() };
+                let ns = if s.kind == "ClusterSecretStore" {
+                    None
+                } else {
+                    s.meta.namespace.clone()
+                };
                 let k = (s.kind.clone(), ns, s.meta.name.clone());
                 upsert!(self.stores, k, *s, merge_store, c)
             }
@@ -227,7 +237,9 @@ impl Builder {
                 self.vault.policies_absent.insert(name, loc);
             }
             Fact::VaultRole(r) => {
-                self.vault.roles.insert((r.mount.clone(), r.name.clone()), r);
+                self.vault
+                    .roles
+                    .insert((r.mount.clone(), r.name.clone()), r);
             }
             Fact::VaultLease(l) => self.vault.leases.push(l),
             Fact::VaultToken(t) => self.vault.tokens.push(t),
@@ -245,10 +257,20 @@ impl Builder {
             Fact::Covered { kind, namespace } => {
                 self.coverage.collected.insert((kind, namespace));
             }
-            Fact::NotCollected { kind, namespace, reason } => {
-                self.coverage.not_collected.insert((kind, namespace), reason);
+            Fact::NotCollected {
+                kind,
+                namespace,
+                reason,
+            } => {
+                self.coverage
+                    .not_collected
+                    .insert((kind, namespace), reason);
             }
-            Fact::Manifest { captured_at, cluster, loc } => self.manifest = Some((captured_at, cluster, loc)),
+            Fact::Manifest {
+                captured_at,
+                cluster,
+                loc,
+            } => self.manifest = Some((captured_at, cluster, loc)),
             Fact::CaptureHint(t, loc) => {
                 if self.hint.as_ref().is_none_or(|(old, _)| t > *old) {
                     self.hint = Some((t, loc));
@@ -355,7 +377,7 @@ impl Builder {
         let cluster = self.manifest.as_ref().and_then(|m| m.1.clone());
 
         let mut secrets: Vec<Secret> = self.secrets.into_values().collect();
-        secrets.sort_by(|a, b| key(&a.meta).cmp(&key(&b.meta)));
+        secrets.sort_by_key(|s| key(&s.meta));
         let secret_index = secrets
             .iter()
             .enumerate()

@@ -45,9 +45,19 @@ pub struct DataRef {
 
 #[derive(Clone, Debug)]
 pub enum DataFrom {
-    Extract { key: String, loc: Loc },
-    Find { path: Option<String>, loc: Loc },
-    Generator { kind: String, name: String, loc: Loc },
+    Extract {
+        key: String,
+        loc: Loc,
+    },
+    Find {
+        path: Option<String>,
+        loc: Loc,
+    },
+    Generator {
+        kind: String,
+        name: String,
+        loc: Loc,
+    },
 }
 
 #[derive(Clone, Debug, Default)]

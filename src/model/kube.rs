@@ -121,7 +121,9 @@ pub struct ContainerStatus {
 pub enum CredentialShape {
     VaultToken,
     /// A JWT, with its expiry when it has one.
-    Jwt { exp: Option<Time> },
+    Jwt {
+        exp: Option<Time>,
+    },
     Other,
     Empty,
 }

@@ -44,6 +44,8 @@ pub enum Kind {
     VaultRole,
     VaultLease,
     VaultToken,
+    /// The cluster as a whole (the capture event).
+    Cluster,
 }
 
 impl Kind {
@@ -68,6 +70,7 @@ impl Kind {
             Kind::VaultRole => "VaultRole",
             Kind::VaultLease => "VaultLease",
             Kind::VaultToken => "VaultToken",
+            Kind::Cluster => "Cluster",
         }
     }
 
@@ -119,6 +122,7 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::VaultRole,
     Kind::VaultLease,
     Kind::VaultToken,
+    Kind::Cluster,
 ];
 
 /// A subject: kind, namespace (Kubernetes namespace, or Vault Enterprise namespace) and name.
@@ -182,11 +186,20 @@ pub enum Fact {
     VaultError(VaultError, Loc),
     Audit(Box<AuditEvent>),
     /// The mount list (`vault secrets list`, or `vault auth list` when `auth`) was collected.
-    MountsListed { auth: bool },
+    MountsListed {
+        auth: bool,
+    },
     /// Objects of `kind` were collected in `namespace` (`None`: in every namespace).
-    Covered { kind: Kind, namespace: Option<String> },
+    Covered {
+        kind: Kind,
+        namespace: Option<String>,
+    },
     /// Objects of `kind` could not be collected in `namespace` (troubleshoot errors, RBAC).
-    NotCollected { kind: Kind, namespace: Option<String>, reason: String },
+    NotCollected {
+        kind: Kind,
+        namespace: Option<String>,
+        reason: String,
+    },
     /// The bundle manifest.
     Manifest {
         captured_at: Option<Time>,
@@ -303,7 +316,9 @@ impl Snapshot {
             .filter(|e| {
                 e.object_kind.eq_ignore_ascii_case(kind)
                     && e.object_name == name
-                    && (namespace.is_none() || e.namespace.is_none() || e.namespace.as_deref() == namespace)
+                    && (namespace.is_none()
+                        || e.namespace.is_none()
+                        || e.namespace.as_deref() == namespace)
             })
             .collect()
     }
@@ -323,7 +338,8 @@ impl Snapshot {
             Kind::SecretStore | Kind::ClusterSecretStore => self.stores.iter().any(|s| {
                 s.meta.name == name
                     && s.kind == kind.as_str()
-                    && (kind == Kind::ClusterSecretStore || s.meta.namespace.as_deref() == namespace)
+                    && (kind == Kind::ClusterSecretStore
+                        || s.meta.namespace.as_deref() == namespace)
             }),
             Kind::VaultPolicy => {
                 if self.vault.policies.contains_key(name) {

@@ -6,7 +6,9 @@
 //! [`redact_line`] before it is stored.
 
 /// Vault token prefixes (service, batch, recovery, legacy) and other credential shapes.
-const TOKEN_PREFIXES: &[&str] = &["hvs.", "hvb.", "hvr.", "s.", "b.", "r.", "ghp_", "glpat-", "AKIA"];
+const TOKEN_PREFIXES: &[&str] = &[
+    "hvs.", "hvb.", "hvr.", "s.", "b.", "r.", "ghp_", "glpat-", "AKIA",
+];
 
 /// Keys whose values are secrets whatever they look like.
 const SECRET_KEYS: &[&str] = &[
@@ -52,9 +54,18 @@ pub fn redact_line(line: &str) -> String {
                     let starts_line = lower[..pos].trim().is_empty()
                         || lower[..pos].trim_end().ends_with(['{', ',', '-']);
                     if boundary_ok && starts_line {
-                        let value_start = pos + pat.len();
+                        let after = &line[pos + pat.len()..];
+                        let value_start =
+                            pos + pat.len() + (after.len() - after.trim_start().len());
                         let rest = line[value_start..].trim();
-                        if !rest.is_empty() && rest != "\"\"" && rest != "|" && rest != ">" {
+                        // `key value` (a Vault table row) only when the value is one word
+                        let table_row = sep != " " || rest.split_whitespace().count() == 1;
+                        if table_row
+                            && !rest.is_empty()
+                            && rest != "\"\""
+                            && rest != "|"
+                            && rest != ">"
+                        {
                             return format!("{}<redacted>", &line[..value_start]);
                         }
                     }
@@ -129,13 +140,28 @@ mod tests {
     #[test]
     fn redacts_secret_keys_and_tokens() {
         let cases = [
-            ("password            hvs.CAESIGabcdefghijk1234", "password            <redacted>"),
+            (
+                "password            hvs.CAESIGabcdefghijk1234",
+                "password            <redacted>",
+            ),
             ("\"password\": \"hunter2\",", "\"password\": <redacted>"),
-            ("  .dockerconfigjson: eyJhdXRocyI6e30=", ".dockerconfigjson: <redacted>"),
-            ("token is hvs.CAESIGabcdefghijk12345 here", "token is <redacted> here"),
-            ("lease_id registry-creds/creds/order-service/abc123", "lease_id registry-creds/creds/order-service/abc123"),
+            (
+                "  .dockerconfigjson: eyJhdXRocyI6e30=",
+                ".dockerconfigjson: <redacted>",
+            ),
+            (
+                "token is hvs.CAESIGabcdefghijk12345 here",
+                "token is <redacted> here",
+            ),
+            (
+                "lease_id registry-creds/creds/order-service/abc123",
+                "lease_id registry-creds/creds/order-service/abc123",
+            ),
             ("Reason: SecretSyncedError", "Reason: SecretSyncedError"),
-            ("auth: c3ZjLW9yZGVyLXNlcnZpY2U6aHZzLkNBRVNJRy4uLg==", "auth: <redacted>"),
+            (
+                "auth: c3ZjLW9yZGVyLXNlcnZpY2U6aHZzLkNBRVNJRy4uLg==",
+                "auth: <redacted>",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(redact_line(input), want, "input {input:?}");

@@ -147,7 +147,11 @@ mod tests {
             ("1.5h", Some(5400)),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_duration(input).map(|d| d.num_seconds()), *want, "{input}");
+            assert_eq!(
+                parse_duration(input).map(|d| d.num_seconds()),
+                *want,
+                "{input}"
+            );
         }
     }
 

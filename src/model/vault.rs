@@ -148,7 +148,9 @@ impl VaultError {
     /// Finds a Vault API error inside free text: a CLI error, or the tail of an ESO/VSO event
     /// message (`... Error making API request.\n\nURL: GET https://v/v1/p\nCode: 403. Errors:\n\n* permission denied`).
     pub fn parse(text: &str) -> Option<VaultError> {
-        let start = text.find("Error making API request").or_else(|| text.find("Code: "))?;
+        let start = text
+            .find("Error making API request")
+            .or_else(|| text.find("Code: "))?;
         let body = &text[start..];
         let mut e = VaultError::default();
         if let Some(p) = body.find("URL: ") {
@@ -159,12 +161,21 @@ impl VaultError {
             if let Some(url) = w.next() {
                 if let Some(i) = url.find("/v1/") {
                     let p = &url[i + 4..];
-                    e.path = Some(p.split('?').next().unwrap_or(p).trim_matches('/').to_string());
+                    e.path = Some(
+                        p.split('?')
+                            .next()
+                            .unwrap_or(p)
+                            .trim_matches('/')
+                            .to_string(),
+                    );
                 }
             }
         }
         if let Some(p) = body.find("Namespace: ") {
-            e.namespace = body[p + 11..].split_whitespace().next().map(|s| s.trim_matches('/').to_string());
+            e.namespace = body[p + 11..]
+                .split_whitespace()
+                .next()
+                .map(|s| s.trim_matches('/').to_string());
         }
         let p = body.find("Code: ")?;
         let rest = &body[p + 6..];
@@ -172,7 +183,11 @@ impl VaultError {
         e.code = digits.parse().ok();
         e.code?;
         let after = &rest[digits.len()..];
-        if after.trim_start_matches('.').trim_start().starts_with("Raw Message") {
+        if after
+            .trim_start_matches('.')
+            .trim_start()
+            .starts_with("Raw Message")
+        {
             e.raw_message = true;
             return Some(e);
         }
@@ -180,7 +195,10 @@ impl VaultError {
             let t = line.trim().trim_start_matches("\\t").trim();
             if let Some(msg) = t.strip_prefix("* ") {
                 let msg = msg.trim();
-                if !msg.ends_with("error occurred:") && !msg.ends_with("errors occurred:") && !msg.is_empty() {
+                if !msg.ends_with("error occurred:")
+                    && !msg.ends_with("errors occurred:")
+                    && !msg.is_empty()
+                {
                     e.errors.push(msg.to_string());
                 }
             }
@@ -188,9 +206,17 @@ impl VaultError {
         // escaped forms inside JSON strings: "* 1 error occurred:\n\t* permission denied"
         if e.errors.is_empty() {
             for part in after.split("* ").skip(1) {
-                let msg = part.split("\\n").next().unwrap_or("").split('\n').next().unwrap_or("").trim();
+                let msg = part
+                    .split("\\n")
+                    .next()
+                    .unwrap_or("")
+                    .split('\n')
+                    .next()
+                    .unwrap_or("")
+                    .trim();
                 if !msg.is_empty() && !msg.ends_with("occurred:") {
-                    e.errors.push(msg.trim_end_matches("\\t").trim().to_string());
+                    e.errors
+                        .push(msg.trim_end_matches("\\t").trim().to_string());
                 }
             }
         }
@@ -199,12 +225,16 @@ impl VaultError {
 
     /// A 403 from Vault itself (not from a proxy) saying `permission denied`.
     pub fn is_permission_denied(&self) -> bool {
-        self.code == Some(403) && !self.raw_message && self.errors.iter().any(|e| e.contains("permission denied"))
+        self.code == Some(403)
+            && !self.raw_message
+            && self.errors.iter().any(|e| e.contains("permission denied"))
     }
 
     /// Vault says the token itself is bad (newer Vault adds `invalid token`).
     pub fn is_invalid_token(&self) -> bool {
-        self.errors.iter().any(|e| e.contains("invalid token") || e.contains("bad token"))
+        self.errors
+            .iter()
+            .any(|e| e.contains("invalid token") || e.contains("bad token"))
     }
 
     /// One line for a report: `403 permission denied on GET registry-creds/creds/x`.
@@ -255,7 +285,10 @@ mod tests {
         assert_eq!(e.errors, ["invalid role name \"r\""]);
 
         let escaped = r#"Code: 403. Errors:\n\n* 1 error occurred:\n\t* permission denied\n\n"#;
-        assert_eq!(VaultError::parse(escaped).unwrap().errors, ["permission denied"]);
+        assert_eq!(
+            VaultError::parse(escaped).unwrap().errors,
+            ["permission denied"]
+        );
         assert!(VaultError::parse("all good").is_none());
     }
 }

@@ -11,13 +11,25 @@ pub fn render(a: &Analysis, as_json: bool) -> String {
         .coverage
         .collected
         .iter()
-        .map(|(k, ns)| format!("{} in {}", k.as_str(), ns.as_deref().unwrap_or("all namespaces")))
+        .map(|(k, ns)| {
+            format!(
+                "{} in {}",
+                k.as_str(),
+                ns.as_deref().unwrap_or("all namespaces")
+            )
+        })
         .collect();
     let not_collected: Vec<String> = snap
         .coverage
         .not_collected
         .iter()
-        .map(|((k, ns), why)| format!("{} in {}: {why}", k.as_str(), ns.as_deref().unwrap_or("all namespaces")))
+        .map(|((k, ns), why)| {
+            format!(
+                "{} in {}: {why}",
+                k.as_str(),
+                ns.as_deref().unwrap_or("all namespaces")
+            )
+        })
         .collect();
     if as_json {
         let v = json!({
@@ -41,12 +53,20 @@ pub fn render(a: &Analysis, as_json: bool) -> String {
         a.source,
         fmt_time(snap.captured_at),
         snap.capture_source,
-        snap.capture_loc.as_ref().map(|l| format!(", {}", l.cite())).unwrap_or_default()
+        snap.capture_loc
+            .as_ref()
+            .map(|l| format!(", {}", l.cite()))
+            .unwrap_or_default()
     );
     for f in &a.files {
         let what = match &f.skipped {
             Some(r) => format!("SKIPPED: {r}"),
-            None => f.kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", "),
+            None => f
+                .kinds
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         let _ = writeln!(o, "  {:<60} {:<16} {what}", f.path, f.format);
         for c in &f.commands {
@@ -56,7 +76,15 @@ pub fn render(a: &Analysis, as_json: bool) -> String {
             let _ = writeln!(o, "      note: {n}");
         }
     }
-    let _ = writeln!(o, "coverage: {}", if coverage.is_empty() { "none recorded".into() } else { coverage.join("; ") });
+    let _ = writeln!(
+        o,
+        "coverage: {}",
+        if coverage.is_empty() {
+            "none recorded".into()
+        } else {
+            coverage.join("; ")
+        }
+    );
     if !not_collected.is_empty() {
         let _ = writeln!(o, "not collected: {}", not_collected.join("; "));
     }

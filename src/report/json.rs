@@ -15,7 +15,11 @@ fn subject(o: &ObjRef) -> Value {
 
 pub fn evidence(l: &Loc) -> Value {
     let mut v = json!({"path": &*l.path, "excerpt": &*l.excerpt});
-    v["line"] = if l.line > 0 { json!(l.line) } else { Value::Null };
+    v["line"] = if l.line > 0 {
+        json!(l.line)
+    } else {
+        Value::Null
+    };
     v
 }
 
@@ -24,7 +28,11 @@ pub fn to_value(a: &Analysis) -> Value {
     let skipped: Vec<Value> = a
         .files
         .iter()
-        .filter_map(|f| f.skipped.as_ref().map(|r| json!({"path": f.path, "reason": r})))
+        .filter_map(|f| {
+            f.skipped
+                .as_ref()
+                .map(|r| json!({"path": f.path, "reason": r}))
+        })
         .collect();
     let findings: Vec<Value> = a
         .findings

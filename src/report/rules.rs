@@ -12,12 +12,30 @@ pub fn list(json: bool) -> String {
     }
     let mut o = String::new();
     for m in metas {
-        let _ = writeln!(o, "{:<13} {:<34} {:<8} {}", m.id, m.name, m.severity.as_str(), m.summary);
+        let _ = writeln!(
+            o,
+            "{:<13} {:<34} {:<8} {}",
+            m.id,
+            m.name,
+            m.severity.as_str(),
+            m.summary
+        );
     }
     o
 }
 
 pub fn explain(m: &RuleMeta) -> String {
-    let covers = if m.covers.is_empty() { String::new() } else { format!("\nCovers: {}\n", m.covers.join(", ")) };
-    format!("# {} {}\n\nDefault severity: {}. {}.\n{covers}\n{}\n", m.id, m.name, m.severity.as_str(), m.summary, m.docs)
+    let covers = if m.covers.is_empty() {
+        String::new()
+    } else {
+        format!("\nCovers: {}\n", m.covers.join(", "))
+    };
+    format!(
+        "# {} {}\n\nDefault severity: {}. {}.\n{covers}\n{}\n",
+        m.id,
+        m.name,
+        m.severity.as_str(),
+        m.summary,
+        m.docs
+    )
 }

@@ -60,37 +60,62 @@ pub fn render(a: &Analysis, color: bool) -> String {
     let p = Paint(color);
     let snap = &a.snapshot;
     let mut o = String::new();
-    let errors = a.findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warnings = a.findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    let errors = a
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = a
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
     let capture = match snap.capture_source {
         CaptureSource::Manifest => "from credtrace.yaml".to_string(),
         CaptureSource::AsOf => "from --as-of".to_string(),
         CaptureSource::ArchiveName => "inferred from the archive name".to_string(),
         CaptureSource::Inferred => format!(
             "inferred from the newest timestamp{}",
-            snap.capture_loc.as_ref().map(|l| format!(", {}", l.cite())).unwrap_or_default()
+            snap.capture_loc
+                .as_ref()
+                .map(|l| format!(", {}", l.cite()))
+                .unwrap_or_default()
         ),
-        CaptureSource::None => "unknown: no timestamp in the bundle, ages are unreliable".to_string(),
+        CaptureSource::None => {
+            "unknown: no timestamp in the bundle, ages are unreliable".to_string()
+        }
     };
     let _ = writeln!(
         o,
         "{} {}{}: {} diagnosis(es), {} error(s), {} warning(s); captured {} ({capture})",
         p.bold("credtrace"),
         a.source,
-        snap.cluster.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default(),
+        snap.cluster
+            .as_deref()
+            .map(|c| format!(" [{c}]"))
+            .unwrap_or_default(),
         a.diagnoses.len(),
         errors,
         warnings,
         fmt_time(snap.captured_at),
     );
     if a.diagnoses.is_empty() && a.findings.is_empty() {
-        let _ = writeln!(o, "\nNo broken or stale link found in what the bundle holds.");
+        let _ = writeln!(
+            o,
+            "\nNo broken or stale link found in what the bundle holds."
+        );
     }
     for (i, d) in a.diagnoses.iter().enumerate() {
         let _ = writeln!(o);
         let since = d
             .since
-            .map(|t| format!(" since {} ({} before capture)", fmt_time(t), human(snap.captured_at - t)))
+            .map(|t| {
+                format!(
+                    " since {} ({} before capture)",
+                    fmt_time(t),
+                    human(snap.captured_at - t)
+                )
+            })
             .unwrap_or_default();
         let _ = writeln!(
             o,
@@ -103,21 +128,42 @@ pub fn render(a: &Analysis, color: bool) -> String {
         );
         let _ = writeln!(o, "  symptom:    {}", d.symptom.message);
         if d.symptoms.len() > 1 {
-            let others: Vec<String> = d.symptoms.iter().skip(1).map(|s| name(&s.subject)).collect();
-            let _ = writeln!(o, "              and {} more: {}", others.len(), others.join(", "));
+            let others: Vec<String> = d
+                .symptoms
+                .iter()
+                .skip(1)
+                .map(|s| name(&s.subject))
+                .collect();
+            let _ = writeln!(
+                o,
+                "              and {} more: {}",
+                others.len(),
+                others.join(", ")
+            );
         }
-        let _ = writeln!(o, "  root cause: {} [{}]", d.root_cause.message, d.root_cause.rule);
+        let _ = writeln!(
+            o,
+            "  root cause: {} [{}]",
+            d.root_cause.message, d.root_cause.rule
+        );
         let _ = writeln!(o, "  chain:");
         for (k, l) in d.chain.iter().enumerate() {
             let marker = if k == d.chain.len() - 1 { "x" } else { "<-" };
             let head = if k == 0 { "  " } else { marker };
-            let _ = writeln!(o, "    {head} {}{}", p.bold(&name(&l.subject)), l.edge.map(|e| p.dim(&format!("  --{e}-->"))).unwrap_or_default());
+            let _ = writeln!(
+                o,
+                "    {head} {}{}",
+                p.bold(&name(&l.subject)),
+                l.edge
+                    .map(|e| p.dim(&format!("  --{e}-->")))
+                    .unwrap_or_default()
+            );
             if let Some(s) = &l.state {
                 if k > 0 {
                     let _ = writeln!(o, "         {s}");
                 }
             }
-            for e in l.evidence.iter().take(3) {
+            for e in l.evidence.iter().take(4) {
                 let _ = writeln!(o, "         {} {}", p.dim(&e.cite()), p.dim(&e.excerpt));
             }
         }
@@ -131,7 +177,13 @@ pub fn render(a: &Analysis, color: bool) -> String {
     if !a.timeline.is_empty() {
         let _ = writeln!(o, "\n{}", p.bold("TIMELINE"));
         for t in &a.timeline {
-            let _ = writeln!(o, "  {}  {:<48} {}", fmt_time(t.at), name(&t.subject), t.event);
+            let _ = writeln!(
+                o,
+                "  {}  {:<48} {}",
+                fmt_time(t.at),
+                name(&t.subject),
+                t.event
+            );
         }
     }
     if !a.findings.is_empty() {
@@ -146,16 +198,26 @@ pub fn render(a: &Analysis, color: bool) -> String {
                 message: format!(
                     "{}\n{}",
                     f.message,
-                    f.evidence.iter().take(4).map(|e| e.cite()).collect::<Vec<_>>().join("\n")
+                    f.evidence
+                        .iter()
+                        .take(4)
+                        .map(|e| e.cite())
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 ),
             })
             .collect();
         let mut t = Table::new(rows);
-        t.with(Style::sharp()).with(Modify::new(Columns::single(3)).with(Width::wrap(90)));
+        t.with(Style::sharp())
+            .with(Modify::new(Columns::single(3)).with(Width::wrap(90).keep_words(true)));
         let _ = writeln!(o, "{t}");
     }
     if !a.skipped_rules.is_empty() {
-        let _ = writeln!(o, "\n{}", p.bold("NOT CHECKED (evidence missing from the bundle)"));
+        let _ = writeln!(
+            o,
+            "\n{}",
+            p.bold("NOT CHECKED (evidence missing from the bundle)")
+        );
         for s in &a.skipped_rules {
             let _ = writeln!(o, "  {}: {}", s.rule, s.missing);
         }
@@ -166,7 +228,11 @@ pub fn render(a: &Analysis, color: bool) -> String {
         "\n{} file(s) read, {} skipped{}",
         a.files.len() - skipped.len(),
         skipped.len(),
-        if skipped.is_empty() { String::new() } else { " (credtrace ingest lists why)".into() }
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            " (credtrace ingest lists why)".into()
+        }
     );
     for c in &snap.conflicts {
         let _ = writeln!(o, "  conflict: {c}");

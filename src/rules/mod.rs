@@ -14,10 +14,11 @@ use crate::graph::Graph;
 use crate::model::{Loc, ObjRef, Snapshot, Time};
 use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
+    #[default]
     Warning,
     Error,
 }
@@ -76,12 +77,6 @@ pub struct Finding {
     pub predicted: Option<Time>,
 }
 
-impl Default for Severity {
-    fn default() -> Self {
-        Severity::Warning
-    }
-}
-
 impl Default for ObjRef {
     fn default() -> Self {
         ObjRef::new(crate::model::Kind::Pod, None, "")
@@ -123,7 +118,10 @@ impl<'m> Sink<'m> {
 
     /// The rule could not run: `missing` says what the bundle lacks.
     pub fn skip(&mut self, missing: impl Into<String>) {
-        self.skipped.push(SkippedRule { rule: self.meta.id, missing: missing.into() });
+        self.skipped.push(SkippedRule {
+            rule: self.meta.id,
+            missing: missing.into(),
+        });
     }
 }
 
@@ -152,7 +150,9 @@ pub fn registry() -> Vec<&'static dyn Rule> {
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
-    registry().into_iter().find(|r| r.meta().id.eq_ignore_ascii_case(id) || r.meta().name == id)
+    registry()
+        .into_iter()
+        .find(|r| r.meta().id.eq_ignore_ascii_case(id) || r.meta().name == id)
 }
 
 /// Runs every rule; findings come back sorted (severity, rule, subject).
@@ -161,7 +161,11 @@ pub fn run(snap: &Snapshot, graph: &Graph) -> (Vec<Finding>, Vec<SkippedRule>) {
     let mut findings = Vec::new();
     let mut skipped = Vec::new();
     for rule in registry() {
-        let mut sink = Sink { meta: rule.meta(), findings: Vec::new(), skipped: Vec::new() };
+        let mut sink = Sink {
+            meta: rule.meta(),
+            findings: Vec::new(),
+            skipped: Vec::new(),
+        };
         rule.check(&ctx, &mut sink);
         findings.extend(sink.findings);
         skipped.extend(sink.skipped);

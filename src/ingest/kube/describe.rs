@@ -51,7 +51,11 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 /// `Thu, 19 Mar 2026 10:26:00 +0000` (describe's time format) or RFC 3339.
 fn describe_time(s: &str) -> Option<Time> {
-    parse_rfc3339(s).or_else(|| DateTime::parse_from_rfc2822(s.trim()).ok().map(|t| t.with_timezone(&chrono::Utc)))
+    parse_rfc3339(s).or_else(|| {
+        DateTime::parse_from_rfc2822(s.trim())
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    })
 }
 
 /// Is line `i` the start of a describe block (`Name:` followed by `Namespace:` soon after)?
@@ -64,7 +68,13 @@ pub fn starts_block(src: &Source, i: usize) -> bool {
 /// Reads a describe block (or a bare `Events:` section) at line `i`; returns the next line.
 pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
     let bare_events = src.lines[i].trim_start().starts_with("Events:");
-    if !bare_events && !starts_block(src, i) {
+    // a describe cut by `grep` starts anywhere: a `Field:` line is enough when the command says describe
+    let partial = Subject::from_command(cmd).name.is_some()
+        && !src.lines[i].starts_with(char::is_whitespace)
+        && src.lines[i].split_once(':').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+        });
+    if !bare_events && !starts_block(src, i) && !partial {
         return None;
     }
     let mut subj = Subject::from_command(cmd);
@@ -91,30 +101,21 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             break;
         }
         let indent = line.len() - line.trim_start().len();
-        if indent == 0 {
+        let t = line.trim_start().trim_start_matches("- ");
+        const COND_KEYS: &[&str] = &[
+            "Last Transition Time",
+            "Message",
+            "Reason",
+            "Status",
+            "Type",
+            "Last Update Time",
+        ];
+        let cond_line = in_conditions && COND_KEYS.iter().any(|k| field(t, k).is_some());
+        if in_conditions && !cond_line && indent == 0 {
             in_conditions = false;
         }
-        if let Some(v) = field(line, "Name").filter(|_| indent == 0) {
-            subj.name = Some(v.to_string());
-            first_name_seen = true;
-        } else if let Some(v) = field(line, "Namespace").filter(|_| indent == 0) {
-            subj.namespace = Some(v.to_string());
-        } else if let Some(v) = field(line, "Kind").filter(|_| indent == 0) {
-            subj.kind = Some(v.to_string());
-        } else if let Some(v) = field(line, "Start Time").filter(|_| indent == 0) {
-            pod.start_time = describe_time(v);
-        } else if let Some(v) = field(line, "Status").filter(|v| indent == 0 && !v.is_empty()) {
-            pod.phase = Some(v.to_string());
-            phase_loc = Some(src.loc(j));
-        } else if let Some(v) = field(line, "Node").filter(|_| indent == 0) {
-            pod.node = Some(v.split('/').next().unwrap_or(v).to_string());
-        } else if let Some(v) = field(line, "Refresh Time") {
-            refresh_time = describe_time(v);
-        } else if field(line, "Conditions").is_some() {
-            in_conditions = true;
-        } else if in_conditions {
+        if cond_line {
             // ESO style: `Last Transition Time:`, `Message:`, `Reason:`, `Status:`, `Type:`
-            let t = line.trim_start().trim_start_matches("- ");
             let mut c = cur.take().unwrap_or_default();
             let mut done = false;
             if let Some(v) = field(t, "Last Transition Time") {
@@ -138,18 +139,43 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             } else {
                 cur = Some(c);
             }
+        } else if let Some(v) = field(line, "Name").filter(|_| indent == 0) {
+            subj.name = Some(v.to_string());
+            first_name_seen = true;
+        } else if let Some(v) = field(line, "Namespace").filter(|_| indent == 0) {
+            subj.namespace = Some(v.to_string());
+        } else if let Some(v) = field(line, "Kind").filter(|_| indent == 0) {
+            subj.kind = Some(v.to_string());
+        } else if let Some(v) = field(line, "Start Time").filter(|_| indent == 0) {
+            pod.start_time = describe_time(v);
+        } else if let Some(v) = field(line, "Status").filter(|v| indent == 0 && !v.is_empty()) {
+            pod.phase = Some(v.to_string());
+            phase_loc = Some(src.loc(j));
+        } else if let Some(v) = field(line, "Node").filter(|_| indent == 0) {
+            pod.node = Some(v.split('/').next().unwrap_or(v).to_string());
+        } else if let Some(v) = field(line, "Refresh Time") {
+            refresh_time = describe_time(v);
+        } else if field(line, "Conditions").is_some() {
+            in_conditions = true;
         }
         j += 1;
     }
     if let Some(c) = cur.take() {
         if !c.status.is_empty() || c.reason.is_some() {
             conditions.push(Condition {
-                type_: if c.type_.is_empty() { "Ready".into() } else { c.type_.clone() },
+                type_: if c.type_.is_empty() {
+                    "Ready".into()
+                } else {
+                    c.type_.clone()
+                },
                 ..c
             });
         }
     }
-    let kind = subj.kind.clone().or_else(|| (pod.start_time.is_some() || pod.node.is_some()).then(|| "Pod".to_string()));
+    let kind = subj
+        .kind
+        .clone()
+        .or_else(|| (pod.start_time.is_some() || pod.node.is_some()).then(|| "Pod".to_string()));
     let name = subj.name.clone();
     if let (Some(kind), Some(name)) = (&kind, &name) {
         let meta = Meta {
@@ -180,7 +206,14 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                 kind,
                 Fact::SecretStore(Box::new(SecretStore {
                     kind: kind.clone(),
-                    meta: if kind == "ClusterSecretStore" { Meta { namespace: None, ..meta } } else { meta },
+                    meta: if kind == "ClusterSecretStore" {
+                        Meta {
+                            namespace: None,
+                            ..meta
+                        }
+                    } else {
+                        meta
+                    },
                     conditions,
                     ..Default::default()
                 })),
@@ -222,7 +255,10 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
             flush(last.take(), out);
             last = Some(Event {
                 namespace: subj.namespace.clone(),
-                object_kind: kind.map(str::to_string).or_else(|| subj.kind.clone()).unwrap_or_default(),
+                object_kind: kind
+                    .map(str::to_string)
+                    .or_else(|| subj.kind.clone())
+                    .unwrap_or_default(),
                 object_name: subj.name.clone().unwrap_or_default(),
                 type_: row.type_,
                 reason: row.reason,
@@ -238,8 +274,15 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
         }
         // continuation of a multi-line message (Vault errors, HTML bodies), blank lines included
         let continues = last.is_some()
-            && (t.is_empty() || line.starts_with(char::is_whitespace) || !t.contains(": ") || t.starts_with("URL:") || t.starts_with("Code:") || t.starts_with("Namespace:"))
-            && !(line.starts_with(|c: char| c.is_ascii_alphabetic()) && t.ends_with(':') && !t.contains(' '));
+            && (t.is_empty()
+                || line.starts_with(char::is_whitespace)
+                || !t.contains(": ")
+                || t.starts_with("URL:")
+                || t.starts_with("Code:")
+                || t.starts_with("Namespace:"))
+            && !(line.starts_with(|c: char| c.is_ascii_alphabetic())
+                && t.ends_with(':')
+                && !t.contains(' '));
         if continues {
             if let Some(e) = last.as_mut() {
                 e.message.push('\n');

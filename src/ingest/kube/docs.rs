@@ -43,7 +43,13 @@ pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String
     if !depth_ok(text) {
         return Err(format!("JSON nested deeper than {MAX_DEPTH} levels"));
     }
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON at line {}: {}", e.line(), short(&e.to_string())))?;
+    let v: Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "invalid JSON at line {}: {}",
+            e.line(),
+            short(&e.to_string())
+        )
+    })?;
     Ok(take_value(src, v, 0, src.lines.len(), out))
 }
 
@@ -71,7 +77,11 @@ pub fn parse_yaml(src: &Source, text: &str, out: &mut Out) -> Result<Vec<Doc>, S
     let mut errors = Vec::new();
     for (from, to) in bounds {
         let body = lines[from..to].join("\n");
-        if body.trim().is_empty() || body.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        if body.trim().is_empty()
+            || body
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
             continue;
         }
         let de = serde_yaml::Deserializer::from_str(&body);
@@ -80,7 +90,10 @@ pub fn parse_yaml(src: &Source, text: &str, out: &mut Out) -> Result<Vec<Doc>, S
             Ok(v) => docs.push(take_value(src, v, from, to, out)),
             Err(e) => {
                 let line = e.location().map(|l| l.line() + from).unwrap_or(from + 1);
-                errors.push(format!("invalid YAML at line {line}: {}", short(&e.to_string())));
+                errors.push(format!(
+                    "invalid YAML at line {line}: {}",
+                    short(&e.to_string())
+                ));
             }
         }
     }
@@ -119,8 +132,12 @@ fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> 
                 let end = starts.get(i + 1).copied().unwrap_or(to);
                 take_object(src, item, start, end, out);
                 if let (Some(k), Some(ns)) = (
-                    item.get("kind").and_then(Value::as_str).and_then(Kind::parse),
-                    item.get("metadata").and_then(|m| m.get("namespace")).and_then(Value::as_str),
+                    item.get("kind")
+                        .and_then(Value::as_str)
+                        .and_then(Kind::parse),
+                    item.get("metadata")
+                        .and_then(|m| m.get("namespace"))
+                        .and_then(Value::as_str),
                 ) {
                     seen.insert((k, ns.to_string()));
                 }
@@ -130,7 +147,12 @@ fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> 
                 out.cover(k, Some(ns));
             }
             if let Value::Object(o) = &v {
-                if let Some(kind) = o.get("kind").and_then(Value::as_str).and_then(|k| k.strip_suffix("List")).and_then(Kind::parse) {
+                if let Some(kind) = o
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .and_then(|k| k.strip_suffix("List"))
+                    .and_then(Kind::parse)
+                {
                     out.list_kind = Some(kind);
                 }
             }
@@ -201,7 +223,11 @@ fn item_starts(src: &Source, from: usize, to: usize, items: &[Value], bare: bool
     items
         .iter()
         .map(|it| {
-            let name = it.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("");
+            let name = it
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let found = src.find(cursor, to, |l| {
                 let t = l.trim_start().trim_start_matches("- ");
                 (t.starts_with("name:") || t.starts_with("\"name\":")) && t.contains(name)

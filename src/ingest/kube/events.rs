@@ -31,7 +31,11 @@ pub fn parse_age(words: &[&str]) -> Option<(Option<Duration>, Option<Duration>, 
     } else {
         Some(parse_duration(w0)?)
     };
-    if words.len() >= 4 && words[1].starts_with("(x") && words[2] == "over" && words[3].ends_with(')') {
+    if words.len() >= 4
+        && words[1].starts_with("(x")
+        && words[2] == "over"
+        && words[3].ends_with(')')
+    {
         let count = words[1][2..].parse().unwrap_or(1);
         let first = parse_duration(words[3].trim_end_matches(')'));
         return Some((last, first.or(last), count, 4));
@@ -98,11 +102,12 @@ pub struct GetEventRow {
 /// Parses `8m23s  Warning  Failed  pod/NAME  MESSAGE`, optionally led by a namespace.
 pub fn get_event_row(line: &str) -> Option<GetEventRow> {
     let words: Vec<&str> = line.split_whitespace().collect();
-    let (ns, off) = if words.len() > 5 && is_type(words.get(2).copied().unwrap_or("")) && !is_type(words[1]) {
-        (Some(words[0].to_string()), 1)
-    } else {
-        (None, 0)
-    };
+    let (ns, off) =
+        if words.len() > 5 && is_type(words.get(2).copied().unwrap_or("")) && !is_type(words[1]) {
+            (Some(words[0].to_string()), 1)
+        } else {
+            (None, 0)
+        };
     if words.len() < off + 4 {
         return None;
     }
@@ -122,7 +127,9 @@ pub fn get_event_row(line: &str) -> Option<GetEventRow> {
         last,
         type_: type_.to_string(),
         reason: reason.to_string(),
-        kind: super::super::text::kube_kind(kind).unwrap_or(kind).to_string(),
+        kind: super::super::text::kube_kind(kind)
+            .unwrap_or(kind)
+            .to_string(),
         name: name.to_string(),
         message: rest_after_words(line, off + 4),
     })
@@ -136,9 +143,18 @@ pub fn ago(d: Option<Duration>) -> Option<When> {
 mod tests {
     use super::*;
 
+    type Want = Option<(
+        &'static str,
+        &'static str,
+        i64,
+        u32,
+        &'static str,
+        &'static str,
+    )>;
+
     #[test]
     fn describe_rows() {
-        let cases: &[(&str, Option<(&str, &str, i64, u32, &str, &str)>)] = &[
+        let cases: &[(&str, Want)] = &[
             (
                 "Warning Failed 3m (x3 over 4m) kubelet Failed to pull image: rpc error",
                 Some(("Warning", "Failed", 180, 3, "kubelet", "Failed to pull image: rpc error")),
@@ -165,7 +181,14 @@ mod tests {
                 Some((t, r, secs, count, from, msg)) => {
                     let g = got.unwrap_or_else(|| panic!("no row for {line}"));
                     assert_eq!(
-                        (g.type_.as_str(), g.reason.as_str(), g.last.unwrap().num_seconds(), g.count, g.from.as_str(), g.message.as_str()),
+                        (
+                            g.type_.as_str(),
+                            g.reason.as_str(),
+                            g.last.unwrap().num_seconds(),
+                            g.count,
+                            g.from.as_str(),
+                            g.message.as_str()
+                        ),
                         (*t, *r, *secs, *count, *from, *msg),
                         "{line}"
                     );
@@ -177,8 +200,13 @@ mod tests {
     #[test]
     fn get_event_rows() {
         let r = get_event_row("8m22s       Warning   Failed                pod/octarine-x          Error: ErrImagePull").unwrap();
-        assert_eq!((r.kind.as_str(), r.name.as_str(), r.message.as_str()), ("Pod", "octarine-x", "Error: ErrImagePull"));
-        let r = get_event_row("prod  5m  Warning  UpdateFailed  externalsecret/es-1  error processing").unwrap();
+        assert_eq!(
+            (r.kind.as_str(), r.name.as_str(), r.message.as_str()),
+            ("Pod", "octarine-x", "Error: ErrImagePull")
+        );
+        let r =
+            get_event_row("prod  5m  Warning  UpdateFailed  externalsecret/es-1  error processing")
+                .unwrap();
         assert_eq!(r.namespace.as_deref(), Some("prod"));
         assert_eq!(r.kind, "ExternalSecret");
         assert!(get_event_row("NAME READY STATUS RESTARTS AGE").is_none());

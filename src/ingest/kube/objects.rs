@@ -45,7 +45,10 @@ fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
 }
 
 fn arr<'v>(v: &'v Value, path: &[&str]) -> &'v [Value] {
-    get(v, path).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    get(v, path)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn b(v: &Value, path: &[&str]) -> bool {
@@ -64,7 +67,14 @@ fn string_map(v: Option<&Value>) -> std::collections::BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -129,7 +139,8 @@ fn conditions(v: &Value, path: &[&str], span: &Span) -> Vec<Condition> {
                 status: s(c, &["status"]).unwrap_or_default().to_string(),
                 reason,
                 message,
-                last_transition: t(c, &["lastTransitionTime"]).or_else(|| t(c, &["lastUpdateTime"])),
+                last_transition: t(c, &["lastTransitionTime"])
+                    .or_else(|| t(c, &["lastUpdateTime"])),
                 loc,
             }
         })
@@ -140,12 +151,19 @@ fn conditions(v: &Value, path: &[&str], span: &Span) -> Vec<Condition> {
 /// (`other:<Kind>` for kinds credtrace does not model).
 pub fn object_fact(v: &Value, span: &Span) -> (String, Option<Fact>) {
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let api = v
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let fact = match kind {
         "Pod" => Fact::Pod(Box::new(pod(v, span))),
         "Secret" => Fact::Secret(Box::new(secret(v, span))),
-        "ServiceAccount" => Fact::ServiceAccount(ServiceAccount { meta: meta(v, span) }),
-        "Namespace" => Fact::Namespace(Namespace { meta: meta(v, span) }),
+        "ServiceAccount" => Fact::ServiceAccount(ServiceAccount {
+            meta: meta(v, span),
+        }),
+        "Namespace" => Fact::Namespace(Namespace {
+            meta: meta(v, span),
+        }),
         "Event" => Fact::Event(Box::new(event(v, span))),
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
             Fact::Workload(Box::new(Workload {
@@ -226,7 +244,10 @@ fn pod(v: &Value, span: &Span) -> Pod {
                 let name = s(sv, &["secretName"]).unwrap_or_default().to_string();
                 secrets.push(VolumeSecret {
                     loc: span.field("secretName", &name),
-                    items: arr(sv, &["items"]).iter().filter_map(|i| s(i, &["key"]).map(str::to_string)).collect(),
+                    items: arr(sv, &["items"])
+                        .iter()
+                        .filter_map(|i| s(i, &["key"]).map(str::to_string))
+                        .collect(),
                     optional: b(sv, &["optional"]),
                     secret: name,
                 });
@@ -236,7 +257,10 @@ fn pod(v: &Value, span: &Span) -> Pod {
                     let name = s(sv, &["name"]).unwrap_or_default().to_string();
                     secrets.push(VolumeSecret {
                         loc: span.field("name", &name),
-                        items: arr(sv, &["items"]).iter().filter_map(|i| s(i, &["key"]).map(str::to_string)).collect(),
+                        items: arr(sv, &["items"])
+                            .iter()
+                            .filter_map(|i| s(i, &["key"]).map(str::to_string))
+                            .collect(),
                         optional: b(sv, &["optional"]),
                         secret: name,
                     });
@@ -245,7 +269,10 @@ fn pod(v: &Value, span: &Span) -> Pod {
             Volume {
                 name: s(vol, &["name"]).unwrap_or_default().to_string(),
                 secrets,
-                csi_provider_class: owned(s(vol, &["csi", "volumeAttributes", "secretProviderClass"])),
+                csi_provider_class: owned(s(
+                    vol,
+                    &["csi", "volumeAttributes", "secretProviderClass"],
+                )),
             }
         })
         .collect();
@@ -253,7 +280,9 @@ fn pod(v: &Value, span: &Span) -> Pod {
         .iter()
         .filter_map(|r| {
             let name = s(r, &["name"])?.to_string();
-            let anchor = span.src.find(span.start, span.end, |l| l.contains("imagePullSecrets"));
+            let anchor = span
+                .src
+                .find(span.start, span.end, |l| l.contains("imagePullSecrets"));
             let loc = span.field_after(anchor.unwrap_or(span.start), "name", &name);
             Some((name, loc))
         })
@@ -273,7 +302,9 @@ fn pod(v: &Value, span: &Span) -> Pod {
                 waiting_reason,
                 waiting_message: owned(s(cs, &["state", "waiting", "message"])),
                 started_at: t(cs, &["state", "running", "startedAt"]),
-                restart_count: get(cs, &["restartCount"]).and_then(Value::as_u64).unwrap_or(0) as u32,
+                restart_count: get(cs, &["restartCount"])
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as u32,
                 loc,
             });
         }
@@ -310,7 +341,10 @@ fn secret(v: &Value, span: &Span) -> Secret {
     if let Some(data) = v.get("stringData").and_then(Value::as_object) {
         for (k, val) in data {
             keys.push(k.clone());
-            decoded.push((k.clone(), val.as_str().unwrap_or_default().as_bytes().to_vec()));
+            decoded.push((
+                k.clone(),
+                val.as_str().unwrap_or_default().as_bytes().to_vec(),
+            ));
         }
     }
     decoded.sort();
@@ -323,7 +357,10 @@ fn secret(v: &Value, span: &Span) -> Secret {
     let has_data = !decoded.is_empty();
     let fingerprint = has_data.then(|| {
         let d = hasher.finalize();
-        d.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>()
+        d.iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     });
     let docker = decoded
         .iter()
@@ -377,7 +414,9 @@ pub fn credential_shape(value: &str) -> CredentialShape {
     if v.is_empty() {
         return CredentialShape::Empty;
     }
-    let vault_prefix = ["hvs.", "hvb.", "s.", "b."].iter().any(|p| v.starts_with(p) && v.len() > p.len() + 8);
+    let vault_prefix = ["hvs.", "hvb.", "s.", "b."]
+        .iter()
+        .any(|p| v.starts_with(p) && v.len() > p.len() + 8);
     if vault_prefix && !v[2..].contains('.') || v.starts_with("hvs.") || v.starts_with("hvb.") {
         return CredentialShape::VaultToken;
     }
@@ -396,15 +435,24 @@ pub fn credential_shape(value: &str) -> CredentialShape {
 
 fn event(v: &Value, span: &Span) -> Event {
     let obj = get(v, &["involvedObject"]).or_else(|| get(v, &["regarding"]));
-    let message = s(v, &["message"]).or_else(|| s(v, &["note"])).unwrap_or_default().to_string();
+    let message = s(v, &["message"])
+        .or_else(|| s(v, &["note"]))
+        .unwrap_or_default()
+        .to_string();
     let when = |keys: &[&[&str]]| keys.iter().find_map(|k| t(v, k)).map(When::At);
     Event {
         namespace: obj
             .and_then(|o| s(o, &["namespace"]))
             .or_else(|| s(v, &["metadata", "namespace"]))
             .map(str::to_string),
-        object_kind: obj.and_then(|o| s(o, &["kind"])).unwrap_or_default().to_string(),
-        object_name: obj.and_then(|o| s(o, &["name"])).unwrap_or_default().to_string(),
+        object_kind: obj
+            .and_then(|o| s(o, &["kind"]))
+            .unwrap_or_default()
+            .to_string(),
+        object_name: obj
+            .and_then(|o| s(o, &["name"]))
+            .unwrap_or_default()
+            .to_string(),
         type_: s(v, &["type"]).unwrap_or_default().to_string(),
         reason: s(v, &["reason"]).unwrap_or_default().to_string(),
         count: get(v, &["count"])
@@ -412,8 +460,19 @@ fn event(v: &Value, span: &Span) -> Event {
             .or_else(|| get(v, &["deprecatedCount"]))
             .and_then(Value::as_u64)
             .unwrap_or(1) as u32,
-        first: when(&[&["firstTimestamp"], &["eventTime"], &["deprecatedFirstTimestamp"], &["metadata", "creationTimestamp"]]),
-        last: when(&[&["lastTimestamp"], &["series", "lastObservedTime"], &["deprecatedLastTimestamp"], &["eventTime"], &["firstTimestamp"]]),
+        first: when(&[
+            &["firstTimestamp"],
+            &["eventTime"],
+            &["deprecatedFirstTimestamp"],
+            &["metadata", "creationTimestamp"],
+        ]),
+        last: when(&[
+            &["lastTimestamp"],
+            &["series", "lastObservedTime"],
+            &["deprecatedLastTimestamp"],
+            &["eventTime"],
+            &["firstTimestamp"],
+        ]),
         source: s(v, &["source", "component"])
             .or_else(|| s(v, &["reportingController"]))
             .or_else(|| s(v, &["reportingComponent"]))
@@ -430,11 +489,18 @@ fn event(v: &Value, span: &Span) -> Event {
 
 fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
     let meta = meta(v, span);
-    let store_name = s(v, &["spec", "secretStoreRef", "name"]).unwrap_or_default().to_string();
-    let store_anchor = span.src.find(span.start, span.end, |l| l.contains("secretStoreRef")).unwrap_or(span.start);
+    let store_name = s(v, &["spec", "secretStoreRef", "name"])
+        .unwrap_or_default()
+        .to_string();
+    let store_anchor = span
+        .src
+        .find(span.start, span.end, |l| l.contains("secretStoreRef"))
+        .unwrap_or(span.start);
     let store = StoreRef {
         loc: span.field_after(store_anchor, "name", &store_name),
-        kind: s(v, &["spec", "secretStoreRef", "kind"]).unwrap_or("SecretStore").to_string(),
+        kind: s(v, &["spec", "secretStoreRef", "kind"])
+            .unwrap_or("SecretStore")
+            .to_string(),
         name: store_name,
     };
     let target_name = owned(s(v, &["spec", "target", "name"])).unwrap_or_else(|| meta.name.clone());
@@ -455,7 +521,10 @@ fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
         .iter()
         .filter_map(|d| {
             if let Some(k) = s(d, &["extract", "key"]) {
-                Some(DataFrom::Extract { key: k.to_string(), loc: span.field("key", k) })
+                Some(DataFrom::Extract {
+                    key: k.to_string(),
+                    loc: span.field("key", k),
+                })
             } else if let Some(f) = get(d, &["find"]) {
                 Some(DataFrom::Find {
                     path: owned(s(f, &["path"])),
@@ -479,8 +548,12 @@ fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
         refresh_interval: s(v, &["spec", "refreshInterval"]).and_then(parse_duration),
         refresh_policy: owned(s(v, &["spec", "refreshPolicy"])),
         target_name,
-        creation_policy: s(v, &["spec", "target", "creationPolicy"]).unwrap_or("Owner").to_string(),
-        deletion_policy: s(v, &["spec", "target", "deletionPolicy"]).unwrap_or("Retain").to_string(),
+        creation_policy: s(v, &["spec", "target", "creationPolicy"])
+            .unwrap_or("Owner")
+            .to_string(),
+        deletion_policy: s(v, &["spec", "target", "deletionPolicy"])
+            .unwrap_or("Retain")
+            .to_string(),
         immutable: b(v, &["spec", "target", "immutable"]),
         template_type: owned(s(v, &["spec", "target", "template", "type"])),
         template_keys,
@@ -501,11 +574,18 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
         let auth = if let Some(k) = get(p, &["auth", "kubernetes"]) {
             let role = s(k, &["role"]).unwrap_or_default().to_string();
             VaultAuth::Kubernetes {
-                mount_path: s(k, &["mountPath"]).unwrap_or("kubernetes").trim_matches('/').to_string(),
+                mount_path: s(k, &["mountPath"])
+                    .unwrap_or("kubernetes")
+                    .trim_matches('/')
+                    .to_string(),
                 loc: span.field("role", &role),
                 role,
-                service_account: s(k, &["serviceAccountRef", "name"])
-                    .map(|n| (n.to_string(), owned(s(k, &["serviceAccountRef", "namespace"])))),
+                service_account: s(k, &["serviceAccountRef", "name"]).map(|n| {
+                    (
+                        n.to_string(),
+                        owned(s(k, &["serviceAccountRef", "namespace"])),
+                    )
+                }),
             }
         } else if let Some(tk) = get(p, &["auth", "tokenSecretRef"]) {
             let name = s(tk, &["name"]).unwrap_or_default().to_string();
@@ -515,8 +595,14 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
                 key: s(tk, &["key"]).unwrap_or("token").to_string(),
                 namespace: owned(s(tk, &["namespace"])),
             }
-        } else if let Some(m) = get(p, &["auth"]).and_then(Value::as_object).and_then(|a| a.keys().find(|k| *k != "namespace")) {
-            VaultAuth::Other { method: m.clone(), loc: span.field(m, "") }
+        } else if let Some(m) = get(p, &["auth"])
+            .and_then(Value::as_object)
+            .and_then(|a| a.keys().find(|k| *k != "namespace"))
+        {
+            VaultAuth::Other {
+                method: m.clone(),
+                loc: span.field(m, ""),
+            }
         } else {
             VaultAuth::Unknown
         };
@@ -537,7 +623,11 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
     };
     let allowed_namespaces = arr(v, &["spec", "conditions"])
         .iter()
-        .flat_map(|c| arr(c, &["namespaces"]).iter().filter_map(|n| n.as_str().map(str::to_string)))
+        .flat_map(|c| {
+            arr(c, &["namespaces"])
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+        })
         .collect();
     SecretStore {
         kind: kind.to_string(),
@@ -546,7 +636,14 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
         conditions: conditions(v, &["status", "conditions"], span),
         table_status: None,
         allowed_namespaces,
-        meta: if kind == "ClusterSecretStore" { Meta { namespace: None, ..meta } } else { meta },
+        meta: if kind == "ClusterSecretStore" {
+            Meta {
+                namespace: None,
+                ..meta
+            }
+        } else {
+            meta
+        },
     }
 }
 
@@ -556,14 +653,24 @@ mod tests {
 
     #[test]
     fn credential_shapes() {
-        assert_eq!(credential_shape("hvs.CAESIGabcdefghij"), CredentialShape::VaultToken);
-        assert_eq!(credential_shape("s.abcdefghijklmnop"), CredentialShape::VaultToken);
+        assert_eq!(
+            credential_shape("hvs.CAESIGabcdefghij"),
+            CredentialShape::VaultToken
+        );
+        assert_eq!(
+            credential_shape("s.abcdefghijklmnop"),
+            CredentialShape::VaultToken
+        );
         assert_eq!(credential_shape("hunter2"), CredentialShape::Other);
         assert_eq!(credential_shape(""), CredentialShape::Empty);
         // header.payload.signature with exp = 1700000000
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"exp":1700000000}"#);
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"exp":1700000000}"#);
         let jwt = format!("eyJhbGciOiJIUzI1NiJ9.{payload}.sig");
-        assert!(matches!(credential_shape(&jwt), CredentialShape::Jwt { exp: Some(_) }));
+        assert!(matches!(
+            credential_shape(&jwt),
+            CredentialShape::Jwt { exp: Some(_) }
+        ));
     }
 
     #[test]

@@ -29,14 +29,20 @@ fn header(line: &str) -> Option<(Vec<String>, Option<Vec<usize>>)> {
     if !matches!(first, "NAME" | "NAMESPACE" | "LAST") || words.len() < 2 {
         return None;
     }
-    if !words.iter().all(|w| w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-()/_".contains(c))) {
+    if !words.iter().all(|w| {
+        w.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-()/_".contains(c))
+    }) {
         return None;
     }
     let aligned = t.contains("  ") || t.contains('\t');
     let mut cols: Vec<String> = Vec::new();
     let mut i = 0;
     while i < words.len() {
-        if let Some(&(_, b)) = MULTI_WORD.iter().find(|(a, b)| *a == words[i] && words.get(i + 1) == Some(b)) {
+        if let Some(&(_, b)) = MULTI_WORD
+            .iter()
+            .find(|(a, b)| *a == words[i] && words.get(i + 1) == Some(b))
+        {
             cols.push(format!("{} {}", words[i], b));
             i += 2;
         } else {
@@ -60,7 +66,11 @@ fn header(line: &str) -> Option<(Vec<String>, Option<Vec<usize>>)> {
 
 fn cells(line: &str, ncols: usize, starts: Option<&[usize]>) -> Vec<String> {
     if let Some(st) = starts {
-        let ok = st.iter().skip(1).all(|&s| s <= line.len() && line.is_char_boundary(s) && (s == 0 || line.as_bytes()[s - 1] == b' ' || line.as_bytes()[s - 1] == b'\t'));
+        let ok = st.iter().skip(1).all(|&s| {
+            s <= line.len()
+                && line.is_char_boundary(s)
+                && (s == 0 || line.as_bytes()[s - 1] == b' ' || line.as_bytes()[s - 1] == b'\t')
+        });
         if ok {
             return (0..ncols)
                 .map(|k| {
@@ -72,7 +82,11 @@ fn cells(line: &str, ncols: usize, starts: Option<&[usize]>) -> Vec<String> {
         }
     }
     let words: Vec<&str> = line.split_whitespace().collect();
-    let mut out: Vec<String> = words.iter().take(ncols.saturating_sub(1)).map(|s| s.to_string()).collect();
+    let mut out: Vec<String> = words
+        .iter()
+        .take(ncols.saturating_sub(1))
+        .map(|s| s.to_string())
+        .collect();
     if words.len() >= ncols {
         out.push(words[ncols - 1..].join(" "));
     } else if words.len() == ncols - 1 {
@@ -83,10 +97,11 @@ fn cells(line: &str, ncols: usize, starts: Option<&[usize]>) -> Vec<String> {
 
 fn infer_kind(cols: &[String]) -> Option<&'static str> {
     let has = |c: &str| cols.iter().any(|x| x == c);
-    Some(if has("STORE") && (has("REFRESH INTERVAL") || has("REFRESH")) {
+    // the second test is legacy kubernetes-external-secrets (`NAME LAST SYNC STATUS AGE`)
+    let external_secret = has("STORE") && (has("REFRESH INTERVAL") || has("REFRESH"))
+        || has("LAST SYNC") && has("STATUS") && has("AGE");
+    Some(if external_secret {
         "ExternalSecret"
-    } else if has("LAST SYNC") && has("STATUS") && has("AGE") {
-        "ExternalSecret" // legacy kubernetes-external-secrets
     } else if has("TYPE") && has("DATA") {
         "Secret"
     } else if has("READY") && has("STATUS") && has("RESTARTS") {
@@ -121,8 +136,15 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             break;
         }
         let c = cells(line, cols.len(), starts.as_deref());
-        let cell = |name: &str| col(name).and_then(|k| c.get(k)).map(String::as_str).filter(|s| !s.is_empty() && *s != "<none>");
-        let ns = cell("NAMESPACE").map(str::to_string).or_else(|| cmd.and_then(|c| c.namespace.clone()));
+        let cell = |name: &str| {
+            col(name)
+                .and_then(|k| c.get(k))
+                .map(String::as_str)
+                .filter(|s| !s.is_empty() && *s != "<none>")
+        };
+        let ns = cell("NAMESPACE")
+            .map(str::to_string)
+            .or_else(|| cmd.and_then(|c| c.namespace.clone()));
         let loc = src.loc(j);
         if kind == "Event" {
             let row = get_event_row(line);
@@ -147,12 +169,19 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             j += 1;
             continue;
         }
-        let Some(name) = cell("NAME").map(|n| n.split('/').next_back().unwrap_or(n).to_string()) else {
+        let Some(name) = cell("NAME").map(|n| n.split('/').next_back().unwrap_or(n).to_string())
+        else {
             j += 1;
             continue;
         };
         let created = cell("AGE").and_then(parse_duration).map(When::Ago);
-        let meta = Meta { namespace: ns, name, created, loc: loc.clone(), ..Default::default() };
+        let meta = Meta {
+            namespace: ns,
+            name,
+            created,
+            loc: loc.clone(),
+            ..Default::default()
+        };
         let fact = match kind {
             "Secret" => Fact::Secret(Box::new(Secret {
                 type_: cell("TYPE").map(str::to_string),
@@ -175,8 +204,10 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                         kind: cell("STORETYPE").unwrap_or("SecretStore").to_string(),
                         loc: loc.clone(),
                     },
-                    refresh_interval: cell("REFRESH INTERVAL").or_else(|| cell("REFRESH")).and_then(parse_duration),
-                    refresh_time: cell("LAST SYNC").and_then(|s| parse_rfc3339(s)),
+                    refresh_interval: cell("REFRESH INTERVAL")
+                        .or_else(|| cell("REFRESH"))
+                        .and_then(parse_duration),
+                    refresh_time: cell("LAST SYNC").and_then(parse_rfc3339),
                     target_name: meta.name.clone(),
                     table_status: status.map(|s| (s, ready, loc.clone())),
                     meta,
@@ -185,17 +216,32 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             }
             "SecretStore" | "ClusterSecretStore" => Fact::SecretStore(Box::new(SecretStore {
                 kind: kind.to_string(),
-                table_status: cell("STATUS").map(|s| (s.to_string(), cell("READY").map(str::to_string), loc.clone())),
-                meta: if kind == "ClusterSecretStore" { Meta { namespace: None, ..meta } } else { meta },
+                table_status: cell("STATUS").map(|s| {
+                    (
+                        s.to_string(),
+                        cell("READY").map(str::to_string),
+                        loc.clone(),
+                    )
+                }),
+                meta: if kind == "ClusterSecretStore" {
+                    Meta {
+                        namespace: None,
+                        ..meta
+                    }
+                } else {
+                    meta
+                },
                 ..Default::default()
             })),
             "ServiceAccount" => Fact::ServiceAccount(ServiceAccount { meta }),
             "Namespace" => Fact::Namespace(Namespace { meta }),
-            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => Fact::Workload(Box::new(Workload {
-                kind: kind.to_string(),
-                meta,
-                ..Default::default()
-            })),
+            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
+                Fact::Workload(Box::new(Workload {
+                    kind: kind.to_string(),
+                    meta,
+                    ..Default::default()
+                }))
+            }
             _ => {
                 j += 1;
                 continue;
@@ -208,7 +254,14 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     // a whole listing (no name, no filter) covers its kind and namespace
     if let (Some(c), Some(k)) = (cmd, hinted.and_then(Kind::parse)) {
         if c.arg(2).is_none() && !c.filtered && count > 0 {
-            out.cover(k, if c.all_namespaces { None } else { c.namespace.clone() });
+            out.cover(
+                k,
+                if c.all_namespaces {
+                    None
+                } else {
+                    c.namespace.clone()
+                },
+            );
         }
     }
     Some(j.max(i + 1))
@@ -242,9 +295,19 @@ pub fn loop_line(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -
         ..Default::default()
     };
     let fact = match kind {
-        "Secret" => Fact::Secret(Box::new(Secret { meta, ..Default::default() })),
-        "Pod" => Fact::Pod(Box::new(Pod { meta, ..Default::default() })),
-        "ExternalSecret" => Fact::ExternalSecret(Box::new(ExternalSecret { target_name: meta.name.clone(), meta, ..Default::default() })),
+        "Secret" => Fact::Secret(Box::new(Secret {
+            meta,
+            ..Default::default()
+        })),
+        "Pod" => Fact::Pod(Box::new(Pod {
+            meta,
+            ..Default::default()
+        })),
+        "ExternalSecret" => Fact::ExternalSecret(Box::new(ExternalSecret {
+            target_name: meta.name.clone(),
+            meta,
+            ..Default::default()
+        })),
         _ => return false,
     };
     out.push(kind, fact);
@@ -278,7 +341,11 @@ mod tests {
             match &out.facts[0] {
                 Fact::ExternalSecret(es) => {
                     assert_eq!(es.store.name, "vault", "{text}");
-                    assert_eq!(es.refresh_interval.map(|d| d.num_seconds()), Some(3600), "{text}");
+                    assert_eq!(
+                        es.refresh_interval.map(|d| d.num_seconds()),
+                        Some(3600),
+                        "{text}"
+                    );
                     assert!(es.table_status.is_some(), "{text}");
                 }
                 other => panic!("{other:?}"),
@@ -292,8 +359,13 @@ mod tests {
             "NAMESPACE          NAME                    STORE   REFRESH INTERVAL   STATUS              READY\ndex                dex-secrets             vault   1h                 SecretSyncedError   False\n",
             Some("kubectl get ExternalSecret --all-namespaces"),
         );
-        assert!(matches!(&out.facts[0], Fact::ExternalSecret(es) if es.meta.namespace.as_deref() == Some("dex")));
-        let out = run("NAME TYPE DATA AGE\nregcred kubernetes.io/dockerconfigjson 1 47d\n", Some("kubectl get secret regcred -n prod"));
+        assert!(
+            matches!(&out.facts[0], Fact::ExternalSecret(es) if es.meta.namespace.as_deref() == Some("dex"))
+        );
+        let out = run(
+            "NAME TYPE DATA AGE\nregcred kubernetes.io/dockerconfigjson 1 47d\n",
+            Some("kubectl get secret regcred -n prod"),
+        );
         match &out.facts[0] {
             Fact::Secret(s) => {
                 assert_eq!(s.meta.namespace.as_deref(), Some("prod"));

@@ -40,7 +40,11 @@ pub fn take(src: &Source, i: usize, v: &Value, out: &mut Out) {
         .get("auth")
         .and_then(|a| a.get("policies"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let error = s(&["error"]);
     let operation = s(&["request", "operation"]).unwrap_or_default();
@@ -54,10 +58,14 @@ pub fn take(src: &Source, i: usize, v: &Value, out: &mut Out) {
         s(&["type"]).unwrap_or_default(),
         operation,
         path,
-        display_name.as_deref().map(|d| format!(" by {d}")).unwrap_or_default()
+        display_name
+            .as_deref()
+            .map(|d| format!(" by {d}"))
+            .unwrap_or_default()
     );
     let mut loc = src.loc(i);
-    loc.excerpt = std::sync::Arc::from(crate::model::redact::redact_tokens(excerpt.trim()).as_str());
+    loc.excerpt =
+        std::sync::Arc::from(crate::model::redact::redact_tokens(excerpt.trim()).as_str());
     out.push(
         "VaultAudit",
         Fact::Audit(Box::new(AuditEvent {

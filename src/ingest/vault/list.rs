@@ -9,12 +9,16 @@ use crate::model::*;
 
 /// `Keys` / `----` then one key per line.
 pub fn keys(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
-    if src.lines.get(i)?.trim() != "Keys" || !src.lines.get(i + 1)?.trim().chars().all(|c| c == '-') {
+    if src.lines.get(i)?.trim() != "Keys" || !src.lines.get(i + 1)?.trim().chars().all(|c| c == '-')
+    {
         return None;
     }
     let mut j = i + 2;
     let mut keys = Vec::new();
-    while j < src.lines.len() && !src.lines[j].trim().is_empty() && command_in(src.lines[j]).is_none() {
+    while j < src.lines.len()
+        && !src.lines[j].trim().is_empty()
+        && command_in(src.lines[j]).is_none()
+    {
         keys.push(src.lines[j].trim().to_string());
         j += 1;
     }
@@ -23,7 +27,14 @@ pub fn keys(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Opt
         .and_then(|c| c.arg(1))
         .map(|p| p.trim_matches('/').to_string())
         .unwrap_or_default();
-    out.push("VaultList", Fact::VaultList(VaultList { path, keys, loc: src.loc(i) }));
+    out.push(
+        "VaultList",
+        Fact::VaultList(VaultList {
+            path,
+            keys,
+            loc: src.loc(i),
+        }),
+    );
     Some(j)
 }
 
@@ -47,7 +58,10 @@ pub fn policy_names(src: &Source, i: usize, out: &mut Out) -> usize {
         j += 1;
     }
     if !names.is_empty() {
-        out.push("VaultPolicyList", Fact::PolicyList(names, src.loc(i)));
+        let mut loc = src.loc(i);
+        loc.excerpt =
+            std::sync::Arc::from(format!("vault policy list: {}", names.join(" ")).as_str());
+        out.push("VaultPolicyList", Fact::PolicyList(names, loc));
     }
     j.max(i + 1)
 }
@@ -60,7 +74,11 @@ pub fn looks_like_policy_list(src: &Source, from: usize) -> bool {
         .take_while(|l| !l.is_empty())
         .collect();
     words.len() >= 2
-        && words.iter().all(|w| w.split_whitespace().count() == 1 && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)))
+        && words.iter().all(|w| {
+            w.split_whitespace().count() == 1
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+        })
         && words.contains(&"default")
         && words.contains(&"root")
 }
@@ -68,15 +86,26 @@ pub fn looks_like_policy_list(src: &Source, from: usize) -> bool {
 /// `Path  Type  Accessor  Description` (plain) or `Path  Plugin  Accessor  Default TTL ...` (detailed).
 pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
     let header = *src.lines.get(i)?;
-    let cols: Vec<&str> = header.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
-    if cols.first() != Some(&"Path") || !(cols.contains(&"Type") || cols.contains(&"Plugin")) || !cols.contains(&"Accessor") {
+    let cols: Vec<&str> = header
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    if cols.first() != Some(&"Path")
+        || !(cols.contains(&"Type") || cols.contains(&"Plugin"))
+        || !cols.contains(&"Accessor")
+    {
         return None;
     }
     let starts: Vec<usize> = cols.iter().map(|c| header.find(c).unwrap_or(0)).collect();
     let auth = cmd.is_some_and(|c| c.program == "vault" && c.verb() == "auth");
     out.push_marker(Fact::MountsListed { auth });
     let mut j = i + 1;
-    if src.lines.get(j).is_some_and(|l| l.trim().starts_with("----")) {
+    if src
+        .lines
+        .get(j)
+        .is_some_and(|l| l.trim().starts_with("----"))
+    {
         j += 1;
     }
     while j < src.lines.len() {
@@ -87,7 +116,11 @@ pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> O
         let cell = |name: &str| -> Option<String> {
             let k = cols.iter().position(|c| *c == name)?;
             let from = starts[k].min(line.len());
-            let to = starts.get(k + 1).copied().unwrap_or(line.len()).min(line.len());
+            let to = starts
+                .get(k + 1)
+                .copied()
+                .unwrap_or(line.len())
+                .min(line.len());
             if !line.is_char_boundary(from) || !line.is_char_boundary(to) {
                 return None;
             }
@@ -96,14 +129,23 @@ pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> O
         };
         let path = cell("Path").unwrap_or_default();
         let ttl = |name: &str| {
-            cell(name).and_then(|v| if v == "system" || v == "n/a" { None } else { parse_duration(&v).map(|d| (d, src.loc(j))) })
+            cell(name).and_then(|v| {
+                if v == "system" || v == "n/a" {
+                    None
+                } else {
+                    parse_duration(&v).map(|d| (d, src.loc(j)))
+                }
+            })
         };
         let kv_version = cell("Options").and_then(|o| {
             let items = list_value(o.trim_start_matches("map"));
-            items.iter().find_map(|i| i.strip_prefix("version:").and_then(|v| v.parse().ok()))
+            items
+                .iter()
+                .find_map(|i| i.strip_prefix("version:").and_then(|v| v.parse().ok()))
         });
         let type_ = cell("Type").or_else(|| cell("Plugin"));
-        let kv_version = kv_version.or_else(|| (type_.as_deref() == Some("kv") && cols.contains(&"Options")).then_some(1));
+        let kv_version = kv_version
+            .or_else(|| (type_.as_deref() == Some("kv") && cols.contains(&"Options")).then_some(1));
         out.push(
             "VaultMount",
             Fact::VaultMount(VaultMount {

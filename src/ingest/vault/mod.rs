@@ -14,10 +14,19 @@ use crate::model::*;
 pub fn error_block(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
     let t = src.lines[i].trim();
     if let Some(name) = t.strip_prefix("No policy named: ") {
-        out.push("VaultPolicyAbsent", Fact::PolicyAbsent(name.trim().to_string(), src.loc(i)));
+        out.push(
+            "VaultPolicyAbsent",
+            Fact::PolicyAbsent(name.trim().to_string(), src.loc(i)),
+        );
         return Some(i + 1);
     }
-    if !(t.contains("Error making API request") || t.starts_with("URL: ") && src.lines.get(i + 1).is_some_and(|l| l.trim().starts_with("Code: "))) {
+    if !(t.contains("Error making API request")
+        || t.starts_with("URL: ")
+            && src
+                .lines
+                .get(i + 1)
+                .is_some_and(|l| l.trim().starts_with("Code: ")))
+    {
         return None;
     }
     let mut j = i + 1;
@@ -52,10 +61,15 @@ pub fn error_block(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
     match VaultError::parse(&text) {
         Some(e) => {
             // cite the Code line: it says what went wrong
-            let code_line = src.find(i, j, |l| l.trim_start().starts_with("Code:")).unwrap_or(i);
+            let code_line = src
+                .find(i, j, |l| l.trim_start().starts_with("Code:"))
+                .unwrap_or(i);
             out.push("VaultError", Fact::VaultError(e, src.loc(code_line)));
         }
-        None => out.notes.push(format!("line {}: a Vault error without a `Code:` line", i + 1)),
+        None => out.notes.push(format!(
+            "line {}: a Vault error without a `Code:` line",
+            i + 1
+        )),
     }
     Some(j)
 }

@@ -20,12 +20,16 @@ fn is_header(line: &str) -> bool {
 
 fn is_underline(line: &str) -> bool {
     let w: Vec<&str> = line.split_whitespace().collect();
-    w.len() == 2 && w.iter().all(|x| x.chars().all(|c| c == '-') && !x.is_empty())
+    w.len() == 2
+        && w.iter()
+            .all(|x| x.chars().all(|c| c == '-') && !x.is_empty())
 }
 
 fn looks_like_key(s: &str) -> bool {
     let first = s.chars().next().unwrap_or(' ');
-    first.is_ascii_alphanumeric() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/ ".contains(c))
+    first.is_ascii_alphanumeric()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-/ ".contains(c))
 }
 
 /// Reads the rows of a table whose header is at line `i`; returns the rows and the index
@@ -36,7 +40,9 @@ pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
         return None;
     }
     // aligned: the Value column starts where the header's `Value` starts
-    let vcol = header.find("Value").filter(|&p| header[..p].ends_with("  ") || header[..p].ends_with('\t'));
+    let vcol = header
+        .find("Value")
+        .filter(|&p| header[..p].ends_with("  ") || header[..p].ends_with('\t'));
     let mut rows: Vec<Row> = Vec::new();
     let mut j = i + 2;
     let mut in_pem = false;
@@ -48,7 +54,8 @@ pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
         let split = split_row(line, vcol);
         let continuation = in_pem
             || split.as_ref().is_none_or(|(k, _)| !looks_like_key(k))
-            || line.starts_with(char::is_whitespace) && vcol.is_some_and(|c| line.len() > c && line[..c].trim().is_empty());
+            || line.starts_with(char::is_whitespace)
+                && vcol.is_some_and(|c| line.len() > c && line[..c].trim().is_empty());
         if continuation {
             if let Some(last) = rows.last_mut() {
                 last.1.push('\n');
@@ -98,7 +105,10 @@ pub fn list_value(v: &str) -> Vec<String> {
     if v == "n/a" || v == "<nil>" || v.is_empty() {
         return Vec::new();
     }
-    let inner = v.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(v);
+    let inner = v
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(v);
     inner
         .split(|c: char| c.is_whitespace() || c == ',')
         .map(|s| s.trim_matches('"'))
@@ -117,7 +127,9 @@ fn dur(rows: &[Row], key: &str, src: &Source) -> Option<(chrono::Duration, Loc)>
 }
 
 fn boolean(rows: &[Row], key: &str) -> Option<bool> {
-    get(rows, key).and_then(|r| r.1.split_whitespace().next()).and_then(|v| v.parse().ok())
+    get(rows, key)
+        .and_then(|r| r.1.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
 }
 
 /// `vault read PATH` -> PATH, from the command line.
@@ -135,19 +147,38 @@ fn read_path(cmd: Option<&Command>) -> Option<String> {
 }
 
 /// Turns a table into facts, using the command when there is one.
-pub fn interpret(src: &Source, header_line: usize, rows: &[Row], cmd: Option<&Command>, out: &mut Out) {
+pub fn interpret(
+    src: &Source,
+    header_line: usize,
+    rows: &[Row],
+    cmd: Option<&Command>,
+    out: &mut Out,
+) {
     let loc = src.loc(header_line);
     let path = read_path(cmd);
     let has = |k: &str| get(rows, k).is_some();
-    let segs: Vec<&str> = path.as_deref().map(|p| p.split('/').collect()).unwrap_or_default();
+    let segs: Vec<&str> = path
+        .as_deref()
+        .map(|p| p.split('/').collect())
+        .unwrap_or_default();
 
     // mount tune
-    if segs.len() >= 4 && segs[0] == "sys" && (segs[1] == "mounts" || segs[1] == "auth") && segs.last() == Some(&"tune")
+    if segs.len() >= 4
+        && segs[0] == "sys"
+        && (segs[1] == "mounts" || segs[1] == "auth")
+        && segs.last() == Some(&"tune")
         || has("default_lease_ttl") && has("max_lease_ttl") && !has("Path")
     {
-        let mount = if segs.len() >= 4 { segs[2..segs.len() - 1].join("/") } else { String::new() };
+        let mount = if segs.len() >= 4 {
+            segs[2..segs.len() - 1].join("/")
+        } else {
+            String::new()
+        };
         let kv_version = get(rows, "options").and_then(|r| {
-            r.1.find("version:").and_then(|p| r.1[p + 8..].chars().next()).and_then(|c| c.to_digit(10)).map(|d| d as u8)
+            r.1.find("version:")
+                .and_then(|p| r.1[p + 8..].chars().next())
+                .and_then(|c| c.to_digit(10))
+                .map(|d| d as u8)
         });
         if mount.is_empty() {
             out.notes.push(format!("line {}: mount tune table without a `vault read sys/mounts/M/tune` command line; mount unknown", header_line + 1));
@@ -167,9 +198,14 @@ pub fn interpret(src: &Source, header_line: usize, rows: &[Row], cmd: Option<&Co
         return;
     }
     // auth role
-    if has("bound_service_account_names") || segs.len() >= 4 && segs[0] == "auth" && segs[segs.len() - 2] == "role" {
+    if has("bound_service_account_names")
+        || segs.len() >= 4 && segs[0] == "auth" && segs[segs.len() - 2] == "role"
+    {
         let (mount, name) = if segs.len() >= 4 && segs[0] == "auth" {
-            (segs[1..segs.len() - 2].join("/"), segs[segs.len() - 1].to_string())
+            (
+                segs[1..segs.len() - 2].join("/"),
+                segs[segs.len() - 1].to_string(),
+            )
         } else {
             (String::new(), String::new())
         };
@@ -191,13 +227,19 @@ pub fn interpret(src: &Source, header_line: usize, rows: &[Row], cmd: Option<&Co
             Fact::VaultRole(VaultRole {
                 mount,
                 name,
-                bound_sa_names: get(rows, "bound_service_account_names").map(|r| list_value(&r.1)).unwrap_or_default(),
-                bound_sa_namespaces: get(rows, "bound_service_account_namespaces").map(|r| list_value(&r.1)).unwrap_or_default(),
+                bound_sa_names: get(rows, "bound_service_account_names")
+                    .map(|r| list_value(&r.1))
+                    .unwrap_or_default(),
+                bound_sa_namespaces: get(rows, "bound_service_account_namespaces")
+                    .map(|r| list_value(&r.1))
+                    .unwrap_or_default(),
                 policies,
                 no_default_policy: boolean(rows, "token_no_default_policy").unwrap_or(false),
                 token_ttl: dur(rows, "token_ttl", src).map(|d| d.0),
                 token_max_ttl: dur(rows, "token_max_ttl", src).map(|d| d.0),
-                audience: get(rows, "audience").map(|r| r.1.clone()).filter(|a| a != "n/a" && !a.is_empty()),
+                audience: get(rows, "audience")
+                    .map(|r| r.1.clone())
+                    .filter(|a| a != "n/a" && !a.is_empty()),
                 loc,
             }),
         );
@@ -223,21 +265,33 @@ pub fn interpret(src: &Source, header_line: usize, rows: &[Row], cmd: Option<&Co
             Fact::VaultToken(VaultToken {
                 accessor: get(rows, "accessor").map(|r| r.1.clone()),
                 display_name: get(rows, "display_name").map(|r| r.1.clone()),
-                policies: get(rows, "policies").map(|r| list_value(&r.1)).unwrap_or_default(),
+                policies: get(rows, "policies")
+                    .map(|r| list_value(&r.1))
+                    .unwrap_or_default(),
                 expire_time: get(rows, "expire_time").and_then(|r| parse_rfc3339(&r.1)),
                 ttl,
                 renewable: boolean(rows, "renewable"),
                 period: dur(rows, "period", src).map(|d| d.0),
-                loc: get(rows, "expire_time").map(|r| src.loc(r.2)).unwrap_or(loc),
+                loc: get(rows, "expire_time")
+                    .map(|r| src.loc(r.2))
+                    .unwrap_or(loc),
             }),
         );
         return;
     }
     // a read that returned a lease, or `vault lease lookup`
-    if has("lease_id") || has("lease_duration") || (has("expire_time") && has("issue_time") && has("id")) {
-        let lease_id = get(rows, "lease_id").or_else(|| get(rows, "id")).map(|r| r.1.clone()).filter(|s| !s.is_empty() && s != "n/a");
+    if has("lease_id")
+        || has("lease_duration")
+        || (has("expire_time") && has("issue_time") && has("id"))
+    {
+        let lease_id = get(rows, "lease_id")
+            .or_else(|| get(rows, "id"))
+            .map(|r| r.1.clone())
+            .filter(|s| !s.is_empty() && s != "n/a");
         let lease_path = path.clone().or_else(|| {
-            lease_id.as_deref().and_then(|id| id.rsplit_once('/').map(|(p, _)| p.to_string()))
+            lease_id
+                .as_deref()
+                .and_then(|id| id.rsplit_once('/').map(|(p, _)| p.to_string()))
         });
         out.push(
             "VaultLease",
@@ -246,7 +300,8 @@ pub fn interpret(src: &Source, header_line: usize, rows: &[Row], cmd: Option<&Co
                 lease_id,
                 duration: dur(rows, "lease_duration", src).or_else(|| dur(rows, "ttl", src)),
                 renewable: boolean(rows, "lease_renewable").or_else(|| boolean(rows, "renewable")),
-                expire_time: get(rows, "expire_time").and_then(|r| Some((parse_rfc3339(&r.1)?, src.loc(r.2)))),
+                expire_time: get(rows, "expire_time")
+                    .and_then(|r| Some((parse_rfc3339(&r.1)?, src.loc(r.2)))),
                 issue_time: get(rows, "issue_time").and_then(|r| parse_rfc3339(&r.1)),
                 loc,
             }),
@@ -293,7 +348,10 @@ mod tests {
         ];
         for (text, want) in cases {
             let got = rows_of(text);
-            let want: Vec<(String, String)> = want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let want: Vec<(String, String)> = want
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             assert_eq!(got, want, "{text}");
         }
     }

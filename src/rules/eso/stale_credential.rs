@@ -1,8 +1,11 @@
 //! CT-ESO-002 credential-outlived-ttl.
 
-use crate::graph::derive::{credential_ttl, es_sync, last_write, leases_for, vault_paths, WriteSource};
+use crate::graph::derive::{
+    consumers, credential_ttl, es_sync, last_write, leases_for, restart_command, vault_paths,
+    WriteSource,
+};
 use crate::model::time::{fmt_time, human};
-use crate::model::{Kind, ObjRef, Snapshot};
+use crate::model::{Kind, ObjRef};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct StaleCredential;
@@ -31,41 +34,6 @@ Repair the sync (see the ExternalSecret's root cause), force a resync, then rest
 Secret at start (env vars, image pulls).",
 };
 
-/// Deployments (or other owners) of the Pods that consume a Secret, for restart commands.
-pub fn consumers(snap: &Snapshot, ns: &str, secret: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for p in &snap.pods {
-        if p.meta.namespace.as_deref() != Some(ns) {
-            continue;
-        }
-        let uses = p.image_pull_secrets.iter().any(|(s, _)| s == secret)
-            || p.containers.iter().any(|c| c.env_secret_refs.iter().any(|r| r.secret == secret) || c.env_from_secrets.iter().any(|r| r.secret == secret))
-            || p.volumes.iter().any(|v| v.secrets.iter().any(|s| s.secret == secret));
-        if !uses {
-            continue;
-        }
-        let owner = p.meta.owners.first();
-        let target = match owner {
-            Some(o) if o.kind == "ReplicaSet" => {
-                let dep = snap
-                    .workloads
-                    .iter()
-                    .find(|w| w.kind == "ReplicaSet" && w.meta.name == o.name && w.meta.namespace.as_deref() == Some(ns))
-                    .and_then(|w| w.meta.owners.first().map(|d| format!("{}/{}", d.kind.to_ascii_lowercase(), d.name)));
-                dep.or_else(|| o.name.rsplit_once('-').map(|(d, _)| format!("deployment/{d}")))
-            }
-            Some(o) => Some(format!("{}/{}", o.kind.to_ascii_lowercase(), o.name)),
-            None => Some(format!("pod/{}", p.meta.name)),
-        };
-        if let Some(t) = target {
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-    }
-    out
-}
-
 impl Rule for StaleCredential {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -84,12 +52,24 @@ impl Rule for StaleCredential {
             if st.failing != Some(true) {
                 continue;
             }
-            let Some(ns) = es.meta.namespace.as_deref() else { continue };
-            let Some(secret) = snap.secret(ns, &es.target_name) else { continue };
-            let Some((written, wloc, source)) = last_write(secret, cap) else { continue };
-            let paths = snap.store_for(es).map(|s| vault_paths(s, es)).unwrap_or_default();
+            let Some(ns) = es.meta.namespace.as_deref() else {
+                continue;
+            };
+            let Some(secret) = snap.secret(ns, &es.target_name) else {
+                continue;
+            };
+            let Some((written, wloc, source)) = last_write(secret, cap) else {
+                continue;
+            };
+            let paths = snap
+                .store_for(es)
+                .map(|s| vault_paths(s, es))
+                .unwrap_or_default();
             let path = paths.first().map(|p| p.0.clone());
-            let Some((ttl, why, tlocs)) = credential_ttl(snap, path.as_deref(), Some(secret)) else { continue };
+            let Some((ttl, why, tlocs)) = credential_ttl(snap, path.as_deref(), Some(secret))
+            else {
+                continue;
+            };
             ttl_known = true;
             let expiry = written + ttl;
             let subject = ObjRef::new(Kind::Secret, Some(ns), &secret.meta.name);
@@ -139,15 +119,33 @@ impl Rule for StaleCredential {
             }
             f.evidence.extend(st.evidence.iter().take(1).cloned());
             f.since = (expiry <= cap).then_some(expiry);
-            f.events.push((written, subject.clone(), format!("Secret last written (credential issued, TTL {})", human(ttl))));
-            f.events.push((expiry, subject.clone(), "credential TTL expires".into()));
-            f.related.push(ObjRef::new(Kind::ExternalSecret, Some(ns), &es.meta.name));
-            for c in consumers(snap, ns, &secret.meta.name) {
-                f.remediation.push(format!("once the sync works again: kubectl rollout restart {c} -n {ns}"));
+            f.events.push((
+                written,
+                subject.clone(),
+                format!(
+                    "Secret last written (credential issued, TTL {})",
+                    human(ttl)
+                ),
+            ));
+            f.events
+                .push((expiry, subject.clone(), "credential TTL expires".into()));
+            f.related
+                .push(ObjRef::new(Kind::ExternalSecret, Some(ns), &es.meta.name));
+            for p in consumers(snap, ns, &secret.meta.name) {
+                let r = restart_command(snap, p);
+                if !f.remediation.contains(&r) {
+                    f.remediation.push(r);
+                }
             }
             sink.report(f);
         }
-        if !ttl_known && snap.vault.mounts.values().all(|m| m.default_lease_ttl.is_none()) {
+        if !ttl_known
+            && snap
+                .vault
+                .mounts
+                .values()
+                .all(|m| m.default_lease_ttl.is_none())
+        {
             sink.skip("no credential TTL in the bundle (`vault read sys/mounts/M/tune` or `vault secrets list -detailed`)");
         }
     }

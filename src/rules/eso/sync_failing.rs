@@ -47,7 +47,11 @@ impl Rule for SyncFailing {
             }
             let ns = es.meta.namespace.as_deref();
             let subject = ObjRef::new(Kind::ExternalSecret, ns, &es.meta.name);
-            let since = st.since.as_ref().map(|(t, _)| format!(" since {}", fmt_time(*t))).unwrap_or_default();
+            let since = st
+                .since
+                .as_ref()
+                .map(|(t, _)| format!(" since {}", fmt_time(*t)))
+                .unwrap_or_default();
             let cause = match (&st.vault_error, &st.detail, &st.message) {
                 (Some((e, _)), _, _) if e.raw_message => {
                     format!("a proxy or load balancer in front of Vault answered {} (the reply is not from Vault)", e.code.unwrap_or(0))
@@ -57,7 +61,11 @@ impl Rule for SyncFailing {
                 (None, None, Some(m)) => format!("{m} (the provider's error is only in the UpdateFailed events, which the bundle does not hold)"),
                 _ => st.reason.clone().unwrap_or_else(|| "status says it is not ready".into()),
             };
-            let mut msg = format!("ExternalSecret {}/{} has not synced{since}: {cause}", ns.unwrap_or("-"), es.meta.name);
+            let mut msg = format!(
+                "ExternalSecret {}/{} has not synced{since}: {cause}",
+                ns.unwrap_or("-"),
+                es.meta.name
+            );
             if let (Some((e, _)), Some(store)) = (&st.vault_error, snap.store_for(es)) {
                 if e.is_permission_denied() && store_ready(store).is_some_and(|r| r.0) {
                     msg.push_str(&format!(
@@ -70,12 +78,13 @@ impl Rule for SyncFailing {
             f.evidence = st.evidence.clone();
             f.since = st.since.as_ref().map(|x| x.0);
             if let Some((t, _)) = &st.last_success {
-                f.events.push((*t, subject.clone(), "last successful sync".into()));
+                f.events
+                    .push((*t, subject.clone(), "last successful sync".into()));
             }
             if let Some((t, _)) = &st.since {
-                f.events.push((*t, subject.clone(), format!("sync starts failing: {cause}")));
+                f.events
+                    .push((*t, subject.clone(), format!("sync starts failing: {cause}")));
             }
-            f.remediation.push(format!("kubectl describe externalsecret {}{}", es.meta.name, ns.map(|n| format!(" -n {n}")).unwrap_or_default()));
             f.remediation.push(force_sync(ns, &es.meta.name));
             sink.report(f);
         }

@@ -1,6 +1,6 @@
 //! CT-K8S-001 image-pull-auth-failed.
 
-use crate::graph::derive::{pull_failure, registry_of};
+use crate::graph::derive::{pull_failure, registry_of, restart_command};
 use crate::model::{Kind, ObjRef};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
@@ -40,13 +40,19 @@ impl Rule for ImagePullAuth {
             return;
         }
         for pod in &snap.pods {
-            let Some(f) = pull_failure(snap, pod) else { continue };
+            let Some(f) = pull_failure(snap, pod) else {
+                continue;
+            };
             if !f.auth {
                 continue;
             }
             let ns = pod.meta.namespace.as_deref();
             let image = f.image.clone().unwrap_or_else(|| "its image".into());
-            let secrets: Vec<&str> = pod.image_pull_secrets.iter().map(|(s, _)| s.as_str()).collect();
+            let secrets: Vec<&str> = pod
+                .image_pull_secrets
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect();
             let with = if secrets.is_empty() {
                 " and it has no imagePullSecrets".to_string()
             } else {
@@ -80,16 +86,16 @@ impl Rule for ImagePullAuth {
             finding.evidence = f.evidence.clone();
             finding.since = f.since;
             if let Some(t) = f.since {
-                finding.events.push((t, finding.subject.clone(), format!("first image pull failure: {reason}")));
+                finding.events.push((
+                    t,
+                    finding.subject.clone(),
+                    format!("first image pull failure: {reason}"),
+                ));
             }
             for s in &secrets {
                 finding.related.push(ObjRef::new(Kind::Secret, ns, s));
             }
-            let nsflag = ns.map(|n| format!(" -n {n}")).unwrap_or_default();
-            finding.remediation = vec![format!(
-                "after the pull secret is fixed, retry the pull: kubectl delete pod {}{nsflag}",
-                pod.meta.name
-            )];
+            finding.remediation = vec![restart_command(snap, pod)];
             sink.report(finding);
         }
     }

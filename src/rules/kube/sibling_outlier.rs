@@ -60,8 +60,14 @@ fn family_key(s: &Secret, ctx: &Ctx) -> Vec<String> {
 fn is_refreshed(s: &Secret, ctx: &Ctx) -> bool {
     let ns = s.meta.namespace.as_deref().unwrap_or_default();
     !ctx.snap.producers_of(ns, &s.meta.name).is_empty()
-        || s.meta.labels.get("reconcile.external-secrets.io/managed").is_some_and(|v| v == "true")
-        || s.meta.managed_fields.iter().any(|f| is_eso_manager(&f.manager))
+        || s.meta
+            .labels
+            .get("reconcile.external-secrets.io/managed")
+            .is_some_and(|v| v == "true")
+        || s.meta
+            .managed_fields
+            .iter()
+            .any(|f| is_eso_manager(&f.manager))
 }
 
 impl Rule for SiblingOutlier {
@@ -77,9 +83,15 @@ impl Rule for SiblingOutlier {
             if !is_refreshed(s, ctx) {
                 continue;
             }
-            let Some((at, loc, _)) = last_write(s, cap) else { continue };
+            let Some((at, loc, _)) = last_write(s, cap) else {
+                continue;
+            };
             for k in family_key(s, ctx) {
-                families.entry(k).or_default().push(Member { secret: s, at, loc: loc.clone() });
+                families.entry(k).or_default().push(Member {
+                    secret: s,
+                    at,
+                    loc: loc.clone(),
+                });
             }
         }
         if ctx.snap.secrets.is_empty() {
@@ -92,8 +104,19 @@ impl Rule for SiblingOutlier {
                 continue;
             }
             for (i, m) in members.iter().enumerate() {
-                let siblings: Vec<&Member> = members.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, s)| s).collect();
-                let oldest_sibling = siblings.iter().map(|s| s.at).min().expect("at least two siblings");
+                let mut siblings: Vec<&Member> = members
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, s)| s)
+                    .collect();
+                // newest first, then by where they are written: stable under renaming
+                siblings.sort_by(|a, b| b.at.cmp(&a.at).then(a.loc.cmp(&b.loc)));
+                let oldest_sibling = siblings
+                    .iter()
+                    .map(|s| s.at)
+                    .min()
+                    .expect("at least two siblings");
                 let mut ages: Vec<Duration> = siblings.iter().map(|s| cap - s.at).collect();
                 ages.sort();
                 let median = ages[ages.len() / 2];
@@ -102,12 +125,19 @@ impl Rule for SiblingOutlier {
                 if gap <= Duration::days(1) || age <= median * 3 {
                     continue;
                 }
-                let subject = ObjRef::new(Kind::Secret, m.secret.meta.namespace.as_deref(), &m.secret.meta.name);
+                let subject = ObjRef::new(
+                    Kind::Secret,
+                    m.secret.meta.namespace.as_deref(),
+                    &m.secret.meta.name,
+                );
                 if reported.contains(&subject) {
                     continue;
                 }
                 reported.push(subject.clone());
-                let names: Vec<&str> = siblings.iter().map(|s| s.secret.meta.name.as_str()).collect();
+                let names: Vec<&str> = siblings
+                    .iter()
+                    .map(|s| s.secret.meta.name.as_str())
+                    .collect();
                 let newest_age = siblings.iter().map(|s| cap - s.at).max().expect("siblings");
                 let mut f = sink.finding(
                     subject.clone(),
@@ -122,14 +152,28 @@ impl Rule for SiblingOutlier {
                     ),
                 );
                 f.evidence.push(m.loc.clone());
-                f.evidence.extend(siblings.iter().take(3).map(|s| s.loc.clone()));
+                f.evidence
+                    .extend(siblings.iter().take(3).map(|s| s.loc.clone()));
                 f.since = Some(m.at);
                 f.related = siblings
                     .iter()
-                    .map(|s| ObjRef::new(Kind::Secret, s.secret.meta.namespace.as_deref(), &s.secret.meta.name))
+                    .map(|s| {
+                        ObjRef::new(
+                            Kind::Secret,
+                            s.secret.meta.namespace.as_deref(),
+                            &s.secret.meta.name,
+                        )
+                    })
                     .collect();
-                f.events.push((m.at, subject, "last write of the outlier Secret".into()));
-                let nsflag = m.secret.meta.namespace.as_deref().map(|n| format!(" -n {n}")).unwrap_or_default();
+                f.events
+                    .push((m.at, subject, "last write of the outlier Secret".into()));
+                let nsflag = m
+                    .secret
+                    .meta
+                    .namespace
+                    .as_deref()
+                    .map(|n| format!(" -n {n}"))
+                    .unwrap_or_default();
                 f.remediation = vec![format!(
                     "compare what the outlier does not share with its siblings: kubectl get externalsecret{nsflag} -o wide; kubectl describe externalsecret{nsflag}"
                 )];

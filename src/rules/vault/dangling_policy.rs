@@ -31,7 +31,10 @@ Restore the policy from version control (`vault policy write NAME NAME.hcl`), or
 
 /// The audit entries that deleted policy `name`, oldest first.
 pub fn deletions<'a>(snap: &'a Snapshot, name: &str) -> Vec<&'a AuditEvent> {
-    let paths = [format!("sys/policies/acl/{name}"), format!("sys/policy/{name}")];
+    let paths = [
+        format!("sys/policies/acl/{name}"),
+        format!("sys/policy/{name}"),
+    ];
     let mut v: Vec<&AuditEvent> = snap
         .vault
         .audit
@@ -58,7 +61,11 @@ impl Rule for DanglingPolicy {
             return;
         }
         for role in snap.vault.roles.values() {
-            let role_ref = ObjRef::new(Kind::VaultRole, None, &format!("{}/{}", role.mount, role.name));
+            let role_ref = ObjRef::new(
+                Kind::VaultRole,
+                None,
+                &format!("{}/{}", role.mount, role.name),
+            );
             // ExternalSecrets whose store logs in with this role and now get 403
             let denied: Vec<(&str, &str)> = snap
                 .external_secrets
@@ -83,8 +90,13 @@ impl Rule for DanglingPolicy {
                 let who = dels.first().map(|d| {
                     format!(
                         " (deleted {}{})",
-                        d.time.map(fmt_time).unwrap_or_else(|| "at an unknown time".into()),
-                        d.display_name.as_deref().map(|n| format!(" by {n}")).unwrap_or_default()
+                        d.time
+                            .map(fmt_time)
+                            .unwrap_or_else(|| "at an unknown time".into()),
+                        d.display_name
+                            .as_deref()
+                            .map(|n| format!(" by {n}"))
+                            .unwrap_or_default()
                     )
                 });
                 let mut msg = format!(
@@ -94,12 +106,20 @@ impl Rule for DanglingPolicy {
                     who.unwrap_or_default()
                 );
                 if !denied.is_empty() {
-                    let names: Vec<String> = denied.iter().map(|(n, e)| format!("{n}/{e}")).collect();
-                    msg.push_str(&format!("; ExternalSecrets logging in with this role get 403 permission denied: {}", names.join(", ")));
+                    let names: Vec<String> =
+                        denied.iter().map(|(n, e)| format!("{n}/{e}")).collect();
+                    msg.push_str(&format!(
+                        "; ExternalSecrets logging in with this role get 403 permission denied: {}",
+                        names.join(", ")
+                    ));
                 }
                 let mut f = sink.finding(subject.clone(), msg);
                 if denied.is_empty() {
                     f.severity = Severity::Warning;
+                }
+                // who deleted it first, then the role's reference, then the proof of absence
+                for d in &dels {
+                    f.evidence.push(d.loc.clone());
                 }
                 f.evidence.push(ploc.clone());
                 if let Some(l) = snap.vault.policies_absent.get(policy) {
@@ -108,22 +128,30 @@ impl Rule for DanglingPolicy {
                 if let Some((_, l)) = &snap.vault.policy_list {
                     f.evidence.push(l.clone());
                 }
-                for d in &dels {
-                    f.evidence.push(d.loc.clone());
-                }
                 if let Some(d) = dels.first() {
                     f.since = d.time;
                     if let Some(t) = d.time {
                         f.events.push((
                             t,
                             subject.clone(),
-                            format!("policy {policy} deleted{}", d.display_name.as_deref().map(|n| format!(" by {n}")).unwrap_or_default()),
+                            format!(
+                                "policy {policy} deleted{}",
+                                d.display_name
+                                    .as_deref()
+                                    .map(|n| format!(" by {n}"))
+                                    .unwrap_or_default()
+                            ),
                         ));
                     }
                 }
                 f.related.push(role_ref.clone());
                 f.remediation.push(format!("restore the policy from version control: vault policy write {policy} {policy}.hcl"));
-                let others: Vec<&str> = role.policies.iter().map(|(p, _)| p.as_str()).filter(|p| p != policy).collect();
+                let others: Vec<&str> = role
+                    .policies
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .filter(|p| p != policy)
+                    .collect();
                 f.remediation.push(format!(
                     "or, if it was removed on purpose, drop it from the role: vault write auth/{}/role/{} token_policies={}",
                     role.mount,

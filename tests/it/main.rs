@@ -1,0 +1,6 @@
+//! One integration-test binary: fixture bundles per rule, the samples end to end, and the
+//! properties every output must keep (no secret values, determinism, renaming).
+
+mod e2e;
+mod fixtures;
+mod util;
