@@ -82,3 +82,37 @@ pub fn take(src: &Source, i: usize, v: &Value, out: &mut Out) {
         })),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn audit_layouts() {
+        let lines = [
+            // 2021+ layout
+            r#"{"time":"2026-03-02T09:41:17.5Z","type":"request","auth":{"display_name":"oidc-a.b","policies":["admin"],"client_token":"hmac-sha256:ab"},"request":{"id":"1","operation":"delete","path":"sys/policies/acl/p1","remote_address":"10.0.0.1","namespace":{"id":"root"}}}"#,
+            // 2017 layout (real output 31)
+            r#"{"time":"2017-07-26T11:51:02Z","type":"request","auth":{"client_token":"","accessor":"","display_name":"","policies":null,"metadata":null},"request":{"id":"20ee","operation":"read","client_token":"hmac-sha256:2f","path":"secret/production/databases/pg-01","data":null,"remote_address":"127.0.0.1","wrap_ttl":0,"headers":{}},"error":"permission denied"}"#,
+            // 2016 layout, its opening brace lost in a paste (real output 32)
+            r#""time":"2016-09-08T15:00:13.62508392Z","type":"response","error":"1 error(s) occurred:\n\n* permission denied","auth":{"display_name":"","policies":["root"],"metadata":null},"request":{"id":"4b42","operation":"read","path":"auth/token/lookup/x","data":null,"remote_address":"127.0.0.1","wrap_ttl":0},"response":{"secret":null}}"#,
+        ];
+        let text = lines.join("\n");
+        let p: Arc<str> = Arc::from("audit.log");
+        let src = Source::new(&p, &text);
+        let mut out = Out::default();
+        for (i, l) in src.lines.iter().enumerate() {
+            let v = entry(l).expect("an audit entry");
+            take(&src, i, &v, &mut out);
+        }
+        let ev: Vec<&AuditEvent> = out.facts.iter().filter_map(|f| if let Fact::Audit(a) = f { Some(a.as_ref()) } else { None }).collect();
+        assert_eq!(ev.len(), 3);
+        assert_eq!((ev[0].operation.as_str(), ev[0].path.as_str(), ev[0].display_name.as_deref()), ("delete", "sys/policies/acl/p1", Some("oidc-a.b")));
+        assert_eq!(ev[1].error.as_deref(), Some("permission denied"));
+        assert_eq!(ev[2].type_, "response");
+        assert!(ev.iter().all(|e| e.time.is_some()));
+        assert!(!ev[0].loc.excerpt.contains("hmac"), "excerpts are summaries, not raw lines");
+        assert!(entry("{\"kind\":\"Pod\"}").is_none());
+    }
+}

@@ -162,3 +162,51 @@ pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> O
     }
     Some(j)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn src(text: &str) -> (Arc<str>, String) {
+        (Arc::from("v.txt"), text.to_string())
+    }
+
+    #[test]
+    fn keys_and_policy_lists() {
+        let (p, t) = src("Keys\n----\ninventory-service\norder-service\n");
+        let s = Source::new(&p, &t);
+        let mut out = Out::default();
+        let c = Command::parse("vault list registry-creds/creds/");
+        assert_eq!(keys(&s, 0, Some(&c), &mut out), Some(4));
+        match &out.facts[0] {
+            Fact::VaultList(l) => {
+                assert_eq!(l.path, "registry-creds/creds");
+                assert_eq!(l.keys, ["inventory-service", "order-service"]);
+            }
+            f => panic!("{f:?}"),
+        }
+        let (p, t) = src("admin\ndefault\napp-a\nroot\n");
+        let s = Source::new(&p, &t);
+        assert!(looks_like_policy_list(&s, 0));
+        let mut out = Out::default();
+        policy_names(&s, 0, &mut out);
+        assert!(matches!(&out.facts[0], Fact::PolicyList(n, _) if n.len() == 4));
+    }
+
+    #[test]
+    fn mount_tables() {
+        let text = "Path          Plugin       Accessor            Default TTL    Max TTL    Force No Cache    Replication    Seal Wrap    External Entropy Access    Options           Description\n----          ------       --------            -----------    -------    --------------    -----------    ---------    -----------------------    -------           -----------\ncubbyhole/    cubbyhole    cubbyhole_1         n/a            n/a        false             local          false        false                      map[]             per-token\nkv/           kv           kv_2                system         system     false             replicated     false        false                      map[]             n/a\nsecret/       kv           kv_3                768h           768h       false             replicated     false        false                      map[version:2]    n/a\n";
+        let (p, t) = src(text);
+        let s = Source::new(&p, &t);
+        let mut out = Out::default();
+        let c = Command::parse("vault secrets list -detailed");
+        mounts(&s, 0, Some(&c), &mut out).expect("a mount table");
+        let ms: Vec<&VaultMount> = out.facts.iter().filter_map(|f| if let Fact::VaultMount(m) = f { Some(m) } else { None }).collect();
+        assert_eq!(ms.len(), 3);
+        assert_eq!((ms[1].path.as_str(), ms[1].kv_version), ("kv", Some(1)));
+        assert_eq!((ms[2].path.as_str(), ms[2].kv_version), ("secret", Some(2)));
+        assert_eq!(ms[2].default_lease_ttl.as_ref().map(|d| d.0.num_hours()), Some(768));
+        assert!(ms[1].default_lease_ttl.is_none(), "`system` means inherited, not a value");
+    }
+}
