@@ -194,25 +194,47 @@ pub fn mount_of<'a>(snap: &'a Snapshot, path: &str) -> Option<&'a VaultMount> {
         .max_by_key(|m| m.path.len())
 }
 
+/// Whether a path issues credentials that expire (a dynamic secrets engine) rather than
+/// static values (KV): `Some(true)` for a non-KV mount type, a lease read from the path, or
+/// a `/creds/` path; `Some(false)` for a KV mount; `None` when the bundle cannot tell.
+pub fn is_dynamic(snap: &Snapshot, path: &str) -> Option<bool> {
+    let mount = mount_of(snap, path);
+    if let Some(m) = mount {
+        if m.kv_version.is_some() || m.type_.as_deref().is_some_and(|t| t == "kv" || t == "generic") {
+            return Some(false);
+        }
+        if m.type_.is_some() {
+            return Some(true);
+        }
+    }
+    if snap.vault.leases.iter().any(|l| l.path.trim_matches('/') == path && l.lease_id.is_some()) {
+        return Some(true);
+    }
+    if path.split('/').any(|seg| seg == "creds" || seg == "issue" || seg == "sign") {
+        return Some(true);
+    }
+    None
+}
+
 /// The effective TTL of a credential read from `path` and stored in `secret`: the least of
-/// the mount's default/max lease TTL, a lease read from that path, and a JWT's lifetime.
-pub fn credential_ttl(
-    snap: &Snapshot,
-    path: Option<&str>,
-    secret: Option<&Secret>,
-) -> Option<(Duration, String, Vec<Loc>)> {
+/// the lease granted for that path, the mount's default/max lease TTL (for dynamic engines
+/// only: a KV value does not expire), and a JWT's lifetime.
+pub fn credential_ttl(snap: &Snapshot, path: Option<&str>, secret: Option<&Secret>) -> Option<(Duration, String, Vec<Loc>)> {
     let mut cands: Vec<(Duration, String, Loc)> = Vec::new();
     if let Some(p) = path {
-        if let Some(m) = mount_of(snap, p) {
-            if let Some((d, l)) = &m.default_lease_ttl {
-                cands.push((
-                    *d,
-                    format!("default_lease_ttl of mount {}", m.path),
-                    l.clone(),
-                ));
+        if is_dynamic(snap, p) == Some(true) {
+            if let Some(m) = mount_of(snap, p) {
+                if let Some((d, l)) = &m.default_lease_ttl {
+                    cands.push((*d, format!("default_lease_ttl of mount {}", m.path), l.clone()));
+                }
+                if let Some((d, l)) = &m.max_lease_ttl {
+                    cands.push((*d, format!("max_lease_ttl of mount {}", m.path), l.clone()));
+                }
             }
-            if let Some((d, l)) = &m.max_lease_ttl {
-                cands.push((*d, format!("max_lease_ttl of mount {}", m.path), l.clone()));
+            for l in leases_for(snap, p) {
+                if let (Some((d, loc)), Some(_)) = (&l.duration, &l.lease_id) {
+                    cands.push((*d, format!("lease granted on {p}"), loc.clone()));
+                }
             }
         }
     }
@@ -220,11 +242,7 @@ pub fn credential_ttl(
         for a in auths {
             if let CredentialShape::Jwt { exp: Some(exp) } = a.password {
                 if let Some((w, _, _)) = secret.and_then(|s| last_write(s, snap.captured_at)) {
-                    cands.push((
-                        exp - w,
-                        format!("the JWT for {} expires", a.registry),
-                        secret.map(|s| s.meta.loc.clone()).unwrap_or_default(),
-                    ));
+                    cands.push((exp - w, format!("the JWT for {} expires", a.registry), secret.map(|s| s.meta.loc.clone()).unwrap_or_default()));
                 }
             }
         }
@@ -403,6 +421,167 @@ pub fn restart_command(snap: &Snapshot, pod: &Pod) -> String {
         Some(t) => format!("restart the workload so it reads the new credential: kubectl rollout restart {t} -n {ns}"),
         None => format!("recreate the Pod so it reads the new credential: kubectl delete pod {} -n {ns}", pod.meta.name),
     }
+}
+
+/// How a Pod fails to read a Secret, from its status and events.
+#[derive(Clone, Debug, Default)]
+pub struct SecretFailure {
+    /// `CreateContainerConfigError`, `FailedMount`, `FailedToRetrieveImagePullSecret`, ...
+    pub reason: String,
+    pub message: String,
+    /// The Secret named in the message, when it names one.
+    pub secret: Option<String>,
+    /// The key named in the message (`couldn't find key K`).
+    pub key: Option<String>,
+    pub since: Option<Time>,
+    pub evidence: Vec<Loc>,
+}
+
+/// `secret "x" not found`, `secrets "x" not found`, `couldn't find key K in Secret ns/x`,
+/// `references non-existent secret key: K`, `Unable to retrieve some image pull secrets (x)`.
+pub fn parse_secret_error(message: &str) -> Option<(Option<String>, Option<String>)> {
+    let quoted = |after: &str| message.find(after).and_then(|p| message[p + after.len()..].split('"').next()).map(str::to_string);
+    if let Some(name) = quoted("secret \"").or_else(|| quoted("secrets \"")) {
+        if message.contains("not found") {
+            return Some((Some(name), None));
+        }
+    }
+    let lower = message.to_ascii_lowercase();
+    if let Some(p) = lower.find("couldn't find key ") {
+        let rest = &message[p + 18..];
+        let key = rest.split_whitespace().next().map(str::to_string);
+        let secret = rest.find(" in Secret ").map(|q| rest[q + 11..].split_whitespace().next().unwrap_or("")).map(|s| s.rsplit('/').next().unwrap_or(s).to_string());
+        return Some((secret, key));
+    }
+    if let Some(p) = message.find("references non-existent secret key: ") {
+        return Some((None, message[p + 36..].split_whitespace().next().map(str::to_string)));
+    }
+    if let Some(p) = message.find("Unable to retrieve some image pull secrets (") {
+        let names = message[p + 44..].split(')').next().unwrap_or("");
+        return Some((names.split(',').next().map(|s| s.trim().to_string()), None));
+    }
+    None
+}
+
+/// A Pod that cannot start because a Secret (or a key in it) is missing.
+pub fn secret_failure(snap: &Snapshot, pod: &Pod) -> Option<SecretFailure> {
+    let cap = snap.captured_at;
+    let mut f: Option<SecretFailure> = None;
+    for e in snap.events_for("Pod", pod.meta.namespace.as_deref(), &pod.meta.name) {
+        if e.type_ != "Warning" {
+            continue;
+        }
+        let Some((secret, key)) = parse_secret_error(&e.message) else { continue };
+        let cur = f.get_or_insert_with(|| SecretFailure {
+            reason: e.reason.clone(),
+            message: e.message.clone(),
+            secret: secret.clone(),
+            key: key.clone(),
+            ..Default::default()
+        });
+        if let Some(t) = e.first.map(|w| w.resolve(cap)) {
+            cur.since = Some(cur.since.map_or(t, |s| s.min(t)));
+        }
+        if cur.evidence.len() < 3 {
+            cur.evidence.push(e.loc.clone());
+        }
+    }
+    for s in &pod.statuses {
+        let reason = s.waiting_reason.as_deref().unwrap_or("");
+        if reason.contains("CreateContainerConfigError") {
+            let parsed = s.waiting_message.as_deref().and_then(parse_secret_error);
+            let cur = f.get_or_insert_with(|| SecretFailure {
+                reason: reason.to_string(),
+                message: s.waiting_message.clone().unwrap_or_default(),
+                secret: parsed.as_ref().and_then(|p| p.0.clone()),
+                key: parsed.as_ref().and_then(|p| p.1.clone()),
+                ..Default::default()
+            });
+            cur.evidence.push(s.loc.clone());
+        }
+    }
+    if let Some((st, loc)) = &pod.table_status {
+        if st.contains("CreateContainerConfigError") {
+            let cur = f.get_or_insert_with(|| SecretFailure { reason: st.clone(), ..Default::default() });
+            cur.evidence.push(loc.clone());
+        }
+    }
+    f
+}
+
+/// The keys an ExternalSecret writes into its target, or `None` when only the provider
+/// knows them (`dataFrom`, templates from files).
+pub fn produced_keys(es: &ExternalSecret) -> Option<Vec<String>> {
+    if !es.data_from.is_empty() {
+        return None;
+    }
+    if es.template_type.is_some() || !es.template_keys.is_empty() {
+        if es.template_keys.is_empty() {
+            return None;
+        }
+        // a template with data replaces the keys unless mergePolicy says otherwise
+        return Some(es.template_keys.clone());
+    }
+    Some(es.data.iter().map(|d| d.secret_key.clone()).collect())
+}
+
+/// Does a dockerconfigjson `auths` key name this registry host?
+pub fn registry_matches(auth_key: &str, registry: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.trim_start_matches("https://").trim_start_matches("http://");
+        let host = s.split('/').next().unwrap_or(s).to_ascii_lowercase();
+        match host.as_str() {
+            "index.docker.io" | "registry-1.docker.io" | "docker.io" | "registry.hub.docker.com" => "docker.io".to_string(),
+            _ => host,
+        }
+    };
+    norm(auth_key) == norm(registry)
+}
+
+/// Classifies a provider error that never reached Vault: a timeout, DNS, a refused
+/// connection, TLS, or a reply from a proxy.
+pub fn network_failure(message: &str) -> Option<&'static str> {
+    let m = message.to_ascii_lowercase();
+    if m.contains("raw message") {
+        Some("a proxy or load balancer in front of Vault answered (the reply is not from Vault)")
+    } else if m.contains("x509") || m.contains("tls:") || m.contains("certificate") {
+        Some("the TLS handshake with Vault failed (certificate not trusted or for another name)")
+    } else if m.contains("context deadline exceeded") || m.contains("i/o timeout") || m.contains("timeout") {
+        Some("Vault did not answer in time (network path, NetworkPolicy or DNS)")
+    } else if m.contains("no such host") {
+        Some("the Vault host name does not resolve")
+    } else if m.contains("connection refused") || m.contains("connection reset") || m.contains("eof") && m.contains("dial") {
+        Some("the connection to Vault was refused")
+    } else {
+        None
+    }
+}
+
+/// The most specific error a store shows: its newest Warning event, else its Ready message.
+pub fn store_error(snap: &Snapshot, store: &SecretStore) -> Option<(String, Loc, Option<Time>)> {
+    let cap = snap.captured_at;
+    let ev = snap
+        .events_for(&store.kind, store.meta.namespace.as_deref(), &store.meta.name)
+        .into_iter()
+        .filter(|e| e.type_ == "Warning")
+        .max_by_key(|e| e.last.map(|w| w.resolve(cap)));
+    if let Some(e) = ev {
+        return Some((e.message.clone(), e.loc.clone(), e.first.map(|w| w.resolve(cap))));
+    }
+    let c = store.conditions.iter().find(|c| c.type_ == "Ready" && c.status == "False")?;
+    Some((c.message.clone().or(c.reason.clone()).unwrap_or_default(), c.loc.clone(), c.last_transition))
+}
+
+/// ExternalSecrets that use `store` (by name and kind, in the store's namespace for a SecretStore).
+pub fn dependents<'a>(snap: &'a Snapshot, store: &SecretStore) -> Vec<&'a ExternalSecret> {
+    snap.external_secrets
+        .iter()
+        .filter(|es| {
+            es.store.name == store.meta.name
+                && es.store.kind == store.kind
+                && (store.kind == "ClusterSecretStore" || es.meta.namespace == store.meta.namespace)
+        })
+        .collect()
 }
 
 #[cfg(test)]

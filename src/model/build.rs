@@ -33,6 +33,7 @@ struct Builder {
     events: Vec<Event>,
     ess: BTreeMap<(Option<String>, String), ExternalSecret>,
     stores: BTreeMap<(String, Option<String>, String), SecretStore>,
+    generators: Vec<Generator>,
     vault: VaultState,
     coverage: Coverage,
     manifest: Option<(Option<Time>, Option<String>, Loc)>,
@@ -242,6 +243,8 @@ impl Builder {
                     .insert((r.mount.clone(), r.name.clone()), r);
             }
             Fact::VaultLease(l) => self.vault.leases.push(l),
+            Fact::VaultTtl(t) => self.vault.ttls.push(t),
+            Fact::Generator(g) => self.generators.push(*g),
             Fact::VaultToken(t) => self.vault.tokens.push(t),
             Fact::VaultList(l) => self.vault.lists.push(l),
             Fact::VaultStatus(s) => self.vault.status = Some(s),
@@ -404,6 +407,7 @@ impl Builder {
             events,
             external_secrets: self.ess.into_values().collect(),
             stores: self.stores.into_values().collect(),
+            generators: self.generators,
             vault: self.vault,
             coverage: self.coverage,
             conflicts: self.conflicts,

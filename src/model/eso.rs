@@ -60,6 +60,16 @@ pub enum DataFrom {
     },
 }
 
+/// An ESO generator (`generators.external-secrets.io`), e.g. VaultDynamicSecret.
+#[derive(Clone, Debug, Default)]
+pub struct Generator {
+    pub kind: String,
+    pub meta: Meta,
+    /// The Vault path it calls (`spec.path`).
+    pub path: Option<String>,
+    pub loc: Loc,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct SecretStore {
     /// `SecretStore` or `ClusterSecretStore`.

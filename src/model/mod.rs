@@ -180,6 +180,8 @@ pub enum Fact {
     PolicyAbsent(String, Loc),
     VaultRole(VaultRole),
     VaultLease(VaultLease),
+    VaultTtl(VaultTtl),
+    Generator(Box<Generator>),
     VaultToken(VaultToken),
     VaultList(VaultList),
     VaultStatus(VaultStatus),
@@ -268,6 +270,7 @@ pub struct Snapshot {
     pub events: Vec<Event>,
     pub external_secrets: Vec<ExternalSecret>,
     pub stores: Vec<SecretStore>,
+    pub generators: Vec<Generator>,
     pub vault: VaultState,
     pub coverage: Coverage,
     /// Conflicts found while merging duplicate objects.

@@ -64,6 +64,15 @@ pub struct VaultLease {
     pub loc: Loc,
 }
 
+/// TTLs read from a role or config (`vault read database/roles/app`: `default_ttl`, `max_ttl`).
+#[derive(Clone, Debug, Default)]
+pub struct VaultTtl {
+    pub path: String,
+    pub default_ttl: Option<Duration>,
+    pub max_ttl: Option<Duration>,
+    pub loc: Loc,
+}
+
 /// `vault token lookup`.
 #[derive(Clone, Debug, Default)]
 pub struct VaultToken {
@@ -132,6 +141,7 @@ pub struct VaultState {
     pub policies_absent: BTreeMap<String, Loc>,
     pub roles: BTreeMap<(String, String), VaultRole>,
     pub leases: Vec<VaultLease>,
+    pub ttls: Vec<VaultTtl>,
     pub tokens: Vec<VaultToken>,
     pub lists: Vec<VaultList>,
     pub status: Option<VaultStatus>,

@@ -180,6 +180,16 @@ pub fn object_fact(v: &Value, span: &Span) -> (String, Option<Fact>) {
         "SecretStore" | "ClusterSecretStore" if api.starts_with("external-secrets.io/") => {
             Fact::SecretStore(Box::new(store(v, kind, span)))
         }
+        "VaultDynamicSecret" if api.starts_with("generators.external-secrets.io/") => {
+            let meta = meta(v, span);
+            let path = owned(s(v, &["spec", "path"]));
+            Fact::Generator(Box::new(Generator {
+                kind: kind.to_string(),
+                loc: span.field("path", path.as_deref().unwrap_or("")),
+                path,
+                meta,
+            }))
+        }
         _ => return (format!("other:{kind}"), None),
     };
     (kind.to_string(), Some(fact))
@@ -621,14 +631,19 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
     } else {
         None
     };
-    let allowed_namespaces = arr(v, &["spec", "conditions"])
+    // a selector or a regex admits namespaces we cannot enumerate: then the list says nothing
+    let conds = arr(v, &["spec", "conditions"]);
+    let open_ended = conds
         .iter()
-        .flat_map(|c| {
-            arr(c, &["namespaces"])
-                .iter()
-                .filter_map(|n| n.as_str().map(str::to_string))
-        })
-        .collect();
+        .any(|c| get(c, &["namespaceSelector"]).is_some() || !arr(c, &["namespaceRegexes"]).is_empty());
+    let allowed_namespaces = if open_ended {
+        Vec::new()
+    } else {
+        conds
+            .iter()
+            .flat_map(|c| arr(c, &["namespaces"]).iter().filter_map(|n| n.as_str().map(str::to_string)))
+            .collect()
+    };
     SecretStore {
         kind: kind.to_string(),
         vault,

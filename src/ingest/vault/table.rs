@@ -308,6 +308,19 @@ pub fn interpret(
         );
         return;
     }
+    // role TTLs of a dynamic engine (`vault read database/roles/app`)
+    if has("default_ttl") || has("max_ttl") {
+        out.push(
+            "VaultTtl",
+            Fact::VaultTtl(VaultTtl {
+                path: path.clone().unwrap_or_default(),
+                default_ttl: dur(rows, "default_ttl", src).map(|d| d.0),
+                max_ttl: dur(rows, "max_ttl", src).map(|d| d.0),
+                loc: get(rows, "default_ttl").or_else(|| get(rows, "max_ttl")).map(|r| src.loc(r.2)).unwrap_or(loc),
+            }),
+        );
+        return;
+    }
     // any other read: its values may be secrets; keep nothing but the fact that it was read
     *out.kinds.entry("vault:read".into()).or_default() += 1;
 }

@@ -1,6 +1,6 @@
 //! CT-ESO-001 externalsecret-sync-failing.
 
-use crate::graph::derive::{es_sync, store_ready};
+use crate::graph::derive::{es_sync, network_failure, store_ready};
 use crate::model::time::fmt_time;
 use crate::model::{Kind, ObjRef};
 use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
@@ -52,10 +52,9 @@ impl Rule for SyncFailing {
                 .as_ref()
                 .map(|(t, _)| format!(" since {}", fmt_time(*t)))
                 .unwrap_or_default();
+            let network = st.detail.as_deref().or(st.message.as_deref()).and_then(network_failure);
             let cause = match (&st.vault_error, &st.detail, &st.message) {
-                (Some((e, _)), _, _) if e.raw_message => {
-                    format!("a proxy or load balancer in front of Vault answered {} (the reply is not from Vault)", e.code.unwrap_or(0))
-                }
+                _ if network.is_some() => format!("{} (the request never got a Vault answer, so no policy is involved)", network.unwrap_or_default()),
                 (Some((e, _)), _, _) => format!("Vault answered {}", e.summary()),
                 (None, Some(d), _) => d.lines().next().unwrap_or("").to_string(),
                 (None, None, Some(m)) => format!("{m} (the provider's error is only in the UpdateFailed events, which the bundle does not hold)"),

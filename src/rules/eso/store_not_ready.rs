@@ -1,0 +1,95 @@
+//! CT-ESO-003 store-not-ready.
+
+use crate::graph::derive::{dependents, network_failure, store_error, store_ready};
+use crate::model::time::fmt_time;
+use crate::model::{Kind, ObjRef, VaultError};
+use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
+use std::collections::BTreeSet;
+
+pub struct StoreNotReady;
+pub static RULE: StoreNotReady = StoreNotReady;
+
+static META: RuleMeta = RuleMeta {
+    id: "CT-ESO-003",
+    name: "store-not-ready",
+    severity: Severity::Error,
+    covers: &["FM-18", "FM-05", "FM-17"],
+    summary: "a SecretStore or ClusterSecretStore is not ready, so every ExternalSecret behind it is gated",
+    docs: "## What it checks\n\
+Stores whose `Ready` condition is `False` (`InvalidProviderConfig`, `ValidationFailed`, `InvalidStoreConfiguration`), \
+with the detail from their Warning events (the Vault error of the login or of `auth/token/lookup-self`), and the \
+ExternalSecrets that use them. Stores that fail because Vault cannot be reached are reported by \
+`vault-unreachable` instead.\n\n\
+## Why it matters\n\
+ESO does not even try to sync an ExternalSecret whose store is not ready (`SecretStore \"x\" is not ready`). One \
+store failure shows up as dozens of failing ExternalSecrets across namespaces; it is one incident, not forty.\n\n\
+## Example\n\
+`ClusterSecretStore vault-backend: InvalidProviderConfig: unable to create client` with the event \
+`... URL: PUT https://vault/v1/auth/kubernetes/login Code: 400. Errors: * invalid role name \"eso\"`.\n\n\
+## How to fix\n\
+Fix what the store's error names (role, token, mount), then check the store becomes Valid: \
+`kubectl get clustersecretstore NAME`.",
+};
+
+impl Rule for StoreNotReady {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx, sink: &mut Sink) {
+        let snap = ctx.snap;
+        if snap.stores.is_empty() {
+            sink.skip("no SecretStores or ClusterSecretStores in the bundle");
+            return;
+        }
+        for store in &snap.stores {
+            let Some((false, status, sloc)) = store_ready(store) else { continue };
+            let err = store_error(snap, store);
+            if err.as_ref().is_some_and(|(m, _, _)| network_failure(m).is_some()) {
+                continue; // vault-unreachable owns it
+            }
+            let deps = dependents(snap, store);
+            let namespaces: BTreeSet<&str> = deps.iter().filter_map(|e| e.meta.namespace.as_deref()).collect();
+            let detail = err
+                .as_ref()
+                .map(|(m, _, _)| match VaultError::parse(m) {
+                    Some(v) => format!("Vault answered {}", v.summary()),
+                    None => m.lines().next().unwrap_or("").to_string(),
+                })
+                .unwrap_or(status.clone());
+            let subject = ObjRef::new(
+                if store.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore },
+                store.meta.namespace.as_deref(),
+                &store.meta.name,
+            );
+            let gated = if deps.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} ExternalSecret(s) in {} namespace(s) depend on it",
+                    deps.len(),
+                    namespaces.len()
+                )
+            };
+            let mut f = sink.finding(subject.clone(), format!("{} {} is not ready: {detail}{gated}", store.kind, store.meta.name));
+            f.evidence.push(sloc);
+            if let Some((_, l, t)) = &err {
+                f.evidence.push(l.clone());
+                f.since = *t;
+            }
+            if f.since.is_none() {
+                f.since = store.conditions.iter().find(|c| c.type_ == "Ready").and_then(|c| c.last_transition);
+            }
+            if let Some(t) = f.since {
+                f.events.push((t, subject.clone(), format!("store not ready since {}", fmt_time(t))));
+            }
+            for es in deps.iter().take(50) {
+                f.related.push(ObjRef::new(Kind::ExternalSecret, es.meta.namespace.as_deref(), &es.meta.name));
+            }
+            let kind = store.kind.to_ascii_lowercase();
+            let nsflag = store.meta.namespace.as_deref().map(|n| format!(" -n {n}")).unwrap_or_default();
+            f.remediation.push(format!("after fixing the cause, check the store is Valid again: kubectl get {kind} {}{nsflag}", store.meta.name));
+            sink.report(f);
+        }
+    }
+}

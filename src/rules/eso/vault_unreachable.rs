@@ -1,0 +1,69 @@
+//! CT-ESO-006 vault-unreachable.
+
+use crate::graph::derive::{dependents, network_failure, store_error};
+use crate::model::{Kind, ObjRef};
+use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
+
+pub struct VaultUnreachable;
+pub static RULE: VaultUnreachable = VaultUnreachable;
+
+static META: RuleMeta = RuleMeta {
+    id: "CT-ESO-006",
+    name: "vault-unreachable",
+    severity: Severity::Error,
+    covers: &["FM-21"],
+    summary: "ESO cannot reach Vault: timeout, DNS, refused connection, TLS, or a proxy answering instead of Vault",
+    docs: "## What it checks\n\
+Store and ExternalSecret errors that never reached Vault: `context deadline exceeded`, `i/o timeout`, `no such \
+host`, `connection refused`, `x509: ...` / `tls: ...`, and `Code: 403. Raw Message: <html>...` (a reply whose body \
+is not Vault's JSON, so it came from a proxy, ingress or WAF in front of Vault).\n\n\
+## Why it matters\n\
+These look like Vault failures but no policy, role or token is involved: blaming a policy for a proxy's 403 sends \
+the engineer the wrong way. Every secret served through the path goes stale at once.\n\n\
+## Example\n\
+`unable to validate store: invalid vault credentials: context deadline exceeded`; \
+`Code: 403. Raw Message: <html><head><title>403 Forbidden</title>... nginx`.\n\n\
+## How to fix\n\
+Check the network path from the ESO controller to the store's `server` (DNS, NetworkPolicy, egress proxy), the \
+CA bundle (`caBundle`/`caProvider`) against Vault's certificate, and the proxy's rules.",
+};
+
+impl Rule for VaultUnreachable {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx, sink: &mut Sink) {
+        let snap = ctx.snap;
+        for store in &snap.stores {
+            let Some((msg, loc, since)) = store_error(snap, store) else { continue };
+            let Some(class) = network_failure(&msg) else { continue };
+            let kind = if store.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore };
+            let subject = ObjRef::new(kind, store.meta.namespace.as_deref(), &store.meta.name);
+            let server = store.vault.as_ref().map(|v| format!(" ({})", v.server)).unwrap_or_default();
+            let deps = dependents(snap, store);
+            let mut f = sink.finding(
+                subject.clone(),
+                format!(
+                    "{} {} cannot reach Vault{server}: {class}; {} ExternalSecret(s) behind it cannot sync",
+                    store.kind,
+                    store.meta.name,
+                    deps.len()
+                ),
+            );
+            f.evidence.push(loc);
+            f.since = since;
+            if let Some(t) = since {
+                f.events.push((t, subject.clone(), format!("store cannot reach Vault: {class}")));
+            }
+            for es in &deps {
+                f.related.push(ObjRef::new(Kind::ExternalSecret, es.meta.namespace.as_deref(), &es.meta.name));
+            }
+            f.remediation.push(format!(
+                "test the path from the ESO controller: kubectl -n external-secrets exec deploy/external-secrets -- wget -qO- {}/v1/sys/health",
+                store.vault.as_ref().map(|v| v.server.trim_end_matches('/').to_string()).unwrap_or_else(|| "https://VAULT:8200".into())
+            ));
+            sink.report(f);
+        }
+    }
+}
