@@ -115,9 +115,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         if in_conditions && !cond_line && indent == 0 {
             in_conditions = false;
         }
-        if indent == 0 && t.starts_with("Containers:")
-            || t.starts_with("Init Containers:") && indent == 0
-        {
+        if indent == 0 && (t.starts_with("Containers:") || t.starts_with("Init Containers:")) {
             in_containers = true;
         } else if indent == 0 && !t.is_empty() {
             in_containers = false;
