@@ -275,7 +275,6 @@ pub struct PullFailure {
 const AUTH_MARKERS: &[&str] = &[
     "unauthorized",
     "authentication required",
-    "401",
     "403 forbidden",
     "denied",
     "no basic auth credentials",
@@ -284,9 +283,28 @@ const AUTH_MARKERS: &[&str] = &[
     "failed to authorize",
 ];
 
+/// Does a pull error say the registry refused the credentials? Quoted image references are
+/// ignored (a digest or tag may contain `401`), and status codes count only as whole words.
 pub fn is_auth_failure(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    AUTH_MARKERS.iter().any(|k| m.contains(k))
+    let mut m = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if !quoted {
+            m.push(c.to_ascii_lowercase());
+        }
+    }
+    if AUTH_MARKERS.iter().any(|k| m.contains(k)) {
+        return true;
+    }
+    let b = m.as_bytes();
+    m.match_indices("401").any(|(i, _)| {
+        let before =
+            i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'.' && b[i - 1] != b':';
+        let after = i + 3 >= b.len() || !b[i + 3].is_ascii_alphanumeric() && b[i + 3] != b'.';
+        before && after
+    })
 }
 
 pub fn pull_failure(snap: &Snapshot, pod: &Pod) -> Option<PullFailure> {

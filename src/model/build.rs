@@ -127,6 +127,7 @@ fn merge_pod(d: &mut Pod, s: &Pod, c: &mut Vec<String>) {
     fill(&mut d.start_time, &s.start_time);
     fill_vec(&mut d.statuses, &s.statuses);
     fill(&mut d.table_status, &s.table_status);
+    d.spec_known |= s.spec_known;
 }
 
 fn merge_secret(d: &mut Secret, s: &Secret, c: &mut Vec<String>) {

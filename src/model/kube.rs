@@ -50,6 +50,8 @@ pub struct Pod {
     pub phase: Option<String>,
     pub start_time: Option<Time>,
     pub statuses: Vec<ContainerStatus>,
+    /// The Pod's spec was read (a full object), so an empty list means "none", not "unknown".
+    pub spec_known: bool,
     /// `STATUS` column of `kubectl get pods`, when that is all the bundle has.
     pub table_status: Option<(String, Loc)>,
 }

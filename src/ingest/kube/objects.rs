@@ -329,6 +329,7 @@ fn pod(v: &Value, span: &Span) -> Pod {
         start_time: t(v, &["status", "startTime"]),
         statuses,
         table_status: None,
+        spec_known: v.get("spec").is_some(),
         meta,
     }
 }

@@ -53,7 +53,9 @@ impl Rule for ImagePullAuth {
                 .iter()
                 .map(|(s, _)| s.as_str())
                 .collect();
-            let with = if secrets.is_empty() {
+            let with = if secrets.is_empty() && !pod.spec_known {
+                String::new()
+            } else if secrets.is_empty() {
                 " and it has no imagePullSecrets".to_string()
             } else {
                 format!(" with pull secret {}", secrets.join(", "))
