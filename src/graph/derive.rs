@@ -200,17 +200,29 @@ pub fn mount_of<'a>(snap: &'a Snapshot, path: &str) -> Option<&'a VaultMount> {
 pub fn is_dynamic(snap: &Snapshot, path: &str) -> Option<bool> {
     let mount = mount_of(snap, path);
     if let Some(m) = mount {
-        if m.kv_version.is_some() || m.type_.as_deref().is_some_and(|t| t == "kv" || t == "generic") {
+        if m.kv_version.is_some()
+            || m.type_
+                .as_deref()
+                .is_some_and(|t| t == "kv" || t == "generic")
+        {
             return Some(false);
         }
         if m.type_.is_some() {
             return Some(true);
         }
     }
-    if snap.vault.leases.iter().any(|l| l.path.trim_matches('/') == path && l.lease_id.is_some()) {
+    if snap
+        .vault
+        .leases
+        .iter()
+        .any(|l| l.path.trim_matches('/') == path && l.lease_id.is_some())
+    {
         return Some(true);
     }
-    if path.split('/').any(|seg| seg == "creds" || seg == "issue" || seg == "sign") {
+    if path
+        .split('/')
+        .any(|seg| seg == "creds" || seg == "issue" || seg == "sign")
+    {
         return Some(true);
     }
     None
@@ -219,13 +231,21 @@ pub fn is_dynamic(snap: &Snapshot, path: &str) -> Option<bool> {
 /// The effective TTL of a credential read from `path` and stored in `secret`: the least of
 /// the lease granted for that path, the mount's default/max lease TTL (for dynamic engines
 /// only: a KV value does not expire), and a JWT's lifetime.
-pub fn credential_ttl(snap: &Snapshot, path: Option<&str>, secret: Option<&Secret>) -> Option<(Duration, String, Vec<Loc>)> {
+pub fn credential_ttl(
+    snap: &Snapshot,
+    path: Option<&str>,
+    secret: Option<&Secret>,
+) -> Option<(Duration, String, Vec<Loc>)> {
     let mut cands: Vec<(Duration, String, Loc)> = Vec::new();
     if let Some(p) = path {
         if is_dynamic(snap, p) == Some(true) {
             if let Some(m) = mount_of(snap, p) {
                 if let Some((d, l)) = &m.default_lease_ttl {
-                    cands.push((*d, format!("default_lease_ttl of mount {}", m.path), l.clone()));
+                    cands.push((
+                        *d,
+                        format!("default_lease_ttl of mount {}", m.path),
+                        l.clone(),
+                    ));
                 }
                 if let Some((d, l)) = &m.max_lease_ttl {
                     cands.push((*d, format!("max_lease_ttl of mount {}", m.path), l.clone()));
@@ -242,7 +262,11 @@ pub fn credential_ttl(snap: &Snapshot, path: Option<&str>, secret: Option<&Secre
         for a in auths {
             if let CredentialShape::Jwt { exp: Some(exp) } = a.password {
                 if let Some((w, _, _)) = secret.and_then(|s| last_write(s, snap.captured_at)) {
-                    cands.push((exp - w, format!("the JWT for {} expires", a.registry), secret.map(|s| s.meta.loc.clone()).unwrap_or_default()));
+                    cands.push((
+                        exp - w,
+                        format!("the JWT for {} expires", a.registry),
+                        secret.map(|s| s.meta.loc.clone()).unwrap_or_default(),
+                    ));
                 }
             }
         }
@@ -458,7 +482,12 @@ pub struct SecretFailure {
 /// `secret "x" not found`, `secrets "x" not found`, `couldn't find key K in Secret ns/x`,
 /// `references non-existent secret key: K`, `Unable to retrieve some image pull secrets (x)`.
 pub fn parse_secret_error(message: &str) -> Option<(Option<String>, Option<String>)> {
-    let quoted = |after: &str| message.find(after).and_then(|p| message[p + after.len()..].split('"').next()).map(str::to_string);
+    let quoted = |after: &str| {
+        message
+            .find(after)
+            .and_then(|p| message[p + after.len()..].split('"').next())
+            .map(str::to_string)
+    };
     if let Some(name) = quoted("secret \"").or_else(|| quoted("secrets \"")) {
         if message.contains("not found") {
             return Some((Some(name), None));
@@ -468,11 +497,20 @@ pub fn parse_secret_error(message: &str) -> Option<(Option<String>, Option<Strin
     if let Some(p) = lower.find("couldn't find key ") {
         let rest = &message[p + 18..];
         let key = rest.split_whitespace().next().map(str::to_string);
-        let secret = rest.find(" in Secret ").map(|q| rest[q + 11..].split_whitespace().next().unwrap_or("")).map(|s| s.rsplit('/').next().unwrap_or(s).to_string());
+        let secret = rest
+            .find(" in Secret ")
+            .map(|q| rest[q + 11..].split_whitespace().next().unwrap_or(""))
+            .map(|s| s.rsplit('/').next().unwrap_or(s).to_string());
         return Some((secret, key));
     }
     if let Some(p) = message.find("references non-existent secret key: ") {
-        return Some((None, message[p + 36..].split_whitespace().next().map(str::to_string)));
+        return Some((
+            None,
+            message[p + 36..]
+                .split_whitespace()
+                .next()
+                .map(str::to_string),
+        ));
     }
     if let Some(p) = message.find("Unable to retrieve some image pull secrets (") {
         let names = message[p + 44..].split(')').next().unwrap_or("");
@@ -489,7 +527,9 @@ pub fn secret_failure(snap: &Snapshot, pod: &Pod) -> Option<SecretFailure> {
         if e.type_ != "Warning" {
             continue;
         }
-        let Some((secret, key)) = parse_secret_error(&e.message) else { continue };
+        let Some((secret, key)) = parse_secret_error(&e.message) else {
+            continue;
+        };
         let cur = f.get_or_insert_with(|| SecretFailure {
             reason: e.reason.clone(),
             message: e.message.clone(),
@@ -520,7 +560,10 @@ pub fn secret_failure(snap: &Snapshot, pod: &Pod) -> Option<SecretFailure> {
     }
     if let Some((st, loc)) = &pod.table_status {
         if st.contains("CreateContainerConfigError") {
-            let cur = f.get_or_insert_with(|| SecretFailure { reason: st.clone(), ..Default::default() });
+            let cur = f.get_or_insert_with(|| SecretFailure {
+                reason: st.clone(),
+                ..Default::default()
+            });
             cur.evidence.push(loc.clone());
         }
     }
@@ -546,10 +589,15 @@ pub fn produced_keys(es: &ExternalSecret) -> Option<Vec<String>> {
 /// Does a dockerconfigjson `auths` key name this registry host?
 pub fn registry_matches(auth_key: &str, registry: &str) -> bool {
     let norm = |s: &str| {
-        let s = s.trim_start_matches("https://").trim_start_matches("http://");
+        let s = s
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
         let host = s.split('/').next().unwrap_or(s).to_ascii_lowercase();
         match host.as_str() {
-            "index.docker.io" | "registry-1.docker.io" | "docker.io" | "registry.hub.docker.com" => "docker.io".to_string(),
+            "index.docker.io"
+            | "registry-1.docker.io"
+            | "docker.io"
+            | "registry.hub.docker.com" => "docker.io".to_string(),
             _ => host,
         }
     };
@@ -564,11 +612,17 @@ pub fn network_failure(message: &str) -> Option<&'static str> {
         Some("a proxy or load balancer in front of Vault answered (the reply is not from Vault)")
     } else if m.contains("x509") || m.contains("tls:") || m.contains("certificate") {
         Some("the TLS handshake with Vault failed (certificate not trusted or for another name)")
-    } else if m.contains("context deadline exceeded") || m.contains("i/o timeout") || m.contains("timeout") {
+    } else if m.contains("context deadline exceeded")
+        || m.contains("i/o timeout")
+        || m.contains("timeout")
+    {
         Some("Vault did not answer in time (network path, NetworkPolicy or DNS)")
     } else if m.contains("no such host") {
         Some("the Vault host name does not resolve")
-    } else if m.contains("connection refused") || m.contains("connection reset") || m.contains("eof") && m.contains("dial") {
+    } else if m.contains("connection refused")
+        || m.contains("connection reset")
+        || m.contains("eof") && m.contains("dial")
+    {
         Some("the connection to Vault was refused")
     } else {
         None
@@ -579,15 +633,30 @@ pub fn network_failure(message: &str) -> Option<&'static str> {
 pub fn store_error(snap: &Snapshot, store: &SecretStore) -> Option<(String, Loc, Option<Time>)> {
     let cap = snap.captured_at;
     let ev = snap
-        .events_for(&store.kind, store.meta.namespace.as_deref(), &store.meta.name)
+        .events_for(
+            &store.kind,
+            store.meta.namespace.as_deref(),
+            &store.meta.name,
+        )
         .into_iter()
         .filter(|e| e.type_ == "Warning")
         .max_by_key(|e| e.last.map(|w| w.resolve(cap)));
     if let Some(e) = ev {
-        return Some((e.message.clone(), e.loc.clone(), e.first.map(|w| w.resolve(cap))));
+        return Some((
+            e.message.clone(),
+            e.loc.clone(),
+            e.first.map(|w| w.resolve(cap)),
+        ));
     }
-    let c = store.conditions.iter().find(|c| c.type_ == "Ready" && c.status == "False")?;
-    Some((c.message.clone().or(c.reason.clone()).unwrap_or_default(), c.loc.clone(), c.last_transition))
+    let c = store
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready" && c.status == "False")?;
+    Some((
+        c.message.clone().or(c.reason.clone()).unwrap_or_default(),
+        c.loc.clone(),
+        c.last_transition,
+    ))
 }
 
 /// ExternalSecrets that use `store` (by name and kind, in the store's namespace for a SecretStore).

@@ -311,9 +311,14 @@ impl Graph {
             if let Some(store) = store {
                 for (path, loc) in vault_paths(store, es) {
                     let p_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
-                    let gone = sync.detail.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("secret does not exist"));
+                    let gone = sync
+                        .detail
+                        .as_deref()
+                        .is_some_and(|d| d.to_ascii_lowercase().contains("secret does not exist"));
                     let status = match (&sync.failing, &sync.vault_error) {
-                        (Some(true), _) if gone => EdgeStatus::Broken("the secret does not exist in Vault".into()),
+                        (Some(true), _) if gone => {
+                            EdgeStatus::Broken("the secret does not exist in Vault".into())
+                        }
                         (Some(true), Some((e, _)))
                             if e.path.as_deref().is_none_or(|p| p == path) =>
                         {

@@ -634,15 +634,19 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
     };
     // a selector or a regex admits namespaces we cannot enumerate: then the list says nothing
     let conds = arr(v, &["spec", "conditions"]);
-    let open_ended = conds
-        .iter()
-        .any(|c| get(c, &["namespaceSelector"]).is_some() || !arr(c, &["namespaceRegexes"]).is_empty());
+    let open_ended = conds.iter().any(|c| {
+        get(c, &["namespaceSelector"]).is_some() || !arr(c, &["namespaceRegexes"]).is_empty()
+    });
     let allowed_namespaces = if open_ended {
         Vec::new()
     } else {
         conds
             .iter()
-            .flat_map(|c| arr(c, &["namespaces"]).iter().filter_map(|n| n.as_str().map(str::to_string)))
+            .flat_map(|c| {
+                arr(c, &["namespaces"])
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_string))
+            })
             .collect()
     };
     SecretStore {

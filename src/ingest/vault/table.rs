@@ -316,7 +316,10 @@ pub fn interpret(
                 path: path.clone().unwrap_or_default(),
                 default_ttl: dur(rows, "default_ttl", src).map(|d| d.0),
                 max_ttl: dur(rows, "max_ttl", src).map(|d| d.0),
-                loc: get(rows, "default_ttl").or_else(|| get(rows, "max_ttl")).map(|r| src.loc(r.2)).unwrap_or(loc),
+                loc: get(rows, "default_ttl")
+                    .or_else(|| get(rows, "max_ttl"))
+                    .map(|r| src.loc(r.2))
+                    .unwrap_or(loc),
             }),
         );
         return;

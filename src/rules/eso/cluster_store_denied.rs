@@ -36,17 +36,29 @@ impl Rule for ClusterStoreDenied {
             if es.store.kind != "ClusterSecretStore" {
                 continue;
             }
-            let Some(ns) = es.meta.namespace.as_deref() else { continue };
-            let store = snap.stores.iter().find(|s| s.kind == "ClusterSecretStore" && s.meta.name == es.store.name);
+            let Some(ns) = es.meta.namespace.as_deref() else {
+                continue;
+            };
+            let store = snap
+                .stores
+                .iter()
+                .find(|s| s.kind == "ClusterSecretStore" && s.meta.name == es.store.name);
             let event = snap
                 .events_for("ExternalSecret", Some(ns), &es.meta.name)
                 .into_iter()
-                .find(|e| e.message.contains("is not allowed from namespace") || e.message.contains("denied by spec.condition"));
-            let by_list = store.is_some_and(|s| !s.allowed_namespaces.is_empty() && !s.allowed_namespaces.iter().any(|n| n == ns));
+                .find(|e| {
+                    e.message.contains("is not allowed from namespace")
+                        || e.message.contains("denied by spec.condition")
+                });
+            let by_list = store.is_some_and(|s| {
+                !s.allowed_namespaces.is_empty() && !s.allowed_namespaces.iter().any(|n| n == ns)
+            });
             if !by_list && event.is_none() {
                 continue;
             }
-            let allowed = store.map(|s| s.allowed_namespaces.join(", ")).filter(|a| !a.is_empty());
+            let allowed = store
+                .map(|s| s.allowed_namespaces.join(", "))
+                .filter(|a| !a.is_empty());
             let mut f = sink.finding(
                 ObjRef::new(Kind::ExternalSecret, Some(ns), &es.meta.name),
                 format!(

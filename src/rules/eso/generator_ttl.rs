@@ -34,7 +34,8 @@ Set the ExternalSecret's `refreshInterval` below the role TTL, or raise the role
 fn role_ttl<'a>(ttls: &'a [VaultTtl], path: &str) -> Option<&'a VaultTtl> {
     let role_path = path.replacen("/creds/", "/roles/", 1);
     let static_path = path.replacen("/static-creds/", "/static-roles/", 1);
-    ttls.iter().find(|t| t.path == role_path || t.path == static_path || t.path == path)
+    ttls.iter()
+        .find(|t| t.path == role_path || t.path == static_path || t.path == path)
 }
 
 impl Rule for GeneratorTtl {
@@ -47,19 +48,33 @@ impl Rule for GeneratorTtl {
         let cap = snap.captured_at;
         let mut needs_ttl = false;
         for es in &snap.external_secrets {
-            let Some(ns) = es.meta.namespace.as_deref() else { continue };
+            let Some(ns) = es.meta.namespace.as_deref() else {
+                continue;
+            };
             for d in &es.data_from {
-                let DataFrom::Generator { kind, name, loc } = d else { continue };
+                let DataFrom::Generator { kind, name, loc } = d else {
+                    continue;
+                };
                 if kind != "VaultDynamicSecret" {
                     continue;
                 }
-                let Some(g) = snap.generators.iter().find(|g| g.kind == *kind && g.meta.name == *name && g.meta.namespace.as_deref() == Some(ns)) else {
+                let Some(g) = snap.generators.iter().find(|g| {
+                    g.kind == *kind
+                        && g.meta.name == *name
+                        && g.meta.namespace.as_deref() == Some(ns)
+                }) else {
                     continue;
                 };
-                let Some(path) = g.path.as_deref().map(|p| p.trim_matches('/')) else { continue };
+                let Some(path) = g.path.as_deref().map(|p| p.trim_matches('/')) else {
+                    continue;
+                };
                 let mut cands: Vec<(Duration, String, Loc)> = Vec::new();
                 if let Some(t) = role_ttl(&snap.vault.ttls, path) {
-                    if let Some(d) = t.default_ttl.filter(|d| !d.is_zero()).or(t.max_ttl.filter(|d| !d.is_zero())) {
+                    if let Some(d) = t
+                        .default_ttl
+                        .filter(|d| !d.is_zero())
+                        .or(t.max_ttl.filter(|d| !d.is_zero()))
+                    {
                         cands.push((d, format!("the TTL of {}", t.path), t.loc.clone()));
                     }
                 }
@@ -68,7 +83,11 @@ impl Rule for GeneratorTtl {
                         cands.push((*d, format!("max_lease_ttl of mount {}", m.path), l.clone()));
                     }
                 }
-                let Some((ttl, why, tloc)) = cands.into_iter().filter(|c| !c.0.is_zero()).min_by_key(|c| c.0) else {
+                let Some((ttl, why, tloc)) = cands
+                    .into_iter()
+                    .filter(|c| !c.0.is_zero())
+                    .min_by_key(|c| c.0)
+                else {
                     needs_ttl = true;
                     continue;
                 };
@@ -77,7 +96,10 @@ impl Rule for GeneratorTtl {
                 if !never && refresh <= ttl {
                     continue;
                 }
-                let written = snap.secret(ns, &es.target_name).and_then(|s| last_write(s, cap)).map(|x| x.0);
+                let written = snap
+                    .secret(ns, &es.target_name)
+                    .and_then(|s| last_write(s, cap))
+                    .map(|x| x.0);
                 let expired = written.map(|w| w + ttl).filter(|t| *t <= cap);
                 let mut f = sink.finding(
                     ObjRef::new(Kind::ExternalSecret, Some(ns), &es.meta.name),

@@ -36,10 +36,16 @@ impl Rule for ImmutableTarget {
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
         for es in &snap.external_secrets {
-            let Some(ns) = es.meta.namespace.as_deref() else { continue };
+            let Some(ns) = es.meta.namespace.as_deref() else {
+                continue;
+            };
             let secret = snap.secret(ns, &es.target_name);
             let immutable = es.immutable || secret.is_some_and(|s| s.immutable);
-            let refused = es.conditions.iter().find(|c| c.message.as_deref().is_some_and(|m| m.contains("target is immutable")));
+            let refused = es.conditions.iter().find(|c| {
+                c.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("target is immutable"))
+            });
             if !immutable && refused.is_none() {
                 continue;
             }
@@ -47,8 +53,12 @@ impl Rule for ImmutableTarget {
                 DataFrom::Generator { kind, name, .. } => Some(format!("generator {kind} {name}")),
                 _ => None,
             });
-            let path = snap.store_for(es).and_then(|s| vault_paths(s, es).into_iter().next()).map(|p| p.0);
-            let ttl = credential_ttl(snap, path.as_deref(), secret).map(|(d, why, _)| format!("a credential that lives {} ({why})", human(d)));
+            let path = snap
+                .store_for(es)
+                .and_then(|s| vault_paths(s, es).into_iter().next())
+                .map(|p| p.0);
+            let ttl = credential_ttl(snap, path.as_deref(), secret)
+                .map(|(d, why, _)| format!("a credential that lives {} ({why})", human(d)));
             let source = generator.or(ttl);
             if source.is_none() && refused.is_none() {
                 continue;

@@ -38,26 +38,39 @@ impl Rule for ProviderSecretDeleted {
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
         for es in &snap.external_secrets {
-            let Some(ns) = es.meta.namespace.as_deref() else { continue };
+            let Some(ns) = es.meta.namespace.as_deref() else {
+                continue;
+            };
             let st = es_sync(snap, es);
             let events = snap.events_for("ExternalSecret", Some(ns), &es.meta.name);
             let said = events.iter().find(|e| {
                 let m = e.message.to_ascii_lowercase();
-                m.contains("secret does not exist") || m.contains("secret deleted due to deletionpolicy=delete")
+                m.contains("secret does not exist")
+                    || m.contains("secret deleted due to deletionpolicy=delete")
             });
-            let detail_says = st.detail.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("secret does not exist"));
-            let paths = snap.store_for(es).map(|s| vault_paths(s, es)).unwrap_or_default();
+            let detail_says = st
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.to_ascii_lowercase().contains("secret does not exist"));
+            let paths = snap
+                .store_for(es)
+                .map(|s| vault_paths(s, es))
+                .unwrap_or_default();
             // audit deletes on the data or metadata path
             let deletes: Vec<&crate::model::AuditEvent> = snap
                 .vault
                 .audit
                 .iter()
-                .filter(|a| matches!(a.operation.as_str(), "delete" | "update" | "create") && a.error.is_none())
+                .filter(|a| {
+                    matches!(a.operation.as_str(), "delete" | "update" | "create")
+                        && a.error.is_none()
+                })
                 .filter(|a| {
                     paths.iter().any(|(p, _)| {
                         let meta = p.replacen("/data/", "/metadata/", 1);
                         let destroy = p.replacen("/data/", "/destroy/", 1);
-                        (a.operation == "delete" && (a.path == *p || a.path == meta)) || a.path == destroy
+                        (a.operation == "delete" && (a.path == *p || a.path == meta))
+                            || a.path == destroy
                     })
                 })
                 .collect();
@@ -68,19 +81,29 @@ impl Rule for ProviderSecretDeleted {
                     Some(x) => x,
                     None => return false,
                 };
-                snap.vault.lists.iter().any(|l| (l.path == parent || l.path == p.rsplit_once('/').map(|x| x.0).unwrap_or("")) && !l.keys.iter().any(|k| k.trim_end_matches('/') == leaf))
+                snap.vault.lists.iter().any(|l| {
+                    (l.path == parent || l.path == p.rsplit_once('/').map(|x| x.0).unwrap_or(""))
+                        && !l.keys.iter().any(|k| k.trim_end_matches('/') == leaf)
+                })
             });
             let eso_says = said.is_some() || detail_says;
-            let vault_says = st.failing == Some(true) && (!deletes.is_empty() || unlisted.is_some());
+            let vault_says =
+                st.failing == Some(true) && (!deletes.is_empty() || unlisted.is_some());
             if !eso_says && !vault_says {
                 continue;
             }
-            let path = paths.first().map(|p| p.0.clone()).unwrap_or_else(|| es.data.first().map(|d| d.key.clone()).unwrap_or_default());
+            let path = paths
+                .first()
+                .map(|p| p.0.clone())
+                .unwrap_or_else(|| es.data.first().map(|d| d.key.clone()).unwrap_or_default());
             let who = deletes.first().map(|d| {
                 format!(
                     " (deleted {}{})",
                     d.time.map(fmt_time).unwrap_or_default(),
-                    d.display_name.as_deref().map(|n| format!(" by {n}")).unwrap_or_default()
+                    d.display_name
+                        .as_deref()
+                        .map(|n| format!(" by {n}"))
+                        .unwrap_or_default()
                 )
             });
             let subject = ObjRef::new(Kind::VaultPath, None, &path);
@@ -102,7 +125,18 @@ impl Rule for ProviderSecretDeleted {
                 f.evidence.push(d.loc.clone());
                 if let Some(t) = d.time {
                     f.since = Some(f.since.map_or(t, |s: crate::model::Time| s.min(t)));
-                    f.events.push((t, subject.clone(), format!("Vault secret {} deleted{}", d.path, d.display_name.as_deref().map(|n| format!(" by {n}")).unwrap_or_default())));
+                    f.events.push((
+                        t,
+                        subject.clone(),
+                        format!(
+                            "Vault secret {} deleted{}",
+                            d.path,
+                            d.display_name
+                                .as_deref()
+                                .map(|n| format!(" by {n}"))
+                                .unwrap_or_default()
+                        ),
+                    ));
                 }
             }
             if let Some((_, l)) = unlisted {
@@ -111,7 +145,8 @@ impl Rule for ProviderSecretDeleted {
             if f.since.is_none() {
                 f.since = st.since.as_ref().map(|x| x.0);
             }
-            f.related.push(ObjRef::new(Kind::ExternalSecret, Some(ns), &es.meta.name));
+            f.related
+                .push(ObjRef::new(Kind::ExternalSecret, Some(ns), &es.meta.name));
             let kv_path = path.replacen("/data/", "/", 1);
             f.remediation.push(format!(
                 "find the deleted version with vault kv metadata get {kv_path}, then restore it: vault kv undelete -versions=N {kv_path} (or vault kv put it again if it was destroyed)"

@@ -38,20 +38,33 @@ impl Rule for RefreshSlower {
         let snap = ctx.snap;
         let cap = snap.captured_at;
         for es in &snap.external_secrets {
-            let Some(ns) = es.meta.namespace.as_deref() else { continue };
+            let Some(ns) = es.meta.namespace.as_deref() else {
+                continue;
+            };
             if es_sync(snap, es).failing == Some(true) {
                 continue; // a failing sync is its own finding
             }
             let secret = snap.secret(ns, &es.target_name);
-            let path = snap.store_for(es).and_then(|s| vault_paths(s, es).into_iter().next()).map(|p| p.0);
-            let Some((ttl, why, tlocs)) = credential_ttl(snap, path.as_deref(), secret) else { continue };
+            let path = snap
+                .store_for(es)
+                .and_then(|s| vault_paths(s, es).into_iter().next())
+                .map(|p| p.0);
+            let Some((ttl, why, tlocs)) = credential_ttl(snap, path.as_deref(), secret) else {
+                continue;
+            };
             let never = es.refresh_interval.is_some_and(|d| d.is_zero())
-                || matches!(es.refresh_policy.as_deref(), Some("CreatedOnce") | Some("OnChange"));
+                || matches!(
+                    es.refresh_policy.as_deref(),
+                    Some("CreatedOnce") | Some("OnChange")
+                );
             let interval = es.refresh_interval.unwrap_or(Duration::hours(1));
             if !never && interval <= ttl {
                 continue;
             }
-            let base = secret.and_then(|s| last_write(s, cap)).map(|x| x.0).or(es.refresh_time);
+            let base = secret
+                .and_then(|s| last_write(s, cap))
+                .map(|x| x.0)
+                .or(es.refresh_time);
             let expiry = base.map(|b| b + ttl);
             let how = if never {
                 "never refreshes it".to_string()
@@ -59,8 +72,16 @@ impl Rule for RefreshSlower {
                 format!("refreshes every {}", human(interval))
             };
             let when = match expiry {
-                Some(t) if t <= cap => format!("; the copy in Secret {} expired {}", es.target_name, fmt_time(t)),
-                Some(t) => format!("; the copy in Secret {} expires {}", es.target_name, fmt_time(t)),
+                Some(t) if t <= cap => format!(
+                    "; the copy in Secret {} expired {}",
+                    es.target_name,
+                    fmt_time(t)
+                ),
+                Some(t) => format!(
+                    "; the copy in Secret {} expires {}",
+                    es.target_name,
+                    fmt_time(t)
+                ),
                 None => String::new(),
             };
             let subject = ObjRef::new(Kind::ExternalSecret, Some(ns), &es.meta.name);
@@ -77,7 +98,11 @@ impl Rule for RefreshSlower {
             f.evidence.push(es.loc_spec.clone());
             f.evidence.extend(tlocs);
             if let Some(t) = expiry {
-                f.events.push((t, ObjRef::new(Kind::Secret, Some(ns), &es.target_name), "credential in the Secret expires".into()));
+                f.events.push((
+                    t,
+                    ObjRef::new(Kind::Secret, Some(ns), &es.target_name),
+                    "credential in the Secret expires".into(),
+                ));
             }
             let half = Duration::seconds((ttl.num_seconds() / 2).max(60));
             f.remediation.push(format!(

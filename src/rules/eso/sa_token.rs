@@ -37,27 +37,51 @@ impl Rule for SaToken {
         let snap = ctx.snap;
         for store in &snap.stores {
             let Some(v) = &store.vault else { continue };
-            let VaultAuth::Kubernetes { service_account: Some((sa, sa_ns)), loc, .. } = &v.auth else { continue };
-            let kind = if store.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore };
+            let VaultAuth::Kubernetes {
+                service_account: Some((sa, sa_ns)),
+                loc,
+                ..
+            } = &v.auth
+            else {
+                continue;
+            };
+            let kind = if store.kind == "ClusterSecretStore" {
+                Kind::ClusterSecretStore
+            } else {
+                Kind::SecretStore
+            };
             let subject = ObjRef::new(kind, store.meta.namespace.as_deref(), &store.meta.name);
             // the namespaces ESO resolves the ServiceAccount in
             let mut namespaces: Vec<String> = match (sa_ns, &store.meta.namespace) {
                 (Some(n), _) => vec![n.clone()],
                 (None, Some(n)) => vec![n.clone()],
-                (None, None) => dependents(snap, store).iter().filter_map(|e| e.meta.namespace.clone()).collect(),
+                (None, None) => dependents(snap, store)
+                    .iter()
+                    .filter_map(|e| e.meta.namespace.clone())
+                    .collect(),
             };
             namespaces.sort();
             namespaces.dedup();
-            let missing: Vec<&String> = namespaces.iter().filter(|n| snap.presence(Kind::ServiceAccount, Some(n), sa) == Presence::Missing).collect();
-            let err = store_error(snap, store).filter(|(m, _, _)| m.contains("service account token") || m.contains("serviceaccounts/token"));
+            let missing: Vec<&String> = namespaces
+                .iter()
+                .filter(|n| snap.presence(Kind::ServiceAccount, Some(n), sa) == Presence::Missing)
+                .collect();
+            let err = store_error(snap, store).filter(|(m, _, _)| {
+                m.contains("service account token") || m.contains("serviceaccounts/token")
+            });
             if missing.is_empty() && err.is_none() {
                 continue;
             }
-            let forbidden = err.as_ref().is_some_and(|(m, _, _)| m.contains("forbidden"));
+            let forbidden = err
+                .as_ref()
+                .is_some_and(|(m, _, _)| m.contains("forbidden"));
             let msg = if forbidden {
                 format!("{} {} cannot get a token for ServiceAccount {sa}: the ESO controller may not create serviceaccounts/token", store.kind, store.meta.name)
             } else if missing.is_empty() {
-                format!("{} {} cannot get a token for ServiceAccount {sa}", store.kind, store.meta.name)
+                format!(
+                    "{} {} cannot get a token for ServiceAccount {sa}",
+                    store.kind, store.meta.name
+                )
             } else {
                 format!(
                     "{} {} authenticates as ServiceAccount {sa}, which does not exist in namespace(s) {}",
@@ -76,10 +100,13 @@ impl Rule for SaToken {
                 f.remediation.push("grant the ESO controller's ServiceAccount `create` on `serviceaccounts/token` (its ClusterRole)".into());
             }
             for n in &missing {
-                f.remediation.push(format!("kubectl create serviceaccount {sa} -n {n}"));
+                f.remediation
+                    .push(format!("kubectl create serviceaccount {sa} -n {n}"));
             }
             if f.remediation.is_empty() {
-                f.remediation.push(format!("check ServiceAccount {sa} exists where the store resolves it"));
+                f.remediation.push(format!(
+                    "check ServiceAccount {sa} exists where the store resolves it"
+                ));
             }
             sink.report(f);
         }

@@ -43,13 +43,21 @@ impl Rule for StoreNotReady {
             return;
         }
         for store in &snap.stores {
-            let Some((false, status, sloc)) = store_ready(store) else { continue };
+            let Some((false, status, sloc)) = store_ready(store) else {
+                continue;
+            };
             let err = store_error(snap, store);
-            if err.as_ref().is_some_and(|(m, _, _)| network_failure(m).is_some()) {
+            if err
+                .as_ref()
+                .is_some_and(|(m, _, _)| network_failure(m).is_some())
+            {
                 continue; // vault-unreachable owns it
             }
             let deps = dependents(snap, store);
-            let namespaces: BTreeSet<&str> = deps.iter().filter_map(|e| e.meta.namespace.as_deref()).collect();
+            let namespaces: BTreeSet<&str> = deps
+                .iter()
+                .filter_map(|e| e.meta.namespace.as_deref())
+                .collect();
             let detail = err
                 .as_ref()
                 .map(|(m, _, _)| match VaultError::parse(m) {
@@ -58,7 +66,11 @@ impl Rule for StoreNotReady {
                 })
                 .unwrap_or(status.clone());
             let subject = ObjRef::new(
-                if store.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore },
+                if store.kind == "ClusterSecretStore" {
+                    Kind::ClusterSecretStore
+                } else {
+                    Kind::SecretStore
+                },
                 store.meta.namespace.as_deref(),
                 &store.meta.name,
             );
@@ -71,23 +83,46 @@ impl Rule for StoreNotReady {
                     namespaces.len()
                 )
             };
-            let mut f = sink.finding(subject.clone(), format!("{} {} is not ready: {detail}{gated}", store.kind, store.meta.name));
+            let mut f = sink.finding(
+                subject.clone(),
+                format!(
+                    "{} {} is not ready: {detail}{gated}",
+                    store.kind, store.meta.name
+                ),
+            );
             f.evidence.push(sloc);
             if let Some((_, l, t)) = &err {
                 f.evidence.push(l.clone());
                 f.since = *t;
             }
             if f.since.is_none() {
-                f.since = store.conditions.iter().find(|c| c.type_ == "Ready").and_then(|c| c.last_transition);
+                f.since = store
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == "Ready")
+                    .and_then(|c| c.last_transition);
             }
             if let Some(t) = f.since {
-                f.events.push((t, subject.clone(), format!("store not ready since {}", fmt_time(t))));
+                f.events.push((
+                    t,
+                    subject.clone(),
+                    format!("store not ready since {}", fmt_time(t)),
+                ));
             }
             for es in deps.iter().take(50) {
-                f.related.push(ObjRef::new(Kind::ExternalSecret, es.meta.namespace.as_deref(), &es.meta.name));
+                f.related.push(ObjRef::new(
+                    Kind::ExternalSecret,
+                    es.meta.namespace.as_deref(),
+                    &es.meta.name,
+                ));
             }
             let kind = store.kind.to_ascii_lowercase();
-            let nsflag = store.meta.namespace.as_deref().map(|n| format!(" -n {n}")).unwrap_or_default();
+            let nsflag = store
+                .meta
+                .namespace
+                .as_deref()
+                .map(|n| format!(" -n {n}"))
+                .unwrap_or_default();
             f.remediation.push(format!("after fixing the cause, check the store is Valid again: kubectl get {kind} {}{nsflag}", store.meta.name));
             sink.report(f);
         }

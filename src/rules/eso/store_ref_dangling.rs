@@ -38,12 +38,22 @@ impl Rule for StoreRefDangling {
             }
             let ns = es.meta.namespace.as_deref();
             let cluster = es.store.kind == "ClusterSecretStore";
-            let kind = if cluster { Kind::ClusterSecretStore } else { Kind::SecretStore };
+            let kind = if cluster {
+                Kind::ClusterSecretStore
+            } else {
+                Kind::SecretStore
+            };
             let presence = snap.presence(kind, if cluster { None } else { ns }, &es.store.name);
             let event = snap
                 .events_for("ExternalSecret", ns, &es.meta.name)
                 .into_iter()
-                .find(|e| e.message.contains(&format!("could not get {} \"{}\"", kind.as_str(), es.store.name)) || e.message.contains("InvalidStoreRef"));
+                .find(|e| {
+                    e.message.contains(&format!(
+                        "could not get {} \"{}\"",
+                        kind.as_str(),
+                        es.store.name
+                    )) || e.message.contains("InvalidStoreRef")
+                });
             if presence != Presence::Missing && event.is_none() {
                 continue;
             }
@@ -51,7 +61,12 @@ impl Rule for StoreRefDangling {
                 continue;
             }
             let other = snap.stores.iter().find(|s| {
-                s.meta.name == es.store.name && (if cluster { s.kind == "SecretStore" } else { s.kind == "ClusterSecretStore" })
+                s.meta.name == es.store.name
+                    && (if cluster {
+                        s.kind == "SecretStore"
+                    } else {
+                        s.kind == "ClusterSecretStore"
+                    })
             });
             let hint = match other {
                 Some(o) if o.kind == "ClusterSecretStore" => format!("; a ClusterSecretStore named {} exists: set secretStoreRef.kind: ClusterSecretStore", o.meta.name),
@@ -84,7 +99,11 @@ impl Rule for StoreRefDangling {
                 }
             }
             if f.remediation.is_empty() {
-                f.remediation.push(format!("create {} {} or point secretStoreRef at an existing store", kind.as_str(), es.store.name));
+                f.remediation.push(format!(
+                    "create {} {} or point secretStoreRef at an existing store",
+                    kind.as_str(),
+                    es.store.name
+                ));
             }
             sink.report(f);
         }

@@ -52,8 +52,17 @@ impl Rule for SyncFailing {
                 .as_ref()
                 .map(|(t, _)| format!(" since {}", fmt_time(*t)))
                 .unwrap_or_default();
-            let network = st.detail.as_deref().or(st.message.as_deref()).and_then(network_failure);
+            let network = st
+                .detail
+                .as_deref()
+                .or(st.message.as_deref())
+                .and_then(network_failure);
             let cause = match (&st.vault_error, &st.detail, &st.message) {
+                (Some((e, _)), _, _) if e.raw_message => format!(
+                    "a proxy or load balancer in front of Vault answered {} on {} (the reply is not from Vault, so no policy is involved)",
+                    e.code.map(|c| c.to_string()).unwrap_or_default(),
+                    e.path.as_deref().unwrap_or("the request")
+                ),
                 _ if network.is_some() => format!("{} (the request never got a Vault answer, so no policy is involved)", network.unwrap_or_default()),
                 (Some((e, _)), _, _) => format!("Vault answered {}", e.summary()),
                 (None, Some(d), _) => d.lines().next().unwrap_or("").to_string(),

@@ -38,14 +38,23 @@ impl Rule for TargetConflict {
         let mut groups: BTreeMap<(String, String), Vec<&ExternalSecret>> = BTreeMap::new();
         for es in &snap.external_secrets {
             if let Some(ns) = &es.meta.namespace {
-                groups.entry((ns.clone(), es.target_name.clone())).or_default().push(es);
+                groups
+                    .entry((ns.clone(), es.target_name.clone()))
+                    .or_default()
+                    .push(es);
             }
         }
         for ((ns, target), ess) in groups {
-            let owners: Vec<&&ExternalSecret> = ess.iter().filter(|e| e.creation_policy == "Owner").collect();
+            let owners: Vec<&&ExternalSecret> = ess
+                .iter()
+                .filter(|e| e.creation_policy == "Owner")
+                .collect();
             let conflict_msg = ess.iter().find_map(|e| {
                 e.conditions.iter().find(|c| {
-                    c.message.as_deref().is_some_and(|m| m.contains("owned by another ExternalSecret") || m.contains("failed to take ownership"))
+                    c.message.as_deref().is_some_and(|m| {
+                        m.contains("owned by another ExternalSecret")
+                            || m.contains("failed to take ownership")
+                    })
                 })
             });
             if owners.len() > 1 || conflict_msg.is_some() {
@@ -56,7 +65,11 @@ impl Rule for TargetConflict {
                         "{} ExternalSecrets ({}) write Secret {ns}/{target}{}",
                         ess.len(),
                         names.join(", "),
-                        if owners.len() > 1 { " and more than one claims to own it" } else { "; ESO refuses to let one take ownership" }
+                        if owners.len() > 1 {
+                            " and more than one claims to own it"
+                        } else {
+                            "; ESO refuses to let one take ownership"
+                        }
                     ),
                 );
                 for e in &ess {
@@ -66,7 +79,8 @@ impl Rule for TargetConflict {
                     f.evidence.push(c.loc.clone());
                 }
                 for e in ess.iter().skip(1) {
-                    f.related.push(ObjRef::new(Kind::ExternalSecret, Some(&ns), &e.meta.name));
+                    f.related
+                        .push(ObjRef::new(Kind::ExternalSecret, Some(&ns), &e.meta.name));
                 }
                 f.remediation.push(format!(
                     "give each ExternalSecret its own spec.target.name, or set creationPolicy: Merge on all but one (kubectl -n {ns} edit externalsecret {})",
@@ -76,14 +90,24 @@ impl Rule for TargetConflict {
                 continue;
             }
             for e in ess.iter().filter(|e| e.creation_policy == "Merge") {
-                let waiting = e.conditions.iter().any(|c| c.reason.as_deref() == Some("SecretMissing"));
-                if snap.secret(&ns, &target).is_none() && (waiting || snap.coverage.is_collected(Kind::Secret, Some(&ns))) {
+                let waiting = e
+                    .conditions
+                    .iter()
+                    .any(|c| c.reason.as_deref() == Some("SecretMissing"));
+                if snap.secret(&ns, &target).is_none()
+                    && (waiting || snap.coverage.is_collected(Kind::Secret, Some(&ns)))
+                {
                     let mut f = sink.finding(
                         ObjRef::new(Kind::ExternalSecret, Some(&ns), &e.meta.name),
                         format!("ExternalSecret {ns}/{} merges into Secret {target}, which does not exist, so ESO never creates it", e.meta.name),
                     );
                     f.evidence.push(e.meta.loc.clone());
-                    f.evidence.extend(e.conditions.iter().filter(|c| c.reason.as_deref() == Some("SecretMissing")).map(|c| c.loc.clone()));
+                    f.evidence.extend(
+                        e.conditions
+                            .iter()
+                            .filter(|c| c.reason.as_deref() == Some("SecretMissing"))
+                            .map(|c| c.loc.clone()),
+                    );
                     f.remediation.push(format!(
                         "create the Secret first, or let ESO own it: kubectl -n {ns} patch externalsecret {} --type merge -p '{{\"spec\":{{\"target\":{{\"creationPolicy\":\"Owner\"}}}}}}'",
                         e.meta.name

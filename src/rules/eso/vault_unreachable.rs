@@ -36,11 +36,23 @@ impl Rule for VaultUnreachable {
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
         for store in &snap.stores {
-            let Some((msg, loc, since)) = store_error(snap, store) else { continue };
-            let Some(class) = network_failure(&msg) else { continue };
-            let kind = if store.kind == "ClusterSecretStore" { Kind::ClusterSecretStore } else { Kind::SecretStore };
+            let Some((msg, loc, since)) = store_error(snap, store) else {
+                continue;
+            };
+            let Some(class) = network_failure(&msg) else {
+                continue;
+            };
+            let kind = if store.kind == "ClusterSecretStore" {
+                Kind::ClusterSecretStore
+            } else {
+                Kind::SecretStore
+            };
             let subject = ObjRef::new(kind, store.meta.namespace.as_deref(), &store.meta.name);
-            let server = store.vault.as_ref().map(|v| format!(" ({})", v.server)).unwrap_or_default();
+            let server = store
+                .vault
+                .as_ref()
+                .map(|v| format!(" ({})", v.server))
+                .unwrap_or_default();
             let deps = dependents(snap, store);
             let mut f = sink.finding(
                 subject.clone(),
@@ -54,10 +66,18 @@ impl Rule for VaultUnreachable {
             f.evidence.push(loc);
             f.since = since;
             if let Some(t) = since {
-                f.events.push((t, subject.clone(), format!("store cannot reach Vault: {class}")));
+                f.events.push((
+                    t,
+                    subject.clone(),
+                    format!("store cannot reach Vault: {class}"),
+                ));
             }
             for es in &deps {
-                f.related.push(ObjRef::new(Kind::ExternalSecret, es.meta.namespace.as_deref(), &es.meta.name));
+                f.related.push(ObjRef::new(
+                    Kind::ExternalSecret,
+                    es.meta.namespace.as_deref(),
+                    &es.meta.name,
+                ));
             }
             f.remediation.push(format!(
                 "test the path from the ESO controller: kubectl -n external-secrets exec deploy/external-secrets -- wget -qO- {}/v1/sys/health",

@@ -34,7 +34,10 @@ impl Rule for ClockSkew {
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
-        if !matches!(snap.capture_source, CaptureSource::Manifest | CaptureSource::AsOf | CaptureSource::ArchiveName) {
+        if !matches!(
+            snap.capture_source,
+            CaptureSource::Manifest | CaptureSource::AsOf | CaptureSource::ArchiveName
+        ) {
             return; // an inferred capture time is the newest timestamp: nothing can be later
         }
         let cap = snap.captured_at;
@@ -45,7 +48,13 @@ impl Rule for ClockSkew {
                 late.push((t, l.clone()));
             }
         };
-        for m in snap.pods.iter().map(|p| &p.meta).chain(snap.secrets.iter().map(|s| &s.meta)).chain(snap.external_secrets.iter().map(|e| &e.meta)) {
+        for m in snap
+            .pods
+            .iter()
+            .map(|p| &p.meta)
+            .chain(snap.secrets.iter().map(|s| &s.meta))
+            .chain(snap.external_secrets.iter().map(|e| &e.meta))
+        {
             if let Some(When::At(t)) = m.created {
                 see(Some(t), &m.loc);
             }
@@ -85,7 +94,10 @@ impl Rule for ClockSkew {
         if let Some(l) = &snap.capture_loc {
             f.evidence.push(l.clone());
         }
-        f.remediation.push(format!("re-run with the later time: credtrace analyze BUNDLE --as-of {}", fmt_time(newest)));
+        f.remediation.push(format!(
+            "re-run with the later time: credtrace analyze BUNDLE --as-of {}",
+            fmt_time(newest)
+        ));
         sink.report(f);
     }
 }

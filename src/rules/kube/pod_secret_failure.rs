@@ -39,7 +39,9 @@ impl Rule for PodSecretFailure {
             return;
         }
         for pod in &snap.pods {
-            let Some(f) = secret_failure(snap, pod) else { continue };
+            let Some(f) = secret_failure(snap, pod) else {
+                continue;
+            };
             let ns = pod.meta.namespace.as_deref();
             let what = match (&f.secret, &f.key) {
                 (Some(s), Some(k)) => format!("key {k} of Secret {s} is missing"),
@@ -48,16 +50,26 @@ impl Rule for PodSecretFailure {
                 _ => "a Secret it reads is missing".to_string(),
             };
             let first_line = f.message.lines().next().unwrap_or("").trim();
-            let detail = if first_line.is_empty() { String::new() } else { format!(" ({first_line})") };
+            let detail = if first_line.is_empty() {
+                String::new()
+            } else {
+                format!(" ({first_line})")
+            };
             let subject = ObjRef::new(Kind::Pod, ns, &pod.meta.name);
             let mut finding = sink.finding(
                 subject.clone(),
-                format!("Pod {}/{} cannot start: {what}{detail}", ns.unwrap_or("-"), pod.meta.name),
+                format!(
+                    "Pod {}/{} cannot start: {what}{detail}",
+                    ns.unwrap_or("-"),
+                    pod.meta.name
+                ),
             );
             finding.evidence = f.evidence.clone();
             finding.since = f.since;
             if let Some(t) = f.since {
-                finding.events.push((t, subject, format!("Pod fails to start: {what}")));
+                finding
+                    .events
+                    .push((t, subject, format!("Pod fails to start: {what}")));
             }
             if let Some(s) = &f.secret {
                 finding.related.push(ObjRef::new(Kind::Secret, ns, s));

@@ -54,13 +54,18 @@ impl Rule for PullSecretUnusable {
         let snap = ctx.snap;
         let mut reported: Vec<ObjRef> = Vec::new();
         for pod in &snap.pods {
-            let Some(ns) = pod.meta.namespace.as_deref() else { continue };
+            let Some(ns) = pod.meta.namespace.as_deref() else {
+                continue;
+            };
             if pod.image_pull_secrets.is_empty() {
                 continue;
             }
             let failing = pull_failure(snap, pod).is_some();
-            let secrets: Vec<(&Secret, &crate::model::Loc)> =
-                pod.image_pull_secrets.iter().filter_map(|(n, l)| snap.secret(ns, n).map(|s| (s, l))).collect();
+            let secrets: Vec<(&Secret, &crate::model::Loc)> = pod
+                .image_pull_secrets
+                .iter()
+                .filter_map(|(n, l)| snap.secret(ns, n).map(|s| (s, l)))
+                .collect();
             for (s, loc) in &secrets {
                 let subject = ObjRef::new(Kind::Secret, Some(ns), &s.meta.name);
                 if reported.contains(&subject) {
@@ -70,7 +75,10 @@ impl Rule for PullSecretUnusable {
                     reported.push(subject.clone());
                     let mut f = sink.finding(
                         subject,
-                        format!("pull secret {ns}/{} {problem}; Pod {} cannot use it", s.meta.name, pod.meta.name),
+                        format!(
+                            "pull secret {ns}/{} {problem}; Pod {} cannot use it",
+                            s.meta.name, pod.meta.name
+                        ),
                     );
                     if !failing {
                         f.severity = Severity::Warning;
@@ -90,19 +98,28 @@ impl Rule for PullSecretUnusable {
                             s.meta.name
                         ));
                     }
-                    f.related.push(ObjRef::new(Kind::Pod, Some(ns), &pod.meta.name));
+                    f.related
+                        .push(ObjRef::new(Kind::Pod, Some(ns), &pod.meta.name));
                     sink.report(f);
                 }
             }
             // each image's registry must be covered by one usable pull secret
-            let known: Vec<&Vec<crate::model::DockerAuth>> =
-                secrets.iter().filter_map(|(s, _)| s.docker.as_ref().and_then(|d| d.as_ref().ok())).collect();
-            if known.len() != secrets.len() || secrets.len() != pod.image_pull_secrets.len() || known.is_empty() {
+            let known: Vec<&Vec<crate::model::DockerAuth>> = secrets
+                .iter()
+                .filter_map(|(s, _)| s.docker.as_ref().and_then(|d| d.as_ref().ok()))
+                .collect();
+            if known.len() != secrets.len()
+                || secrets.len() != pod.image_pull_secrets.len()
+                || known.is_empty()
+            {
                 continue; // some pull secret is not decoded or not collected: cannot tell
             }
             for c in &pod.containers {
                 let reg = registry_of(&c.image);
-                if known.iter().any(|auths| auths.iter().any(|a| registry_matches(&a.registry, &reg))) {
+                if known
+                    .iter()
+                    .any(|auths| auths.iter().any(|a| registry_matches(&a.registry, &reg)))
+                {
                     continue;
                 }
                 let (s, loc) = secrets[0];
@@ -111,7 +128,10 @@ impl Rule for PullSecretUnusable {
                     continue;
                 }
                 reported.push(subject.clone());
-                let hosts: Vec<&str> = known.iter().flat_map(|a| a.iter().map(|x| x.registry.as_str())).collect();
+                let hosts: Vec<&str> = known
+                    .iter()
+                    .flat_map(|a| a.iter().map(|x| x.registry.as_str()))
+                    .collect();
                 let mut f = sink.finding(
                     subject,
                     format!(
@@ -126,8 +146,12 @@ impl Rule for PullSecretUnusable {
                 }
                 f.evidence.push(c.loc.clone());
                 f.evidence.push(loc.clone());
-                f.remediation.push(format!("add an auths entry for {reg} to Secret {} (or its ExternalSecret template)", s.meta.name));
-                f.related.push(ObjRef::new(Kind::Pod, Some(ns), &pod.meta.name));
+                f.remediation.push(format!(
+                    "add an auths entry for {reg} to Secret {} (or its ExternalSecret template)",
+                    s.meta.name
+                ));
+                f.related
+                    .push(ObjRef::new(Kind::Pod, Some(ns), &pod.meta.name));
                 sink.report(f);
             }
         }

@@ -36,10 +36,16 @@ impl Rule for SecretKeyMissing {
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
         for pod in &snap.pods {
-            let Some(ns) = pod.meta.namespace.as_deref() else { continue };
+            let Some(ns) = pod.meta.namespace.as_deref() else {
+                continue;
+            };
             let mut wanted: Vec<(String, String, Loc)> = Vec::new();
             for c in &pod.containers {
-                for r in c.env_secret_refs.iter().filter(|r| !r.optional && !r.key.is_empty()) {
+                for r in c
+                    .env_secret_refs
+                    .iter()
+                    .filter(|r| !r.optional && !r.key.is_empty())
+                {
                     wanted.push((r.secret.clone(), r.key.clone(), r.loc.clone()));
                 }
             }
@@ -54,24 +60,38 @@ impl Rule for SecretKeyMissing {
             if let Some(f) = &failure {
                 if let (Some(s), Some(k)) = (&f.secret, &f.key) {
                     if !wanted.iter().any(|(ws, wk, _)| ws == s && wk == k) {
-                        wanted.push((s.clone(), k.clone(), f.evidence.first().cloned().unwrap_or_default()));
+                        wanted.push((
+                            s.clone(),
+                            k.clone(),
+                            f.evidence.first().cloned().unwrap_or_default(),
+                        ));
                     }
                 }
             }
             for (secret, key, loc) in wanted {
                 let s = snap.secret(ns, &secret);
-                let in_secret = s.filter(|s| !s.keys.is_empty()).map(|s| s.keys.contains(&key));
+                let in_secret = s
+                    .filter(|s| !s.keys.is_empty())
+                    .map(|s| s.keys.contains(&key));
                 let producers = snap.producers_of(ns, &secret);
-                let produced = producers.iter().find_map(|es| produced_keys(es).map(|k| (es, k)));
-                let kubelet = failure
-                    .as_ref()
-                    .filter(|f| f.key.as_deref() == Some(key.as_str()) && f.secret.as_deref().is_none_or(|x| x == secret));
+                let produced = producers
+                    .iter()
+                    .find_map(|es| produced_keys(es).map(|k| (es, k)));
+                let kubelet = failure.as_ref().filter(|f| {
+                    f.key.as_deref() == Some(key.as_str())
+                        && f.secret.as_deref().is_none_or(|x| x == secret)
+                });
                 let missing_in_secret = in_secret == Some(false) || kubelet.is_some();
-                let missing_in_producer = produced.as_ref().is_some_and(|(_, keys)| !keys.contains(&key));
+                let missing_in_producer = produced
+                    .as_ref()
+                    .is_some_and(|(_, keys)| !keys.contains(&key));
                 if !missing_in_secret && !missing_in_producer {
                     continue;
                 }
-                let mut msg = format!("Pod {ns}/{} reads key {key} of Secret {secret}", pod.meta.name);
+                let mut msg = format!(
+                    "Pod {ns}/{} reads key {key} of Secret {secret}",
+                    pod.meta.name
+                );
                 if let Some(s) = s.filter(|s| !s.keys.is_empty()) {
                     msg.push_str(&format!(", which holds only {}", s.keys.join(", ")));
                 } else if kubelet.is_some() {
@@ -82,7 +102,11 @@ impl Rule for SecretKeyMissing {
                         msg.push_str(&format!(
                             "; ExternalSecret {} writes {}",
                             es.meta.name,
-                            if keys.is_empty() { "no keys".to_string() } else { keys.join(", ") }
+                            if keys.is_empty() {
+                                "no keys".to_string()
+                            } else {
+                                keys.join(", ")
+                            }
                         ));
                     }
                 }
@@ -103,9 +127,12 @@ impl Rule for SecretKeyMissing {
                     ));
                     f.remediation.push(force_sync(Some(ns), &es.meta.name));
                 } else {
-                    f.remediation.push(format!("add key {key} to Secret {secret}, or change the Pod's key"));
+                    f.remediation.push(format!(
+                        "add key {key} to Secret {secret}, or change the Pod's key"
+                    ));
                 }
-                f.related.push(ObjRef::new(Kind::Pod, Some(ns), &pod.meta.name));
+                f.related
+                    .push(ObjRef::new(Kind::Pod, Some(ns), &pod.meta.name));
                 sink.report(f);
             }
         }

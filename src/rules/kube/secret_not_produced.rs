@@ -39,7 +39,9 @@ impl Rule for SecretNotProduced {
         // (namespace, secret) -> (pods, evidence)
         let mut refs: BTreeMap<(String, String), (Vec<String>, Vec<Loc>)> = BTreeMap::new();
         for pod in &snap.pods {
-            let Some(ns) = pod.meta.namespace.clone() else { continue };
+            let Some(ns) = pod.meta.namespace.clone() else {
+                continue;
+            };
             let failed = secret_failure(snap, pod);
             let mut add = |name: &str, loc: &Loc| {
                 let e = refs.entry((ns.clone(), name.to_string())).or_default();
@@ -76,10 +78,18 @@ impl Rule for SecretNotProduced {
         }
         for ((ns, name), (pods, mut evidence)) in refs {
             let presence = snap.presence(Kind::Secret, Some(&ns), &name);
-            let kubelet_says_missing = snap.pods.iter().filter(|p| pods.contains(&p.meta.name)).any(|p| {
-                secret_failure(snap, p).is_some_and(|f| f.secret.as_deref() == Some(name.as_str()) && f.key.is_none())
-            });
-            if presence == Presence::Present || (presence == Presence::Unknown && !kubelet_says_missing) {
+            let kubelet_says_missing = snap
+                .pods
+                .iter()
+                .filter(|p| pods.contains(&p.meta.name))
+                .any(|p| {
+                    secret_failure(snap, p).is_some_and(|f| {
+                        f.secret.as_deref() == Some(name.as_str()) && f.key.is_none()
+                    })
+                });
+            if presence == Presence::Present
+                || (presence == Presence::Unknown && !kubelet_says_missing)
+            {
                 continue;
             }
             if !snap.producers_of(&ns, &name).is_empty() {
@@ -103,7 +113,11 @@ impl Rule for SecretNotProduced {
                     )
                 })
                 .collect();
-            let hint = if similar.is_empty() { String::new() } else { format!("; {}", similar.join("; ")) };
+            let hint = if similar.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", similar.join("; "))
+            };
             let subject = ObjRef::new(Kind::Secret, Some(&ns), &name);
             let mut f = sink.finding(
                 subject,

@@ -38,14 +38,21 @@ impl Rule for StaleEnv {
         let snap = ctx.snap;
         let cap = snap.captured_at;
         for pod in &snap.pods {
-            let Some(ns) = pod.meta.namespace.as_deref() else { continue };
+            let Some(ns) = pod.meta.namespace.as_deref() else {
+                continue;
+            };
             if pod.phase.as_deref().is_some_and(|p| p != "Running") {
                 continue;
             }
             // (secret, how, where)
             let mut uses: Vec<(String, &'static str, Loc, Option<crate::model::Time>)> = Vec::new();
             for c in pod.containers.iter().filter(|c| !c.init) {
-                let started = pod.statuses.iter().find(|s| s.name == c.name).and_then(|s| s.started_at).or(pod.start_time);
+                let started = pod
+                    .statuses
+                    .iter()
+                    .find(|s| s.name == c.name)
+                    .and_then(|s| s.started_at)
+                    .or(pod.start_time);
                 for r in &c.env_secret_refs {
                     uses.push((r.secret.clone(), "env", r.loc.clone(), started));
                 }
@@ -55,7 +62,12 @@ impl Rule for StaleEnv {
                 for m in c.mounts.iter().filter(|m| m.sub_path.is_some()) {
                     if let Some(v) = pod.volumes.iter().find(|v| v.name == m.volume) {
                         for s in &v.secrets {
-                            uses.push((s.secret.clone(), "a subPath volume mount", s.loc.clone(), started));
+                            uses.push((
+                                s.secret.clone(),
+                                "a subPath volume mount",
+                                s.loc.clone(),
+                                started,
+                            ));
                         }
                     }
                 }
@@ -66,8 +78,12 @@ impl Rule for StaleEnv {
                 if seen.contains(&secret) {
                     continue;
                 }
-                let Some(s) = snap.secret(ns, &secret) else { continue };
-                let Some((written, wloc, source)) = last_write(s, cap) else { continue };
+                let Some(s) = snap.secret(ns, &secret) else {
+                    continue;
+                };
+                let Some((written, wloc, source)) = last_write(s, cap) else {
+                    continue;
+                };
                 if source == WriteSource::Creation || written <= started {
                     continue;
                 }
@@ -85,7 +101,11 @@ impl Rule for StaleEnv {
                 f.evidence.push(loc);
                 f.evidence.push(wloc);
                 f.since = Some(written);
-                f.events.push((written, ObjRef::new(Kind::Secret, Some(ns), &secret), "Secret rewritten after the Pod started".into()));
+                f.events.push((
+                    written,
+                    ObjRef::new(Kind::Secret, Some(ns), &secret),
+                    "Secret rewritten after the Pod started".into(),
+                ));
                 f.related.push(ObjRef::new(Kind::Secret, Some(ns), &secret));
                 f.remediation.push(restart_command(snap, pod));
                 sink.report(f);
