@@ -1,7 +1,7 @@
 //! The one entry point that runs the pipeline on an opened bundle.
 
 use crate::bundle::{Bundle, Limits};
-use crate::diagnose::{self, Diagnosis, TimelineEvent};
+use crate::diagnose::{self, Diagnosis, LatentRisk, TimelineEvent};
 use crate::graph::Graph;
 use crate::ingest::{self, FileReport};
 use crate::model::build::ClockPolicy;
@@ -26,6 +26,8 @@ pub struct Analysis {
     pub skipped_rules: Vec<SkippedRule>,
     pub diagnoses: Vec<Diagnosis>,
     pub timeline: Vec<TimelineEvent>,
+    /// Root causes with no symptom yet, with when they will bite.
+    pub latent: Vec<LatentRisk>,
 }
 
 /// Runs ingest, model, graph, rules and diagnosis. Does no I/O.
@@ -35,6 +37,7 @@ pub fn analyze(bundle: &Bundle, opts: &Options) -> Analysis {
     let graph = Graph::build(&snapshot);
     let (findings, skipped_rules) = rules::run(&snapshot, &graph);
     let (diagnoses, timeline) = diagnose::diagnose(&snapshot, &graph, &findings);
+    let latent = diagnose::latent_risks(&findings, &diagnoses);
     Analysis {
         source: bundle.source.clone(),
         files: ingested.files,
@@ -44,5 +47,6 @@ pub fn analyze(bundle: &Bundle, opts: &Options) -> Analysis {
         skipped_rules,
         diagnoses,
         timeline,
+        latent,
     }
 }

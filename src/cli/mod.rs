@@ -46,6 +46,14 @@ pub enum Cmd {
         #[arg(long, value_name = "RFC3339")]
         as_of: Option<String>,
     },
+    /// Print every timed event of the diagnosed chains in order (policy deleted, last sync, expiry, first failure, capture)
+    Timeline {
+        bundle: String,
+        #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+        format: OutFormat,
+        #[arg(long, value_name = "RFC3339")]
+        as_of: Option<String>,
+    },
     /// List the rules
     Rules {
         #[arg(long, value_enum, default_value_t = OutFormat::Table)]
@@ -145,6 +153,22 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
             let a = crate::analyze(&b, &opts);
             Ok((
                 report::ingest::render(&a, matches!(format, OutFormat::Json)),
+                0,
+            ))
+        }
+        Cmd::Timeline {
+            bundle: src,
+            format,
+            as_of,
+        } => {
+            let opts = Options {
+                as_of: parse_as_of(as_of.as_deref())?,
+                limits: Limits::default(),
+            };
+            let b = bundle::open(&src, opts.limits).map_err(|e| UsageError(e.to_string()))?;
+            let a = crate::analyze(&b, &opts);
+            Ok((
+                report::timeline::render(&a, matches!(format, OutFormat::Json)),
                 0,
             ))
         }

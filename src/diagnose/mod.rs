@@ -57,11 +57,43 @@ pub struct Diagnosis {
     pub remediation: Vec<String>,
 }
 
+/// A root cause with no visible symptom yet, and when it will bite.
+#[derive(Clone, Debug, Serialize)]
+pub struct LatentRisk {
+    #[serde(flatten)]
+    pub subject: ObjRef,
+    pub rule: String,
+    pub message: String,
+    pub predicted_at: Time,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct TimelineEvent {
     pub at: Time,
     pub subject: ObjRef,
     pub event: String,
+}
+
+/// Findings that predict a failure (an expiry ahead) which no diagnosis covers yet, soonest first.
+pub fn latent_risks(findings: &[Finding], diagnoses: &[Diagnosis]) -> Vec<LatentRisk> {
+    let on_chain: BTreeSet<&ObjRef> = diagnoses
+        .iter()
+        .flat_map(|d| d.chain.iter().map(|l| &l.subject))
+        .collect();
+    let mut v: Vec<LatentRisk> = findings
+        .iter()
+        .filter_map(|f| {
+            let at = f.predicted?;
+            (!on_chain.contains(&f.subject)).then(|| LatentRisk {
+                subject: f.subject.clone(),
+                rule: f.rule.to_string(),
+                message: f.message.clone(),
+                predicted_at: at,
+            })
+        })
+        .collect();
+    v.sort_by(|a, b| (a.predicted_at, &a.subject).cmp(&(b.predicted_at, &b.subject)));
+    v
 }
 
 /// The diagnoses (ranked: pods first, then confidence) and the timeline of their chains.
@@ -121,6 +153,7 @@ pub fn diagnose(
         };
         pods(b)
             .cmp(&pods(a))
+            .then(b.symptoms.len().cmp(&a.symptoms.len()))
             .then(b.confidence.cmp(&a.confidence))
             .then(a.root_cause.subject.cmp(&b.root_cause.subject))
     });
@@ -159,6 +192,17 @@ pub fn diagnose(
     timeline.sort_by(|a, b| (a.at, &a.subject, &a.event).cmp(&(b.at, &b.subject, &b.event)));
     timeline.dedup_by(|a, b| a.at == b.at && a.subject == b.subject && a.event == b.event);
     (out, timeline)
+}
+
+/// How specific a rule is as a root cause: 0 for symptoms (a Pod that fails, a sync that
+/// fails), 1 for broad causes, 2 for a specific broken link. Among several findings about
+/// one subject, the diagnosis names the most specific.
+fn specificity(rule: &str) -> u8 {
+    match rule {
+        "CT-K8S-001" | "CT-K8S-003" | "CT-ESO-001" => 0,
+        "CT-ESO-003" | "CT-K8S-002" => 1,
+        _ => 2,
+    }
 }
 
 /// One step of a walk: the node, and the edge that led to it.
@@ -283,30 +327,27 @@ fn build(
         });
     }
     let last = path.last().expect("non-empty");
-    let root_finding = by_subject
-        .get(&last.0)
-        .and_then(|v| v.first())
+    let pick = |o: &ObjRef| {
+        by_subject.get(o).and_then(|v| {
+            v.iter()
+                .max_by_key(|f| (specificity(f.rule), f.severity))
+                .copied()
+        })
+    };
+    let root_finding = pick(&last.0)
+        .filter(|f| specificity(f.rule) > 0)
         .or_else(|| {
             path.len()
                 .checked_sub(2)
-                .and_then(|i| by_subject.get(&path[i].0))
-                .and_then(|v| v.first())
+                .and_then(|i| pick(&path[i].0))
+                .filter(|f| specificity(f.rule) > 0)
         })
-        .copied()
+        .or_else(|| pick(&last.0))
         .unwrap_or(sym);
     let root_cause = RootCause {
-        subject: if path.len() > 1 && by_subject.contains_key(&last.0) {
-            last.0.clone()
-        } else {
-            root_finding.subject.clone()
-        },
+        subject: root_finding.subject.clone(),
         rule: root_finding.rule.to_string(),
-        message: match &last.1 {
-            Some((_, EdgeStatus::Broken(r), _)) if !by_subject.contains_key(&last.0) => {
-                format!("{}: {r}", root_finding.message)
-            }
-            _ => root_finding.message.clone(),
-        },
+        message: root_finding.message.clone(),
     };
     let mut domains: Vec<&'static str> = Vec::new();
     for l in &chain {

@@ -188,32 +188,71 @@ impl Graph {
                 Presence::Present,
             );
             let ns = p.meta.namespace.as_deref();
-            let mut refs: Vec<(EdgeKind, String, Loc)> = Vec::new();
+            // (edge, secret, keys read, where)
+            let mut refs: Vec<(EdgeKind, String, Vec<String>, Loc)> = Vec::new();
             for (s, l) in &p.image_pull_secrets {
-                refs.push((EdgeKind::PullsWith, s.clone(), l.clone()));
+                refs.push((EdgeKind::PullsWith, s.clone(), vec![], l.clone()));
             }
             for c in &p.containers {
-                for r in &c.env_secret_refs {
-                    refs.push((EdgeKind::EnvFrom, r.secret.clone(), r.loc.clone()));
+                for r in c.env_secret_refs.iter().filter(|r| !r.optional) {
+                    refs.push((
+                        EdgeKind::EnvFrom,
+                        r.secret.clone(),
+                        vec![r.key.clone()],
+                        r.loc.clone(),
+                    ));
                 }
                 for r in &c.env_from_secrets {
-                    refs.push((EdgeKind::EnvFrom, r.secret.clone(), r.loc.clone()));
+                    refs.push((EdgeKind::EnvFrom, r.secret.clone(), vec![], r.loc.clone()));
                 }
             }
             for v in &p.volumes {
                 for s in &v.secrets {
-                    refs.push((EdgeKind::Mounts, s.secret.clone(), s.loc.clone()));
+                    refs.push((
+                        EdgeKind::Mounts,
+                        s.secret.clone(),
+                        s.items.clone(),
+                        s.loc.clone(),
+                    ));
                 }
             }
-            for (kind, name, loc) in refs {
+            let kubelet = derive::secret_failure(snap, p);
+            for (kind, name, keys, loc) in refs {
                 let presence = snap.presence(Kind::Secret, ns, &name);
+                let secret = ns.and_then(|n| snap.secret(n, &name));
+                let kubelet_missing = kubelet
+                    .as_ref()
+                    .filter(|f| f.secret.as_deref() == Some(name.as_str()));
                 let to = gr.node(ObjRef::new(Kind::Secret, ns, &name), presence);
-                let status = match presence {
-                    Presence::Present => EdgeStatus::Ok,
-                    Presence::Missing => {
+                let status = match (presence, secret) {
+                    (_, Some(s)) => {
+                        let missing_key = keys
+                            .iter()
+                            .find(|k| !k.is_empty() && !s.keys.is_empty() && !s.keys.contains(k))
+                            .or(kubelet_missing.and_then(|f| f.key.as_ref()));
+                        let bad_type = kind == EdgeKind::PullsWith
+                            && s.type_.as_deref().is_some_and(|t| {
+                                t != "kubernetes.io/dockerconfigjson"
+                                    && t != "kubernetes.io/dockercfg"
+                            });
+                        match (missing_key, bad_type) {
+                            (Some(k), _) => {
+                                EdgeStatus::Broken(format!("key {k} is not in Secret {name}"))
+                            }
+                            (None, true) => EdgeStatus::Broken(format!(
+                                "kubelet ignores Secret {name} for pulls: its type is {}",
+                                s.type_.as_deref().unwrap_or("unknown")
+                            )),
+                            _ => EdgeStatus::Ok,
+                        }
+                    }
+                    (Presence::Missing, None) => {
                         EdgeStatus::Broken(format!("Secret {name} does not exist"))
                     }
-                    Presence::Unknown => EdgeStatus::Unknown,
+                    (_, None) if kubelet_missing.is_some_and(|f| f.key.is_none()) => {
+                        EdgeStatus::Broken(format!("kubelet cannot find Secret {name}"))
+                    }
+                    _ => EdgeStatus::Unknown,
                 };
                 if !gr
                     .g

@@ -144,6 +144,7 @@ pub fn ingest_file(
     let src = Source::new(path, &text);
     let format = paste::read(&src, &text, hint, &mut out);
     let skipped = if out.kinds.is_empty()
+        && !out.was_list
         && !out
             .facts
             .iter()

@@ -37,7 +37,10 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
     // whole-document JSON
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         match docs::parse_json(src, body_with_offset(text, body_offset).as_str(), out) {
-            Ok(docs::Doc::Objects) => return "kubernetes-json",
+            Ok(docs::Doc::Objects) => {
+                cover_listing(cmd.as_ref(), out);
+                return "kubernetes-json";
+            }
             Ok(docs::Doc::Other(v)) => {
                 if vault_json(src, first, &v, cmd.as_ref(), out) {
                     return "vault-json";
@@ -75,7 +78,10 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
     // whole-document YAML with Kubernetes objects
     if looks_like_kube_yaml(body) {
         match docs::parse_yaml(src, &body_with_offset(text, body_offset), out) {
-            Ok(d) if d.iter().any(|d| matches!(d, docs::Doc::Objects)) => return "kubernetes-yaml",
+            Ok(d) if d.iter().any(|d| matches!(d, docs::Doc::Objects)) => {
+                cover_listing(cmd.as_ref(), out);
+                return "kubernetes-yaml";
+            }
             Ok(_) => {}
             Err(e) => {
                 out.notes.push(e);
@@ -198,6 +204,29 @@ fn jsonpath_output(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out)
     };
     out.push(kind, fact);
     true
+}
+
+/// `kubectl get KIND [-n NS | -A] -o json|yaml` with no name and no filter lists every
+/// object of that kind in that scope, even when the list is empty.
+fn cover_listing(cmd: Option<&Command>, out: &mut Out) {
+    let Some(c) = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get" && !c.filtered) else {
+        return;
+    };
+    if c.arg(2).is_some() {
+        return;
+    }
+    for res in c.arg(1).unwrap_or("").split(',') {
+        if let Some(kind) = super::text::kube_kind(res).and_then(Kind::parse) {
+            out.cover(
+                kind,
+                if c.all_namespaces {
+                    None
+                } else {
+                    c.namespace.clone()
+                },
+            );
+        }
+    }
 }
 
 /// The text with everything before `offset` blanked to newlines, so line numbers stay true.

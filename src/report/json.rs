@@ -99,6 +99,13 @@ pub fn to_value(a: &Analysis) -> Value {
         "findings": findings,
         "diagnoses": diagnoses,
         "timeline": timeline,
+        "latent_risks": a.latent.iter().map(|l| {
+            let mut v = subject(&l.subject);
+            v["rule"] = json!(l.rule);
+            v["message"] = json!(l.message);
+            v["predicted_at"] = json!(fmt_time(l.predicted_at));
+            v
+        }).collect::<Vec<_>>(),
         "rules_skipped": a.skipped_rules,
         "conflicts": snap.conflicts,
     })

@@ -5,6 +5,7 @@ pub mod ingest;
 pub mod json;
 pub mod rules;
 pub mod table;
+pub mod timeline;
 
 use crate::Analysis;
 

@@ -174,6 +174,19 @@ pub fn render(a: &Analysis, color: bool) -> String {
             }
         }
     }
+    if !a.latent.is_empty() {
+        let _ = writeln!(o, "\n{}", p.yellow("LATENT RISKS (no symptom yet)"));
+        for l in &a.latent {
+            let _ = writeln!(
+                o,
+                "  {} (in {})  {}  [{}]",
+                fmt_time(l.predicted_at),
+                human(l.predicted_at - snap.captured_at),
+                l.message,
+                l.rule
+            );
+        }
+    }
     if !a.timeline.is_empty() {
         let _ = writeln!(o, "\n{}", p.bold("TIMELINE"));
         for t in &a.timeline {

@@ -3,4 +3,6 @@
 
 mod e2e;
 mod fixtures;
+mod fleet;
+mod synth;
 mod util;
