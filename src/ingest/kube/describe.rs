@@ -87,6 +87,10 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     let mut in_conditions = false;
     let mut first_name_seen = false;
     let mut events_at = None;
+    let mut secret_type: Option<String> = None;
+    let mut secret_keys: Vec<String> = Vec::new();
+    let mut in_data = false;
+    let mut is_sa = false;
     while j < src.lines.len() {
         let line = src.lines[j];
         if command_in(line).is_some() {
@@ -153,6 +157,28 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             phase_loc = Some(src.loc(j));
         } else if let Some(v) = field(line, "Node").filter(|_| indent == 0) {
             pod.node = Some(v.split('/').next().unwrap_or(v).to_string());
+        } else if let Some(v) = field(line, "Type").filter(|v| indent == 0 && !v.is_empty()) {
+            secret_type = Some(v.to_string());
+        } else if line.trim() == "Data"
+            && src
+                .lines
+                .get(j + 1)
+                .is_some_and(|l| l.trim().starts_with("===="))
+        {
+            in_data = true;
+            j += 2;
+            continue;
+        } else if in_data && line.contains(':') && line.trim_end().ends_with("bytes") {
+            // `key:  123 bytes`: sizes only, never values
+            if let Some((k, _)) = line.trim().rsplit_once(':') {
+                secret_keys.push(k.trim().to_string());
+            }
+        } else if field(line, "Mountable secrets").is_some()
+            || field(line, "Image pull secrets").is_some()
+        {
+            is_sa = true;
+        } else if let Some(v) = field(line, "Service Account").filter(|_| indent == 0) {
+            pod.service_account = Some(v.to_string());
         } else if let Some(v) = field(line, "Refresh Time") {
             refresh_time = describe_time(v);
         } else if field(line, "Conditions").is_some() {
@@ -172,10 +198,17 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             });
         }
     }
-    let kind = subj
-        .kind
-        .clone()
-        .or_else(|| (pod.start_time.is_some() || pod.node.is_some()).then(|| "Pod".to_string()));
+    let kind = subj.kind.clone().or_else(|| {
+        if pod.start_time.is_some() || pod.node.is_some() {
+            Some("Pod".to_string())
+        } else if is_sa {
+            Some("ServiceAccount".to_string())
+        } else if in_data || secret_type.is_some() && first_name_seen {
+            Some("Secret".to_string())
+        } else {
+            None
+        }
+    });
     let name = subj.name.clone();
     if let (Some(kind), Some(name)) = (&kind, &name) {
         let meta = Meta {
@@ -192,6 +225,23 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                 }
                 out.push("Pod", Fact::Pod(Box::new(pod)));
             }
+            "Secret" if !bare_events => {
+                secret_keys.sort();
+                out.push(
+                    "Secret",
+                    Fact::Secret(Box::new(Secret {
+                        meta,
+                        type_: secret_type.clone(),
+                        keys: secret_keys.clone(),
+                        key_count: in_data.then_some(secret_keys.len()),
+                        ..Default::default()
+                    })),
+                )
+            }
+            "ServiceAccount" if !bare_events => out.push(
+                "ServiceAccount",
+                Fact::ServiceAccount(ServiceAccount { meta }),
+            ),
             "ExternalSecret" if !bare_events => out.push(
                 "ExternalSecret",
                 Fact::ExternalSecret(Box::new(ExternalSecret {
@@ -228,6 +278,20 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     Some(end)
 }
 
+/// The kind an event is about, from the component that reported it, when no header says.
+pub fn kind_from_source(from: &str) -> Option<&'static str> {
+    let f = from.split(',').next().unwrap_or(from).trim();
+    Some(match f {
+        "kubelet" => "Pod",
+        "external-secrets" => "ExternalSecret",
+        "cluster-secret-store" => "ClusterSecretStore",
+        "secret-store" => "SecretStore",
+        "deployment-controller" => "Deployment",
+        "replicaset-controller" => "ReplicaSet",
+        _ => return None,
+    })
+}
+
 /// The Events table at line `at` (`Events:` line, or the first row of a header-less paste).
 pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: &mut Out) -> usize {
     let mut j = at;
@@ -258,6 +322,7 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
                 object_kind: kind
                     .map(str::to_string)
                     .or_else(|| subj.kind.clone())
+                    .or_else(|| kind_from_source(&row.from).map(str::to_string))
                     .unwrap_or_default(),
                 object_name: subj.name.clone().unwrap_or_default(),
                 type_: row.type_,
@@ -319,45 +384,84 @@ mod tests {
     }
 
     fn events(out: &Out) -> Vec<&Event> {
-        out.facts.iter().filter_map(|f| if let Fact::Event(e) = f { Some(e.as_ref()) } else { None }).collect()
+        out.facts
+            .iter()
+            .filter_map(|f| {
+                if let Fact::Event(e) = f {
+                    Some(e.as_ref())
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     #[test]
     fn full_pod_describe() {
         let text = "Name:             web-1\nNamespace:        shop\nNode:             node-a/10.0.0.1\nStart Time:       Thu, 19 Mar 2026 10:26:00 +0000\nStatus:           Pending\nEvents:\n  Type     Reason   Age                From     Message\n  ----     ------   ----               ----     -------\n  Warning  Failed   3m (x3 over 4m)    kubelet  Failed to pull image \"r/x:1\": 401 Unauthorized\n";
         let out = run(text, None);
-        let pod = out.facts.iter().find_map(|f| if let Fact::Pod(p) = f { Some(p) } else { None }).expect("a pod");
+        let pod = out
+            .facts
+            .iter()
+            .find_map(|f| if let Fact::Pod(p) = f { Some(p) } else { None })
+            .expect("a pod");
         assert_eq!(pod.meta.name, "web-1");
         assert_eq!(pod.meta.namespace.as_deref(), Some("shop"));
         assert_eq!(pod.node.as_deref(), Some("node-a"));
         assert!(pod.start_time.is_some());
         let ev = events(&out);
         assert_eq!(ev.len(), 1);
-        assert_eq!((ev[0].object_kind.as_str(), ev[0].object_name.as_str(), ev[0].count), ("Pod", "web-1", 3));
+        assert_eq!(
+            (
+                ev[0].object_kind.as_str(),
+                ev[0].object_name.as_str(),
+                ev[0].count
+            ),
+            ("Pod", "web-1", 3)
+        );
         assert_eq!(ev[0].loc.line, 9);
     }
 
     #[test]
     fn grep_cut_events_take_the_subject_from_the_command() {
         let text = "Events:\nType Reason Age From Message\n---- ------ ---- ---- -------\nNormal Scheduled 4m default-scheduler Successfully assigned p/x to n\nWarning Failed 3m (x3 over 4m) kubelet Error: ErrImagePull\n";
-        let out = run(text, Some("kubectl describe pod x-1 -n p | grep -A10 Events"));
+        let out = run(
+            text,
+            Some("kubectl describe pod x-1 -n p | grep -A10 Events"),
+        );
         let ev = events(&out);
         assert_eq!(ev.len(), 2);
-        assert!(ev.iter().all(|e| e.object_name == "x-1" && e.namespace.as_deref() == Some("p") && e.object_kind == "Pod"));
+        assert!(ev.iter().all(|e| e.object_name == "x-1"
+            && e.namespace.as_deref() == Some("p")
+            && e.object_kind == "Pod"));
     }
 
     #[test]
     fn multi_line_event_messages_stay_whole() {
         let text = "Name:         es-1\nNamespace:    team\nKind:         ExternalSecret\nStatus:\n  Conditions:\n    Last Transition Time:  2026-03-02T10:00:07Z\n    Message:               could not get secret data from provider\n    Reason:                SecretSyncedError\n    Status:                False\n    Type:                  Ready\n  Refresh Time:            2026-03-02T09:00:05Z\nEvents:\n  Type     Reason        Age   From              Message\n  ----     ------        ----  ----              -------\n  Warning  UpdateFailed  29m   external-secrets  error processing spec.data[0] (key: k), err: cannot read secret data from Vault: Error making API request.\n\nURL: GET https://v/v1/kv/data/k\nCode: 403. Errors:\n\n* permission denied\n";
         let out = run(text, None);
-        let es = out.facts.iter().find_map(|f| if let Fact::ExternalSecret(e) = f { Some(e) } else { None }).expect("an ES");
+        let es = out
+            .facts
+            .iter()
+            .find_map(|f| {
+                if let Fact::ExternalSecret(e) = f {
+                    Some(e)
+                } else {
+                    None
+                }
+            })
+            .expect("an ES");
         assert_eq!(es.conditions.len(), 1);
         assert_eq!(es.conditions[0].status, "False");
-        assert_eq!(es.conditions[0].reason.as_deref(), Some("SecretSyncedError"));
+        assert_eq!(
+            es.conditions[0].reason.as_deref(),
+            Some("SecretSyncedError")
+        );
         assert!(es.refresh_time.is_some());
         let ev = events(&out);
         assert_eq!(ev.len(), 1);
-        let e = VaultError::parse(&ev[0].message).expect("the Vault error survives the line breaks");
+        let e =
+            VaultError::parse(&ev[0].message).expect("the Vault error survives the line breaks");
         assert!(e.is_permission_denied());
         assert_eq!(e.path.as_deref(), Some("kv/data/k"));
     }
@@ -365,8 +469,21 @@ mod tests {
     #[test]
     fn collapsed_status_excerpt() {
         let text = "Status:\nConditions:\nMessage: could not get secret data from provider: vault: 403 permission denied\nReason: SecretSyncedError\nStatus: False\n";
-        let out = run(text, Some("kubectl describe externalsecret es-2 -n prod | grep -A5 Status"));
-        let es = out.facts.iter().find_map(|f| if let Fact::ExternalSecret(e) = f { Some(e) } else { None }).expect("an ES");
+        let out = run(
+            text,
+            Some("kubectl describe externalsecret es-2 -n prod | grep -A5 Status"),
+        );
+        let es = out
+            .facts
+            .iter()
+            .find_map(|f| {
+                if let Fact::ExternalSecret(e) = f {
+                    Some(e)
+                } else {
+                    None
+                }
+            })
+            .expect("an ES");
         assert_eq!(es.meta.name, "es-2");
         assert_eq!(es.conditions[0].status, "False");
     }
