@@ -158,7 +158,20 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
             continue;
         }
         let hint = hints.get(&*e.path).map(|c| Command::parse(c));
-        let (out, format, skipped) = ingest_file(&e.path, &e.data, hint);
+        let (out, format, mut skipped) = ingest_file(&e.path, &e.data, hint);
+        // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
+        if let (Some(root), Some(reason)) = (&ts_root, skipped.as_mut()) {
+            if let Some(rel) = e.path.strip_prefix(root.as_str()) {
+                let collector = rel.split('/').next().unwrap_or(rel);
+                if rel.contains('/') && troubleshoot::classify(rel).is_none()
+                    || collector.ends_with(".json")
+                {
+                    *reason = format!(
+                        "troubleshoot {collector} output, not used by credtrace ({reason})"
+                    );
+                }
+            }
+        }
         ing.files
             .push(FileReport::new(&e.path, format, &out, skipped));
         ing.facts.extend(out.facts);

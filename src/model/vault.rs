@@ -207,7 +207,9 @@ impl VaultError {
             let line = rest.lines().next().unwrap_or("");
             let mut w = line.split_whitespace();
             e.method = w.next().map(str::to_string);
-            if let Some(url) = w.next() {
+            // the rest of the line: a redacted host may hold spaces (`https://<vault URL>/v1/x`)
+            let url = line.trim_start()[e.method.as_deref().unwrap_or("").len()..].trim();
+            if !url.is_empty() {
                 if let Some(i) = url.find("/v1/") {
                     let p = &url[i + 4..];
                     e.path = Some(

@@ -40,9 +40,10 @@ pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
         return None;
     }
     // aligned: the Value column starts where the header's `Value` starts
+    // (a TAB-separated table is not aligned: its rows are split at their own TAB)
     let vcol = header
         .find("Value")
-        .filter(|&p| header[..p].ends_with("  ") || header[..p].ends_with('\t'));
+        .filter(|&p| header[..p].ends_with("  ") && !header.contains('\t'));
     let mut rows: Vec<Row> = Vec::new();
     let mut j = i + 2;
     let mut in_pem = false;
