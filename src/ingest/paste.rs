@@ -43,6 +43,15 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
                 return "kubernetes-json";
             }
             Ok(docs::Doc::Other(v)) => {
+                // Vault reads and troubleshoot's secret collector carry values: withhold
+                // every line holding one before anything cites it
+                let mut values = Vec::new();
+                for key in ["data", "value", "auth"] {
+                    if let Some(d) = v.get(key) {
+                        super::kube::objects::string_leaves(d, &mut values);
+                    }
+                }
+                src.withhold_values(0, src.lines.len(), values);
                 if vault_json(src, first, &v, cmd.as_ref(), out) {
                     return "vault-json";
                 }

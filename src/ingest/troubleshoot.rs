@@ -250,7 +250,13 @@ pub fn sniff(src: &Source, v: &Value, out: &mut Out) -> Option<&'static str> {
                     meta: Meta {
                         namespace: (!ns.is_empty()).then(|| ns.to_string()),
                         name: name.to_string(),
-                        loc: src.field(0, src.lines.len(), "name", name, 0),
+                        loc: {
+                            let mut l = src.loc(0);
+                            l.excerpt = std::sync::Arc::from(
+                                format!("secret collector: {ns}/{name} exists").as_str(),
+                            );
+                            l
+                        },
                         ..Default::default()
                     },
                     ..Default::default()
@@ -509,5 +515,95 @@ mod tests {
         assert_eq!(crate::model::time::fmt_time(t), "2026-03-19T10:30:00Z");
         assert!(time_in_name("troubleshoot-k3s.tar.gz").is_none());
         assert!(time_in_name("bundle-2026-03-19T10:30:00").is_some());
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+    use crate::ingest::ingest_file;
+    use std::sync::Arc;
+
+    fn read(path: &str, text: &str) -> crate::ingest::Out {
+        let p: Arc<str> = Arc::from(path);
+        let (out, _, skipped) = ingest_file(&p, text.as_bytes(), None);
+        assert!(skipped.is_none(), "{path}: {skipped:?}");
+        out
+    }
+
+    fn not_collected(out: &crate::ingest::Out) -> Vec<(Kind, Option<String>)> {
+        out.facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::NotCollected {
+                    kind, namespace, ..
+                } => Some((*kind, namespace.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn errors_and_can_i_say_what_was_not_collected() {
+        let out = read(
+            "cluster-resources/pods-errors.json",
+            r#"{"prod": "pods is forbidden: User \"x\" cannot list resource \"pods\" in the namespace \"prod\""}"#,
+        );
+        assert_eq!(not_collected(&out), [(Kind::Pod, Some("prod".into()))]);
+        let out = read(
+            "cluster-resources/custom-resources/externalsecrets.external-secrets.io-errors.json",
+            r#"["the server could not find the requested resource"]"#,
+        );
+        assert_eq!(not_collected(&out), [(Kind::ExternalSecret, None)]);
+        let out = read(
+            "cluster-resources/auth-cani-list/prod.json",
+            r#"[{"verbs":["get","list","watch"],"apiGroups":[""],"resources":["pods","serviceaccounts"]},{"verbs":["list"],"apiGroups":["apps"],"resources":["*"]}]"#,
+        );
+        let nc = not_collected(&out);
+        assert!(nc.contains(&(Kind::Secret, Some("prod".into()))));
+        assert!(nc.contains(&(Kind::ExternalSecret, Some("prod".into()))));
+        assert!(nc.contains(&(Kind::Job, Some("prod".into()))));
+        assert!(!nc
+            .iter()
+            .any(|(k, _)| matches!(k, Kind::Pod | Kind::Deployment | Kind::ServiceAccount)));
+    }
+
+    #[test]
+    fn empty_listings_cover_their_namespace() {
+        let out = read(
+            "cluster-resources/pods/default.json",
+            "{\n  \"kind\": \"PodList\",\n  \"apiVersion\": \"v1\",\n  \"items\": null\n}",
+        );
+        assert!(out.facts.iter().any(
+            |f| matches!(f, Fact::Covered { kind: Kind::Pod, namespace: Some(n) } if n == "default")
+        ));
+        let out = read(
+            "cluster-resources/custom-resources/clustersecretstores.external-secrets.io.yaml",
+            "[]\n",
+        );
+        assert!(out.facts.iter().any(|f| matches!(
+            f,
+            Fact::Covered {
+                kind: Kind::ClusterSecretStore,
+                namespace: None
+            }
+        )));
+    }
+
+    #[test]
+    fn collector_outputs_without_values() {
+        let out = read(
+            "secrets/prod/db.json",
+            r#"{"namespace":"prod","name":"db","key":"password","secretExists":true,"keyExists":true,"value":"never-kept"}"#,
+        );
+        assert!(!format!("{:?}", out.facts).contains("never-kept"));
+        assert!(matches!(&out.facts[0], Fact::Secret(s) if s.meta.name == "db"));
+        let out = read(
+            "cluster-resources/image-pull-secrets/prod/regcred.json",
+            r#"{"registry.internal:5000":"svc"}"#,
+        );
+        assert!(
+            matches!(&out.facts[0], Fact::Secret(s) if s.type_.as_deref() == Some("kubernetes.io/dockerconfigjson"))
+        );
     }
 }

@@ -532,3 +532,147 @@ impl Builder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn loc(path: &str, line: u32) -> Loc {
+        let p: Arc<str> = Arc::from(path);
+        Loc::new(&p, line, "x")
+    }
+
+    fn es(rv: Option<&str>, uid: Option<&str>, reason: &str, path: &str) -> Fact {
+        Fact::ExternalSecret(Box::new(ExternalSecret {
+            meta: Meta {
+                namespace: Some("prod".into()),
+                name: "es".into(),
+                uid: uid.map(str::to_string),
+                resource_version: rv.map(str::to_string),
+                loc: loc(path, 3),
+                ..Default::default()
+            },
+            store: StoreRef {
+                name: "vault".into(),
+                kind: "SecretStore".into(),
+                loc: loc(path, 9),
+            },
+            target_name: "es".into(),
+            conditions: vec![Condition {
+                type_: "Ready".into(),
+                status: if reason == "SecretSynced" {
+                    "True"
+                } else {
+                    "False"
+                }
+                .into(),
+                reason: Some(reason.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn a_table_row_and_a_dump_merge_the_dump_leading() {
+        let row = Fact::ExternalSecret(Box::new(ExternalSecret {
+            meta: Meta {
+                namespace: Some("prod".into()),
+                name: "es".into(),
+                created: Some(When::Ago(chrono::Duration::days(3))),
+                loc: loc("get.txt", 2),
+                ..Default::default()
+            },
+            refresh_interval: Some(chrono::Duration::hours(1)),
+            table_status: Some((
+                "SecretSyncedError".into(),
+                Some("False".into()),
+                loc("get.txt", 2),
+            )),
+            ..Default::default()
+        }));
+        let dump = es(Some("10"), Some("u1"), "SecretSyncedError", "es.yaml");
+        let s = Snapshot::build(vec![row, dump], ClockPolicy::default());
+        assert_eq!(s.external_secrets.len(), 1);
+        let e = &s.external_secrets[0];
+        assert_eq!(e.meta.loc.path.as_ref(), "es.yaml", "the dump leads");
+        assert_eq!(
+            e.refresh_interval.map(|d| d.num_hours()),
+            Some(1),
+            "the row fills gaps"
+        );
+        assert!(e.table_status.is_some());
+        assert!(s.conflicts.is_empty());
+    }
+
+    #[test]
+    fn the_newer_of_two_dumps_wins_and_a_recreated_object_is_a_conflict() {
+        let old = es(Some("10"), Some("u1"), "SecretSyncedError", "old.yaml");
+        let new = es(Some("42"), Some("u1"), "SecretSynced", "new.yaml");
+        for facts in [
+            vec![old.clone(), new.clone()],
+            vec![new.clone(), old.clone()],
+        ] {
+            let s = Snapshot::build(facts, ClockPolicy::default());
+            let e = &s.external_secrets[0];
+            assert_eq!(e.conditions[0].reason.as_deref(), Some("SecretSynced"));
+            assert!(s.conflicts.is_empty(), "{:?}", s.conflicts);
+        }
+        let other = es(Some("50"), Some("u2"), "SecretSynced", "later.yaml");
+        let s = Snapshot::build(vec![old, other], ClockPolicy::default());
+        assert_eq!(s.conflicts.len(), 1, "{:?}", s.conflicts);
+        assert!(s.conflicts[0].contains("recreated"));
+    }
+
+    #[test]
+    fn the_same_event_in_two_dumps_is_kept_once() {
+        let t = crate::model::time::parse_rfc3339("2026-03-01T00:00:00Z").unwrap();
+        let ev = |count: u32, path: &str| {
+            Fact::Event(Box::new(Event {
+                namespace: Some("prod".into()),
+                object_kind: "Pod".into(),
+                object_name: "p".into(),
+                type_: "Warning".into(),
+                reason: "Failed".into(),
+                message: "Error: ErrImagePull".into(),
+                count,
+                first: Some(When::At(t)),
+                last: Some(When::At(t + chrono::Duration::minutes(count as i64))),
+                loc: loc(path, 1),
+                ..Default::default()
+            }))
+        };
+        let s = Snapshot::build(
+            vec![ev(3, "a.json"), ev(5, "a.yaml")],
+            ClockPolicy::default(),
+        );
+        assert_eq!(s.events.len(), 1);
+        assert_eq!(s.events[0].count, 5);
+    }
+
+    #[test]
+    fn coverage_is_three_valued() {
+        let facts = vec![
+            Fact::Covered {
+                kind: Kind::Secret,
+                namespace: Some("prod".into()),
+            },
+            Fact::NotCollected {
+                kind: Kind::Secret,
+                namespace: Some("dev".into()),
+                reason: "forbidden".into(),
+            },
+        ];
+        let s = Snapshot::build(facts, ClockPolicy::default());
+        assert_eq!(
+            s.presence(Kind::Secret, Some("prod"), "x"),
+            Presence::Missing
+        );
+        assert_eq!(
+            s.presence(Kind::Secret, Some("dev"), "x"),
+            Presence::Unknown
+        );
+        assert_eq!(s.presence(Kind::Secret, Some("qa"), "x"), Presence::Unknown);
+    }
+}

@@ -487,4 +487,32 @@ mod tests {
         assert_eq!(es.meta.name, "es-2");
         assert_eq!(es.conditions[0].status, "False");
     }
+
+    #[test]
+    fn secrets_and_service_accounts() {
+        let text = "Name:         regcred\nNamespace:    prod\nLabels:       <none>\nAnnotations:  <none>\n\nType:  kubernetes.io/dockerconfigjson\n\nData\n====\n.dockerconfigjson:  161 bytes\n";
+        let out = run(text, None);
+        let s = out
+            .facts
+            .iter()
+            .find_map(|f| {
+                if let Fact::Secret(s) = f {
+                    Some(s)
+                } else {
+                    None
+                }
+            })
+            .expect("a Secret");
+        assert_eq!(
+            (s.meta.name.as_str(), s.type_.as_deref()),
+            ("regcred", Some("kubernetes.io/dockerconfigjson"))
+        );
+        assert_eq!(s.keys, [".dockerconfigjson"]);
+        let text = "Name:                eso\nNamespace:           prod\nLabels:              <none>\nAnnotations:         <none>\nImage pull secrets:  <none>\nMountable secrets:   <none>\nTokens:              <none>\nEvents:              <none>\n";
+        let out = run(text, None);
+        assert!(out
+            .facts
+            .iter()
+            .any(|f| matches!(f, Fact::ServiceAccount(s) if s.meta.name == "eso")));
+    }
 }
