@@ -83,6 +83,9 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
                 if audit_lines(src, out) {
                     return "vault-audit";
                 }
+                if audit_stream(src, text, out) {
+                    return "vault-audit";
+                }
                 if logs::json_lines(src, out) {
                     return "controller-log";
                 }
@@ -299,6 +302,33 @@ fn audit_lines(src: &Source, out: &mut Out) -> bool {
         }
     }
     n > 0
+}
+
+/// Pretty-printed audit entries one after another (`jq . audit.log`): a stream of JSON
+/// values, each cited at the line where it starts.
+fn audit_stream(src: &Source, text: &str, out: &mut Out) -> bool {
+    let mut entries = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut start = 0usize;
+    while let Some(item) = stream.next() {
+        let Ok(v) = item else {
+            return false;
+        };
+        if v.get("request").is_none() || v.get("type").is_none() {
+            return false;
+        }
+        let begin = text[start..].find('{').map(|p| start + p).unwrap_or(start);
+        let line = text[..begin].matches('\n').count();
+        entries.push((line, v));
+        start = stream.byte_offset();
+    }
+    if entries.len() < 2 {
+        return false;
+    }
+    for (line, v) in &entries {
+        vault::audit::take(src, *line, v, out);
+    }
+    true
 }
 
 /// `vault ... -format=json` envelopes: the `data` map read as a table would be.
@@ -590,5 +620,32 @@ fn scan(src: &Source, from: usize, mut cmd: Option<Command>, out: &mut Out) {
             shown.join(", "),
             if unrecognised.len() > 5 { ", ..." } else { "" }
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn pretty_printed_audit_entries_one_after_another() {
+        let text = "{\n  \"time\": \"2026-03-02T09:41:17Z\",\n  \"type\": \"request\",\n  \"auth\": {\"display_name\": \"oidc-a\"},\n  \"request\": {\"operation\": \"delete\", \"path\": \"sys/policies/acl/p\"}\n}\n{\n  \"time\": \"2026-03-02T09:41:17Z\",\n  \"type\": \"response\",\n  \"request\": {\"operation\": \"delete\", \"path\": \"sys/policies/acl/p\"}\n}\n";
+        let p: Arc<str> = Arc::from("audit.json");
+        let src = Source::new(&p, text);
+        let mut out = Out::default();
+        assert_eq!(read(&src, text, None, &mut out), "vault-audit");
+        let lines: Vec<u32> = out
+            .facts
+            .iter()
+            .filter_map(|f| {
+                if let Fact::Audit(a) = f {
+                    Some(a.loc.line)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(lines, [1, 7]);
     }
 }
