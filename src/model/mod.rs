@@ -185,6 +185,10 @@ pub enum Fact {
     VaultStatus(VaultStatus),
     VaultError(VaultError, Loc),
     Audit(Box<AuditEvent>),
+    /// A KV secret's metadata and key names (never its values).
+    VaultSecret(Box<VaultSecretMeta>),
+    /// An auth method's configuration (`vault read auth/M/config`).
+    VaultAuthConfig(Box<VaultAuthConfig>),
     /// The mount list (`vault secrets list`, or `vault auth list` when `auth`) was collected.
     MountsListed {
         auth: bool,

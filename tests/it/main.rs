@@ -3,4 +3,8 @@
 
 mod e2e;
 mod fixtures;
+mod no_secret_values;
+mod props;
+mod real_bundles;
+mod real_outputs;
 mod util;
