@@ -673,6 +673,86 @@ pub fn store_token<'a>(snap: &'a Snapshot, store: &SecretStore) -> Result<&'a Va
     }
 }
 
+/// The name of the VaultToken node of a token-auth store: the accessor or display name of
+/// its `vault token lookup`, else `NAMESPACE/SECRET` of the Secret holding it.
+pub fn token_name(snap: &Snapshot, store: &SecretStore) -> Option<String> {
+    let Some(VaultAuth::Token {
+        secret, namespace, ..
+    }) = store.vault.as_ref().map(|v| &v.auth)
+    else {
+        return None;
+    };
+    Some(
+        store_token(snap, store)
+            .ok()
+            .and_then(|t| t.accessor.clone().or_else(|| t.display_name.clone()))
+            .unwrap_or_else(|| {
+                format!(
+                    "{}/{secret}",
+                    namespace
+                        .as_deref()
+                        .or(store.meta.namespace.as_deref())
+                        .unwrap_or("-")
+                )
+            }),
+    )
+}
+
+/// A Vault Enterprise namespace as a plain name: `team-a/` -> `team-a`; root is `""`.
+pub fn vault_ns(ns: Option<&str>) -> String {
+    ns.map(|n| n.trim().trim_matches('/'))
+        .filter(|n| !n.is_empty() && *n != "root")
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The store talks to one Vault namespace, but the audit log shows its role, its policies or
+/// its paths used successfully in another (FM-23): that namespace and the audit entries.
+pub fn namespace_mismatch<'a>(
+    snap: &'a Snapshot,
+    store: &SecretStore,
+) -> Option<(String, Vec<&'a AuditEvent>)> {
+    let v = store.vault.as_ref()?;
+    let store_ns = vault_ns(v.namespace.as_deref());
+    let mut paths: Vec<String> = Vec::new();
+    if let Some((mount, role, known)) = store_role(snap, store) {
+        paths.push(format!("auth/{mount}/role/{role}"));
+        if let Some(r) = known {
+            for (p, _) in &r.policies {
+                paths.push(format!("sys/policies/acl/{p}"));
+                paths.push(format!("sys/policy/{p}"));
+            }
+        }
+    }
+    for es in users(snap, store) {
+        paths.extend(requests(store, es).into_iter().map(|r| r.path));
+    }
+    let elsewhere: Vec<&AuditEvent> = snap
+        .vault
+        .audit
+        .iter()
+        .filter(|a| {
+            a.error.is_none()
+                && vault_ns(a.namespace.as_deref()) != store_ns
+                && paths.iter().any(|p| a.path.trim_matches('/') == p)
+        })
+        .collect();
+    let ns = vault_ns(elsewhere.first()?.namespace.as_deref());
+    let here_ok = snap.vault.audit.iter().any(|a| {
+        a.error.is_none()
+            && vault_ns(a.namespace.as_deref()) == store_ns
+            && paths.iter().any(|p| a.path.trim_matches('/') == p)
+    });
+    if here_ok {
+        return None;
+    }
+    let evs: Vec<&AuditEvent> = elsewhere
+        .into_iter()
+        .filter(|a| vault_ns(a.namespace.as_deref()) == ns)
+        .collect();
+    Some((ns, evs))
+}
+
 /// Audit entries with `operation` in `ops` on exactly `path`, oldest first.
 pub fn audit_on<'a>(snap: &'a Snapshot, ops: &[&str], path: &str) -> Vec<&'a AuditEvent> {
     let mut v: Vec<&AuditEvent> = snap

@@ -517,7 +517,16 @@ impl Graph {
                             .iter()
                             .any(|x| x.contains("invalid role name"))
                 });
+                let ns_mismatch = access::namespace_mismatch(snap, s);
                 let (presence, status) = match (known, listed) {
+                    _ if ns_mismatch.is_some() => (
+                        Presence::Present,
+                        EdgeStatus::Broken(format!(
+                            "the store logs in to Vault namespace {} but role {role} lives in namespace {}",
+                            v.namespace.as_deref().map(|n| n.trim_matches('/')).filter(|n| !n.is_empty()).unwrap_or("root"),
+                            ns_mismatch.as_ref().map(|m| m.0.as_str()).unwrap_or("")
+                        )),
+                    ),
                     _ if auth_missing => (
                         Presence::Missing,
                         EdgeStatus::Broken(format!(
@@ -597,13 +606,7 @@ impl Graph {
                     }
                 }
             }
-            if let VaultAuth::Token {
-                secret,
-                namespace,
-                loc,
-                ..
-            } = &v.auth
-            {
+            if let VaultAuth::Token { loc, .. } = &v.auth {
                 let errors: Vec<access::SeenError> = access::store_errors(snap, s)
                     .into_iter()
                     .filter(|e| {
@@ -613,17 +616,7 @@ impl Graph {
                     })
                     .collect();
                 let token = access::store_token(snap, s).ok();
-                let name = token
-                    .and_then(|t| t.accessor.clone().or_else(|| t.display_name.clone()))
-                    .unwrap_or_else(|| {
-                        format!(
-                            "{}/{secret}",
-                            namespace
-                                .as_deref()
-                                .or(s.meta.namespace.as_deref())
-                                .unwrap_or("-")
-                        )
-                    });
+                let name = access::token_name(snap, s).unwrap_or_default();
                 let expired = token.and_then(|t| t.expire_time).filter(|t| *t <= cap);
                 let status = match (expired, errors.first()) {
                     (Some(t), _) => {
