@@ -575,8 +575,10 @@ pub fn lint_path(pattern: &str) -> Vec<PathProblem> {
         return vec![PathProblem::Empty];
     }
     let mut problems = Vec::new();
-    let last = pattern.len() - pattern.chars().last().map_or(0, char::len_utf8);
-    if pattern.char_indices().any(|(i, c)| c == '*' && i != last) {
+    // judge the glob on the path as meant; stray whitespace is its own problem
+    let body = pattern.trim();
+    let last = body.len() - body.chars().last().map_or(0, char::len_utf8);
+    if body.char_indices().any(|(i, c)| c == '*' && i != last) {
         problems.push(PathProblem::GlobNotLast);
     }
     if pattern.trim() != pattern {
@@ -1498,7 +1500,8 @@ mod tests {
             ("secret/data/app/*", &[]),
             ("secret/data/+/db", &[]),
             ("secret/data/*/db", &[GlobNotLast]),
-            ("secret/backend/* ", &[GlobNotLast, SurroundingWhitespace]),
+            ("secret/backend/* ", &[SurroundingWhitespace]),
+            (" secret/a*/b ", &[GlobNotLast, SurroundingWhitespace]),
             (" secret/x", &[SurroundingWhitespace]),
             ("/secret/data/x", &[]),
             ("//secret/data/x", &[LeadingSlash]),
