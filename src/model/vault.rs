@@ -41,6 +41,8 @@ pub struct VaultRole {
     pub name: String,
     pub bound_sa_names: Vec<String>,
     pub bound_sa_namespaces: Vec<String>,
+    /// `bound_service_account_namespace_selector`, when set (a label selector Vault evaluates).
+    pub namespace_selector: Option<String>,
     /// `token_policies` ∪ `policies`, each with the line that lists it.
     pub policies: Vec<(String, Loc)>,
     pub no_default_policy: bool,

@@ -263,6 +263,9 @@ pub fn interpret(
                 bound_sa_namespaces: get(rows, "bound_service_account_namespaces")
                     .map(|r| list_value(&r.1))
                     .unwrap_or_default(),
+                namespace_selector: get(rows, "bound_service_account_namespace_selector")
+                    .map(|r| r.1.trim().to_string())
+                    .filter(|v| !v.is_empty() && v != "n/a" && v != "<nil>" && v != "\"\""),
                 policies,
                 no_default_policy: boolean(rows, "token_no_default_policy").unwrap_or(false),
                 token_ttl: dur(rows, "token_ttl", src).map(|d| d.0),
