@@ -22,6 +22,7 @@
 //! is [`Outcome::Templated`] rather than a guess.
 
 pub mod eso;
+pub mod explain;
 
 use crate::model::{Loc, VaultPolicy};
 use std::cmp::Ordering;
@@ -544,7 +545,8 @@ pub enum PathProblem {
     GlobNotLast,
     /// Whitespace inside the quotes, before or after the path: matched literally.
     SurroundingWhitespace,
-    /// A leading `/`.
+    /// More than one leading `/`: Vault strips one, so the rule never matches. (A single
+    /// leading `/` is harmless and not reported.)
     LeadingSlash,
     /// An empty (or blank) path.
     Empty,
@@ -560,7 +562,7 @@ impl PathProblem {
                 "the path has whitespace inside the quotes, which vault keeps and matches literally"
             }
             PathProblem::LeadingSlash => {
-                "the path starts with '/', which vault strips once, so a second slash would never match"
+                "the path starts with '//': vault strips only one leading slash, so the rule never matches"
             }
             PathProblem::Empty => "the path is empty, so the rule matches no request",
         }
@@ -573,14 +575,16 @@ pub fn lint_path(pattern: &str) -> Vec<PathProblem> {
         return vec![PathProblem::Empty];
     }
     let mut problems = Vec::new();
-    let last = pattern.len() - pattern.chars().last().map_or(0, char::len_utf8);
-    if pattern.char_indices().any(|(i, c)| c == '*' && i != last) {
+    // judge the glob on the path as meant; stray whitespace is its own problem
+    let body = pattern.trim();
+    let last = body.len() - body.chars().last().map_or(0, char::len_utf8);
+    if body.char_indices().any(|(i, c)| c == '*' && i != last) {
         problems.push(PathProblem::GlobNotLast);
     }
     if pattern.trim() != pattern {
         problems.push(PathProblem::SurroundingWhitespace);
     }
-    if pattern.trim_start().starts_with('/') {
+    if pattern.trim_start().starts_with("//") {
         problems.push(PathProblem::LeadingSlash);
     }
     problems
@@ -1242,6 +1246,81 @@ mod tests {
             pattern: Some("sys/mounts/*"),
         },
         Case {
+            name: "priority tie: a leading slash and none are one pattern, capabilities unioned",
+            policies: &[
+                ("lister", &[("/secret/data/app/*", &["list"])]),
+                ("reader", &[("secret/data/app/*", &["read"])]),
+            ],
+            path: "secret/data/app/db",
+            cap: "read",
+            allowed: true,
+            outcome: Granted,
+            pattern: Some("secret/data/app/*"),
+        },
+        Case {
+            name: "priority tie: a deny under a leading slash still merges with the grant",
+            policies: &[
+                ("reader", &[("secret/data/app/*", &["read"])]),
+                ("guard", &[("/secret/data/app/*", &["deny"])]),
+            ],
+            path: "secret/data/app/db",
+            cap: "read",
+            allowed: false,
+            outcome: Denied,
+            pattern: Some("/secret/data/app/*"),
+        },
+        Case {
+            name: "priority tie on first wildcard: fewer plus segments win, here a deny",
+            policies: &[
+                ("reader", &[("secret/data/+/+", &["read"])]),
+                ("guard", &[("secret/data/+/db", &["deny"])]),
+            ],
+            path: "secret/data/x/db",
+            cap: "read",
+            allowed: false,
+            outcome: Denied,
+            pattern: Some("secret/data/+/db"),
+        },
+        Case {
+            name: "priority tie on first wildcard: the pattern without a trailing glob wins over a deny glob",
+            policies: &[
+                ("guard", &[("secret/data/+/*", &["deny"])]),
+                ("reader", &[("secret/data/+/db", &["read"])]),
+            ],
+            path: "secret/data/app/db",
+            cap: "read",
+            allowed: true,
+            outcome: Granted,
+            pattern: Some("secret/data/+/db"),
+        },
+        Case {
+            name: "deny wins over sudo in the same merged rule",
+            policies: &[
+                ("ops", &[("sys/mounts/*", &["sudo", "update"])]),
+                ("guard", &[("sys/mounts/*", &["deny"])]),
+            ],
+            path: "sys/mounts/secret",
+            cap: "sudo",
+            allowed: false,
+            outcome: Denied,
+            pattern: Some("sys/mounts/*"),
+        },
+        Case {
+            name: "a deny on a list path does not block reads of the same prefix when a read rule wins",
+            policies: &[(
+                "app",
+                &[
+                    ("secret/metadata/app", &["deny"]),
+                    ("secret/data/app/*", &["read"]),
+                ],
+            )],
+            path: "secret/data/app/db",
+            cap: "read",
+            allowed: true,
+            outcome: Granted,
+            pattern: Some("secret/data/app/*"),
+        },
+        Case {
             name: "capability names are case-sensitive",
             policies: &[("app", &[("secret/x", &["Read"])])],
             path: "secret/x",
@@ -1421,9 +1500,11 @@ mod tests {
             ("secret/data/app/*", &[]),
             ("secret/data/+/db", &[]),
             ("secret/data/*/db", &[GlobNotLast]),
-            ("secret/backend/* ", &[GlobNotLast, SurroundingWhitespace]),
+            ("secret/backend/* ", &[SurroundingWhitespace]),
+            (" secret/a*/b ", &[GlobNotLast, SurroundingWhitespace]),
             (" secret/x", &[SurroundingWhitespace]),
-            ("/secret/data/x", &[LeadingSlash]),
+            ("/secret/data/x", &[]),
+            ("//secret/data/x", &[LeadingSlash]),
             ("*/x*", &[GlobNotLast]),
             ("", &[Empty]),
             ("  ", &[Empty]),

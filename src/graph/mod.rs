@@ -5,11 +5,13 @@
 //! works but is out of date is stale. Each edge carries the evidence that created it and the
 //! last time it is known to have worked. petgraph types do not leave this module.
 
+pub mod access;
 pub mod derive;
 
 use crate::acl::Acl;
 use crate::model::*;
-use derive::{es_sync, last_write, store_ready, vault_paths};
+use access::{MountProblem, Purpose};
+use derive::{es_sync, last_write, store_ready};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
@@ -29,6 +31,10 @@ pub enum EdgeKind {
     PolicyGrantsPath,
     ReadsPath,
     IssuedByMount,
+    /// A role to the auth mount it lives on.
+    UsesAuthMount,
+    /// A store to the Vault server it talks to.
+    ServedBy,
 }
 
 impl EdgeKind {
@@ -45,6 +51,8 @@ impl EdgeKind {
             EdgeKind::PolicyGrantsPath => "policy-grants-path",
             EdgeKind::ReadsPath => "reads-path",
             EdgeKind::IssuedByMount => "issued-by-mount",
+            EdgeKind::UsesAuthMount => "uses-auth-mount",
+            EdgeKind::ServedBy => "served-by",
         }
     }
 }
@@ -180,6 +188,10 @@ impl Graph {
         };
         let cap = snap.captured_at;
         let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
+        // (policy, path, why, evidence): the role's policies refuse a path an ExternalSecret reads
+        let mut denied: Vec<(String, String, String, Vec<Loc>)> = Vec::new();
+        // paths read with another capability than `read` (find lists, metadata)
+        let mut needs: Vec<(String, &'static str)> = Vec::new();
 
         // Pod -> Secret
         for p in &snap.pods {
@@ -346,9 +358,20 @@ impl Graph {
                 },
             );
 
-            // paths read
+            // paths read, each with the mount it lives on and, when the role's policies
+            // refuse it, the policy to blame
             if let Some(store) = store {
-                for (path, loc) in vault_paths(store, es) {
+                let acl_relevant = access::acl_can_explain(snap, es);
+                let verdicts = if acl_relevant {
+                    access::verdicts(snap, es)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                for req in access::requests(store, es) {
+                    let path = req.path.clone();
                     let p_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
                     let gone = sync
                         .detail
@@ -366,7 +389,7 @@ impl Graph {
                         (Some(false), _) => EdgeStatus::Ok,
                         _ => EdgeStatus::Unknown,
                     };
-                    let mut ev = vec![loc];
+                    let mut ev = vec![req.loc.clone()];
                     if let Some((_, l)) = &sync.vault_error {
                         ev.push(l.clone());
                     }
@@ -380,23 +403,100 @@ impl Graph {
                             fresh_at: sync.last_success.as_ref().map(|x| x.0),
                         },
                     );
-                    if let Some(m) = derive::mount_of(snap, &path) {
-                        let m_i = gr.node(
-                            ObjRef::new(Kind::VaultMount, None, &m.path),
-                            Presence::Present,
-                        );
-                        if gr.g.find_edge(p_i, m_i).is_none() {
-                            gr.edge(
-                                p_i,
-                                m_i,
-                                Edge {
-                                    kind: EdgeKind::IssuedByMount,
-                                    status: EdgeStatus::Ok,
-                                    evidence: vec![m.loc.clone()],
-                                    fresh_at: None,
-                                },
+                    let problem = access::mount_problem(snap, store, &path);
+                    let failing = sync.failing == Some(true);
+                    match (&problem, derive::mount_of(snap, &path)) {
+                        (Some(MountProblem::Missing { mount }), _) => {
+                            let m_i = gr.node(
+                                ObjRef::new(Kind::VaultMount, None, mount),
+                                Presence::Missing,
                             );
+                            if gr.g.find_edge(p_i, m_i).is_none() {
+                                gr.edge(
+                                    p_i,
+                                    m_i,
+                                    Edge {
+                                        kind: EdgeKind::IssuedByMount,
+                                        status: EdgeStatus::Broken(format!(
+                                            "no secrets engine is mounted at {mount}/"
+                                        )),
+                                        evidence: vec![req.loc.clone()],
+                                        fresh_at: None,
+                                    },
+                                );
+                            }
                         }
+                        (_, Some(m)) => {
+                            let m_i = gr.node(
+                                ObjRef::new(Kind::VaultMount, None, &m.path),
+                                Presence::Present,
+                            );
+                            let status = match &problem {
+                                Some(MountProblem::Version {
+                                    store: sv,
+                                    mount_version: mv,
+                                    ..
+                                }) if failing => EdgeStatus::Broken(format!(
+                                    "the store reads KV v{sv} but mount {} is KV v{mv}",
+                                    m.path
+                                )),
+                                _ => EdgeStatus::Ok,
+                            };
+                            match gr.g.find_edge(p_i, m_i) {
+                                Some(e) if status.is_bad() => gr.g[e].status = status,
+                                Some(_) => {}
+                                None => gr.edge(
+                                    p_i,
+                                    m_i,
+                                    Edge {
+                                        kind: EdgeKind::IssuedByMount,
+                                        status,
+                                        evidence: vec![m.loc.clone()],
+                                        fresh_at: None,
+                                    },
+                                ),
+                            }
+                        }
+                        _ => {}
+                    }
+                    if problem.is_some() {
+                        continue;
+                    }
+                    let denial = verdicts
+                        .iter()
+                        .find(|v| v.request.path == path && v.request.capability == req.capability)
+                        .and_then(|v| v.denial.as_ref());
+                    if let Some(d) = denial {
+                        if let Some(policy) = d.policy() {
+                            let mut ev: Vec<Loc> = Vec::new();
+                            match d {
+                                crate::acl::explain::Denial::Shadowed { by, grant, .. } => {
+                                    ev.push(by.loc.clone());
+                                    ev.push(grant.loc.clone());
+                                }
+                                crate::acl::explain::Denial::KvV1Layout { grant, .. } => {
+                                    ev.push(grant.loc.clone())
+                                }
+                                crate::acl::explain::Denial::Malformed { rule, .. } => {
+                                    ev.push(rule.loc.clone())
+                                }
+                                crate::acl::explain::Denial::MetadataNotGranted {
+                                    data_grant,
+                                    ..
+                                } => ev.push(data_grant.loc.clone()),
+                                _ => {}
+                            }
+                            ev.retain(Loc::is_known);
+                            denied.push((
+                                policy.to_string(),
+                                path.clone(),
+                                d.describe(&path, req.capability),
+                                ev,
+                            ));
+                        }
+                    }
+                    if req.purpose != Purpose::Data {
+                        needs.push((path.clone(), req.capability));
                     }
                 }
             }
@@ -453,8 +553,33 @@ impl Graph {
                     .lists
                     .iter()
                     .find(|l| l.path == format!("auth/{mount_path}/role"));
+                let auth_mount = snap.vault.mounts.get(&(true, mount_path.clone()));
+                let auth_missing = auth_mount.is_none() && snap.vault.auth_mounts_listed;
+                let login_path = format!("auth/{mount_path}/login");
+                let invalid_role = access::store_errors(snap, s).into_iter().find(|e| {
+                    e.error.path.as_deref() == Some(login_path.as_str())
+                        && e.error
+                            .errors
+                            .iter()
+                            .any(|x| x.contains("invalid role name"))
+                });
+                let ns_mismatch = access::namespace_mismatch(snap, s);
                 let (presence, status) = match (known, listed) {
-                    (Some(_), _) => (Presence::Present, EdgeStatus::Ok),
+                    _ if ns_mismatch.is_some() => (
+                        Presence::Present,
+                        EdgeStatus::Broken(format!(
+                            "the store logs in to Vault namespace {} but role {role} lives in namespace {}",
+                            v.namespace.as_deref().map(|n| n.trim_matches('/')).filter(|n| !n.is_empty()).unwrap_or("root"),
+                            ns_mismatch.as_ref().map(|m| m.0.as_str()).unwrap_or("")
+                        )),
+                    ),
+                    _ if auth_missing => (
+                        Presence::Missing,
+                        EdgeStatus::Broken(format!(
+                            "auth mount {mount_path} is not enabled, so role {role} cannot exist"
+                        )),
+                    ),
+                    (Some(r), _) => (Presence::Present, binding_status(snap, s, r)),
                     (None, Some(l)) if l.keys.iter().any(|k| k == role) => {
                         (Presence::Present, EdgeStatus::Unknown)
                     }
@@ -464,16 +589,132 @@ impl Graph {
                             "role {role} does not exist on auth/{mount_path}"
                         )),
                     ),
+                    (None, None) if invalid_role.is_some() => (
+                        Presence::Missing,
+                        EdgeStatus::Broken(format!(
+                            "Vault answered invalid role name for {role} on auth/{mount_path}"
+                        )),
+                    ),
                     (None, None) => (Presence::Unknown, EdgeStatus::Unknown),
                 };
                 let r_i = gr.node(ObjRef::new(Kind::VaultRole, None, &role_name), presence);
+                let mut ev = vec![loc.clone()];
+                if let Some(e) = &invalid_role {
+                    ev.push(e.loc.clone());
+                }
                 gr.edge(
                     st_i,
                     r_i,
                     Edge {
                         kind: EdgeKind::BoundToRole,
                         status,
-                        evidence: vec![loc.clone()],
+                        evidence: ev,
+                        fresh_at: None,
+                    },
+                );
+                // role -> auth mount
+                let am_presence = match (auth_mount, auth_missing) {
+                    (Some(_), _) => Presence::Present,
+                    (None, true) => Presence::Missing,
+                    _ => Presence::Unknown,
+                };
+                let am_status = if auth_missing {
+                    EdgeStatus::Broken(format!(
+                        "auth mount {mount_path}/ is not enabled (`vault auth list`)"
+                    ))
+                } else if access::mount_rejects_logins(snap, mount_path).is_some() {
+                    EdgeStatus::Broken(format!(
+                        "every login on auth/{mount_path} fails with permission denied"
+                    ))
+                } else if auth_mount.is_some() {
+                    EdgeStatus::Ok
+                } else {
+                    EdgeStatus::Unknown
+                };
+                if am_presence != Presence::Unknown || am_status.is_bad() {
+                    let am_i = gr.node(
+                        ObjRef::new(Kind::VaultMount, None, &format!("auth/{mount_path}")),
+                        am_presence,
+                    );
+                    if gr.g.find_edge(r_i, am_i).is_none() {
+                        gr.edge(
+                            r_i,
+                            am_i,
+                            Edge {
+                                kind: EdgeKind::UsesAuthMount,
+                                status: am_status,
+                                evidence: vec![auth_mount
+                                    .map(|m| m.loc.clone())
+                                    .unwrap_or_else(|| loc.clone())],
+                                fresh_at: None,
+                            },
+                        );
+                    }
+                }
+            }
+            if let VaultAuth::Token { loc, .. } = &v.auth {
+                let errors: Vec<access::SeenError> = access::store_errors(snap, s)
+                    .into_iter()
+                    .filter(|e| {
+                        e.error.path.as_deref() == Some("auth/token/lookup-self")
+                            && e.error.code == Some(403)
+                            && !e.error.raw_message
+                    })
+                    .collect();
+                let token = access::store_token(snap, s).ok();
+                let name = access::token_name(snap, s).unwrap_or_default();
+                let expired = token.and_then(|t| t.expire_time).filter(|t| *t <= cap);
+                let status = match (expired, errors.first()) {
+                    (Some(t), _) => {
+                        EdgeStatus::Broken(format!("token expired at {}", time::fmt_time(t)))
+                    }
+                    (None, Some(e)) => EdgeStatus::Broken(format!(
+                        "Vault refuses the token: {}",
+                        e.error.summary()
+                    )),
+                    (None, None) if token.is_some() => EdgeStatus::Ok,
+                    _ => EdgeStatus::Unknown,
+                };
+                if token.is_some() || status.is_bad() {
+                    let t_i = gr.node(
+                        ObjRef::new(Kind::VaultToken, None, &name),
+                        Presence::Present,
+                    );
+                    let mut ev = vec![loc.clone()];
+                    ev.extend(token.map(|t| t.loc.clone()));
+                    ev.extend(errors.first().map(|e| e.loc.clone()));
+                    gr.edge(
+                        st_i,
+                        t_i,
+                        Edge {
+                            kind: EdgeKind::AuthenticatesAs,
+                            status,
+                            evidence: ev,
+                            fresh_at: None,
+                        },
+                    );
+                }
+            }
+            // store -> Vault server
+            let sealed = access::sealed(snap);
+            if snap.vault.status.is_some() || sealed.is_some() {
+                let sv_i = gr.node(
+                    ObjRef::new(Kind::VaultServer, None, &v.server),
+                    Presence::Present,
+                );
+                let mut ev = vec![v.loc.clone()];
+                ev.extend(sealed.clone());
+                gr.edge(
+                    st_i,
+                    sv_i,
+                    Edge {
+                        kind: EdgeKind::ServedBy,
+                        status: if sealed.is_some() {
+                            EdgeStatus::Broken("Vault is sealed".into())
+                        } else {
+                            EdgeStatus::Ok
+                        },
+                        evidence: ev,
                         fresh_at: None,
                     },
                 );
@@ -487,6 +728,24 @@ impl Graph {
                 ObjRef::new(Kind::VaultRole, None, &role_name),
                 Presence::Present,
             );
+            if !r.no_default_policy && !r.policies.iter().any(|(p, _)| p == "default") {
+                if let Some(d) = snap.vault.policies.get("default") {
+                    let p_i = gr.node(
+                        ObjRef::new(Kind::VaultPolicy, None, "default"),
+                        Presence::Present,
+                    );
+                    gr.edge(
+                        r_i,
+                        p_i,
+                        Edge {
+                            kind: EdgeKind::RoleGrantsPolicy,
+                            status: EdgeStatus::Ok,
+                            evidence: vec![d.loc.clone()],
+                            fresh_at: None,
+                        },
+                    );
+                }
+            }
             for (p, loc) in &r.policies {
                 let presence = snap.presence(Kind::VaultPolicy, None, p);
                 let p_i = gr.node(ObjRef::new(Kind::VaultPolicy, None, p), presence);
@@ -523,7 +782,11 @@ impl Graph {
         for pol in snap.vault.policies.values() {
             let acl = Acl::new(&[pol]);
             for path in &paths {
-                let d = acl.check(path, "read");
+                let cap = needs
+                    .iter()
+                    .find(|(p, _)| p == path)
+                    .map_or("read", |(_, c)| *c);
+                let d = acl.check(path, cap);
                 if d.allowed {
                     let p_i = gr.node(
                         ObjRef::new(Kind::VaultPolicy, None, &pol.name),
@@ -545,6 +808,67 @@ impl Graph {
                 }
             }
         }
+        // the role's policies refuse a path: the policy to blame, with the ACL's reason
+        for (policy, path, why, evidence) in denied {
+            let p_i = gr.node(
+                ObjRef::new(Kind::VaultPolicy, None, &policy),
+                Presence::Present,
+            );
+            let path_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
+            if gr.g.find_edge(p_i, path_i).is_none() {
+                gr.edge(
+                    p_i,
+                    path_i,
+                    Edge {
+                        kind: EdgeKind::PolicyGrantsPath,
+                        status: EdgeStatus::Broken(why),
+                        evidence,
+                        fresh_at: None,
+                    },
+                );
+            }
+        }
         gr
+    }
+}
+
+/// Whether a role binds the ServiceAccounts a store logs in with (for the ExternalSecrets
+/// that fail; a referent ClusterSecretStore logs in once per ExternalSecret namespace).
+fn binding_status(snap: &Snapshot, store: &SecretStore, role: &VaultRole) -> EdgeStatus {
+    let Ok(logins) = access::logins(snap, store) else {
+        return EdgeStatus::Unknown;
+    };
+    let failing = |l: &access::Login| {
+        l.external_secrets.is_empty()
+            || l.external_secrets.iter().any(|o| {
+                o.namespace
+                    .as_deref()
+                    .and_then(|ns| snap.external_secret(ns, &o.name))
+                    .is_some_and(|es| es_sync(snap, es).failing == Some(true))
+            })
+    };
+    let mut bad: Vec<String> = Vec::new();
+    let mut unknown = false;
+    for l in logins.iter().filter(|l| failing(l)) {
+        match access::binding(role, l) {
+            access::Binding::Bound => {}
+            access::Binding::Unknown => unknown = true,
+            access::Binding::NameNotBound => bad.push(format!(
+                "role {} does not bind ServiceAccount {}",
+                role.name, l.sa
+            )),
+            access::Binding::NamespaceNotBound => bad.push(format!(
+                "role {} does not bind namespace {}",
+                role.name, l.namespace
+            )),
+        }
+    }
+    if !bad.is_empty() {
+        bad.dedup();
+        EdgeStatus::Broken(bad.join("; "))
+    } else if unknown {
+        EdgeStatus::Unknown
+    } else {
+        EdgeStatus::Ok
     }
 }

@@ -67,6 +67,7 @@ pub fn parse(path: &Arc<str>, data: &[u8]) -> (Vec<Fact>, FileReport, BTreeMap<S
         kinds: out.kinds,
         notes: out.notes,
         skipped,
+        coverage: vec![],
     };
     (out.facts, report, cmds)
 }

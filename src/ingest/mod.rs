@@ -6,10 +6,12 @@
 //! (`$ kubectl get ...`, `root@host:/# vault read ...`); the command tells what a table means.
 //! Ingest never aborts: a bad file is a note in the report, and the rest is still read.
 
+pub mod eso;
 pub mod kube;
 pub mod manifest;
 mod paste;
 pub mod text;
+pub mod troubleshoot;
 pub mod vault;
 
 use crate::bundle::Bundle;
@@ -33,6 +35,44 @@ pub struct FileReport {
     /// Why nothing could be read from the file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// What the file says was collected, or could not be (`Pod in prod`, `not collected: ...`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<String>,
+}
+
+impl FileReport {
+    fn new(path: &str, format: &str, out: &Out, skipped: Option<String>) -> FileReport {
+        let mut coverage: Vec<String> = out
+            .facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Covered { kind, namespace } => Some(format!(
+                    "{} in {}",
+                    kind.as_str(),
+                    namespace.as_deref().unwrap_or("all namespaces")
+                )),
+                Fact::NotCollected {
+                    kind, namespace, ..
+                } => Some(format!(
+                    "not collected: {} in {}",
+                    kind.as_str(),
+                    namespace.as_deref().unwrap_or("all namespaces")
+                )),
+                _ => None,
+            })
+            .collect();
+        coverage.sort();
+        coverage.dedup();
+        FileReport {
+            path: path.to_string(),
+            format: format.to_string(),
+            commands: out.commands.clone(),
+            kinds: out.kinds.clone(),
+            notes: out.notes.clone(),
+            skipped,
+            coverage,
+        }
+    }
 }
 
 /// The result of ingesting a bundle.
@@ -51,6 +91,9 @@ pub struct Out {
     pub commands: Vec<String>,
     pub was_list: bool,
     pub list_kind: Option<Kind>,
+    /// The content was recognised even if it held no object (an empty list, an errors file,
+    /// a fragment that could not be joined): the file is not reported as skipped.
+    pub recognised: bool,
 }
 
 impl Out {
@@ -90,23 +133,48 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
             kinds: BTreeMap::new(),
             notes: vec![],
             skipped: Some(s.reason.clone()),
+            coverage: vec![],
         });
+    }
+    // a troubleshoot bundle: its root, and a capture time in the archive or root folder name
+    let ts_root = troubleshoot::root(bundle.entries.iter().map(|e| (&*e.path, e.data.as_slice())));
+    let names = [
+        bundle.name_hint.clone(),
+        ts_root
+            .as_deref()
+            .map(|r| r.trim_end_matches('/').to_string()),
+    ];
+    for name in names.into_iter().flatten() {
+        if let Some(t) = troubleshoot::time_in_name(&name) {
+            let path: std::sync::Arc<str> = std::sync::Arc::from(name.as_str());
+            let mut loc = crate::model::Loc::file(&path);
+            loc.excerpt = std::sync::Arc::from(format!("archive name {name}").as_str());
+            ing.facts.push(Fact::CaptureHint(t, loc));
+            break;
+        }
     }
     for e in &bundle.entries {
         if manifest::is_manifest(&e.path) {
             continue;
         }
         let hint = hints.get(&*e.path).map(|c| Command::parse(c));
-        let (out, format, skipped) = ingest_file(&e.path, &e.data, hint);
+        let (out, format, mut skipped) = ingest_file(&e.path, &e.data, hint);
+        // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
+        if let (Some(root), Some(reason)) = (&ts_root, skipped.as_mut()) {
+            if let Some(rel) = e.path.strip_prefix(root.as_str()) {
+                let collector = rel.split('/').next().unwrap_or(rel);
+                if rel.contains('/') && troubleshoot::classify(rel).is_none()
+                    || collector.ends_with(".json")
+                {
+                    *reason = format!(
+                        "troubleshoot {collector} output, not used by credtrace ({reason})"
+                    );
+                }
+            }
+        }
+        ing.files
+            .push(FileReport::new(&e.path, format, &out, skipped));
         ing.facts.extend(out.facts);
-        ing.files.push(FileReport {
-            path: e.path.to_string(),
-            format: format.to_string(),
-            commands: out.commands,
-            kinds: out.kinds,
-            notes: out.notes,
-            skipped,
-        });
     }
     ing.files.sort_by(|a, b| a.path.cmp(&b.path));
     ing
@@ -143,8 +211,10 @@ pub fn ingest_file(
     }
     let src = Source::new(path, &text);
     let format = paste::read(&src, &text, hint, &mut out);
+    troubleshoot::after_read(path, &mut out);
     let skipped = if out.kinds.is_empty()
         && !out.was_list
+        && !out.recognised
         && !out
             .facts
             .iter()

@@ -1,10 +1,11 @@
 //! Reading one text file: whole-file JSON/YAML documents, or a paste scanned line by line
 //! for the outputs credtrace knows, each read with the command that introduced it.
 
+use super::eso::logs;
 use super::kube::{describe, docs, events, table};
-use super::text::{command_in, Command, Source};
-use super::vault;
+use super::text::{command_in, kube_kind, Command, Source};
 use super::Out;
+use super::{troubleshoot, vault};
 use crate::model::*;
 use serde_json::Value;
 
@@ -38,12 +39,27 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         match docs::parse_json(src, body_with_offset(text, body_offset).as_str(), out) {
             Ok(docs::Doc::Objects) => {
-                cover_listing(cmd.as_ref(), out);
+                listing_coverage(cmd.as_ref(), out);
                 return "kubernetes-json";
             }
             Ok(docs::Doc::Other(v)) => {
+                // Vault reads and troubleshoot's secret collector carry values: withhold
+                // every line holding one before anything cites it
+                let mut values = Vec::new();
+                for key in ["data", "value", "auth"] {
+                    if let Some(d) = v.get(key) {
+                        super::kube::objects::string_leaves(d, &mut values);
+                    }
+                }
+                src.withhold_values(0, src.lines.len(), values);
                 if vault_json(src, first, &v, cmd.as_ref(), out) {
                     return "vault-json";
+                }
+                if let Some(f) = troubleshoot::sniff(src, &v, out) {
+                    return f;
+                }
+                if docs::take_fragment(src, first, src.lines.len(), &v, cmd.as_ref(), out) {
+                    return "kubernetes-fragment";
                 }
                 if v.is_object() && v.get("request").is_some() {
                     // one pretty-printed audit entry
@@ -67,6 +83,12 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
                 if audit_lines(src, out) {
                     return "vault-audit";
                 }
+                if audit_stream(src, text, out) {
+                    return "vault-audit";
+                }
+                if logs::json_lines(src, out) {
+                    return "controller-log";
+                }
                 if !text.contains("\n\n") && !body.lines().any(|l| command_in(l).is_some()) {
                     out.notes.push(e);
                     return "json";
@@ -76,13 +98,24 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
     }
 
     // whole-document YAML with Kubernetes objects
-    if looks_like_kube_yaml(body) {
+    if looks_like_kube_yaml(body) || looks_like_fragment(body) {
         match docs::parse_yaml(src, &body_with_offset(text, body_offset), out) {
             Ok(d) if d.iter().any(|d| matches!(d, docs::Doc::Objects)) => {
-                cover_listing(cmd.as_ref(), out);
+                listing_coverage(cmd.as_ref(), out);
                 return "kubernetes-yaml";
             }
-            Ok(_) => {}
+            Ok(d) => {
+                for doc in d {
+                    if let docs::Doc::Other(v) = doc {
+                        if let Some(f) = troubleshoot::sniff(src, &v, out) {
+                            return f;
+                        }
+                        if docs::take_fragment(src, first, src.lines.len(), &v, cmd.as_ref(), out) {
+                            return "kubernetes-fragment";
+                        }
+                    }
+                }
+            }
             Err(e) => {
                 out.notes.push(e);
                 return "yaml";
@@ -206,34 +239,50 @@ fn jsonpath_output(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out)
     true
 }
 
-/// `kubectl get KIND [-n NS | -A] -o json|yaml` with no name and no filter lists every
-/// object of that kind in that scope, even when the list is empty.
-fn cover_listing(cmd: Option<&Command>, out: &mut Out) {
-    let Some(c) = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get" && !c.filtered) else {
-        return;
-    };
-    if c.arg(2).is_some() {
-        return;
-    }
-    for res in c.arg(1).unwrap_or("").split(',') {
-        if let Some(kind) = super::text::kube_kind(res).and_then(Kind::parse) {
-            out.cover(
-                kind,
-                if c.all_namespaces {
-                    None
-                } else {
-                    c.namespace.clone()
-                },
-            );
-        }
-    }
-}
-
 /// The text with everything before `offset` blanked to newlines, so line numbers stay true.
 fn body_with_offset(text: &str, offset: usize) -> String {
     let mut s: String = text[..offset].chars().filter(|c| *c == '\n').collect();
     s.push_str(&text[offset..]);
     s
+}
+
+/// A whole listing (`kubectl get pods -n prod -o yaml`, no name, no filter) covers its kind
+/// and namespace, even when it came back empty. Without `-n` or `-A` the namespace is the
+/// context's, which the bundle does not say: no coverage is claimed.
+fn listing_coverage(cmd: Option<&Command>, out: &mut Out) {
+    let Some(c) = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get") else {
+        return;
+    };
+    let Some(kind) = c.arg(1).and_then(kube_kind).and_then(Kind::parse) else {
+        return;
+    };
+    if c.arg(2).is_some() || c.filtered {
+        return;
+    }
+    if kind == Kind::ClusterSecretStore || kind == Kind::Namespace || c.all_namespaces {
+        out.cover(kind, None);
+    } else if let Some(ns) = &c.namespace {
+        out.cover(kind, Some(ns.clone()));
+    }
+}
+
+/// YAML whose top-level keys are only `spec`/`status`/`metadata`: a fragment of an object.
+fn looks_like_fragment(body: &str) -> bool {
+    let keys: Vec<&str> = body
+        .lines()
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with(char::is_whitespace)
+                && !l.starts_with('#')
+                && !l.starts_with('-')
+        })
+        .map(|l| l.split(':').next().unwrap_or(""))
+        .collect();
+    !keys.is_empty()
+        && keys
+            .iter()
+            .all(|k| matches!(*k, "spec" | "status" | "metadata"))
+        && keys.iter().any(|k| *k == "spec" || *k == "status")
 }
 
 fn looks_like_kube_yaml(body: &str) -> bool {
@@ -253,6 +302,33 @@ fn audit_lines(src: &Source, out: &mut Out) -> bool {
         }
     }
     n > 0
+}
+
+/// Pretty-printed audit entries one after another (`jq . audit.log`): a stream of JSON
+/// values, each cited at the line where it starts.
+fn audit_stream(src: &Source, text: &str, out: &mut Out) -> bool {
+    let mut entries = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut start = 0usize;
+    while let Some(item) = stream.next() {
+        let Ok(v) = item else {
+            return false;
+        };
+        if v.get("request").is_none() || v.get("type").is_none() {
+            return false;
+        }
+        let begin = text[start..].find('{').map(|p| start + p).unwrap_or(start);
+        let line = text[..begin].matches('\n').count();
+        entries.push((line, v));
+        start = stream.byte_offset();
+    }
+    if entries.len() < 2 {
+        return false;
+    }
+    for (line, v) in &entries {
+        vault::audit::take(src, *line, v, out);
+    }
+    true
 }
 
 /// `vault ... -format=json` envelopes: the `data` map read as a table would be.
@@ -286,6 +362,9 @@ fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &m
     };
     if !obj.contains_key("request_id") && !obj.contains_key("lease_duration") {
         return false;
+    }
+    if kv_json(src, at, obj, cmd, out) {
+        return true;
     }
     let mut rows = Vec::new();
     let line_of = |k: &str| {
@@ -342,6 +421,83 @@ fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &m
     true
 }
 
+/// `vault kv get -format=json` (`data.data` + `data.metadata`) and `vault kv metadata get
+/// -format=json` (`data.versions`): metadata and key names only, never a value.
+fn kv_json(
+    src: &Source,
+    at: usize,
+    obj: &serde_json::Map<String, Value>,
+    cmd: Option<&Command>,
+    out: &mut Out,
+) -> bool {
+    let Some(data) = obj.get("data").and_then(Value::as_object) else {
+        return false;
+    };
+    let t = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .and_then(crate::model::time::parse_rfc3339)
+    };
+    let path = cmd
+        .filter(|c| c.program == "vault")
+        .and_then(|c| if c.verb() == "kv" { c.arg(2) } else { c.arg(1) })
+        .unwrap_or_default()
+        .trim_matches('/')
+        .to_string();
+    let loc = src.loc(at);
+    if let (Some(meta), Some(d)) = (
+        data.get("metadata").and_then(Value::as_object),
+        data.get("data"),
+    ) {
+        let mut keys: Vec<String> = d
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        out.push(
+            "VaultSecret",
+            Fact::VaultSecret(Box::new(VaultSecretMeta {
+                path,
+                kv_version: Some(2),
+                keys,
+                version: meta.get("version").and_then(Value::as_u64),
+                created_time: t(meta.get("created_time")),
+                deletion_time: t(meta.get("deletion_time")),
+                destroyed: meta.get("destroyed").and_then(Value::as_bool),
+                loc,
+                ..Default::default()
+            })),
+        );
+        return true;
+    }
+    if let Some(versions) = data.get("versions").and_then(Value::as_object) {
+        let mut vs: Vec<VaultSecretVersion> = versions
+            .iter()
+            .map(|(n, v)| VaultSecretVersion {
+                version: n.parse().unwrap_or(0),
+                created_time: t(v.get("created_time")),
+                deletion_time: t(v.get("deletion_time")),
+                destroyed: v.get("destroyed").and_then(Value::as_bool).unwrap_or(false),
+            })
+            .collect();
+        vs.sort_by_key(|v| v.version);
+        out.push(
+            "VaultSecret",
+            Fact::VaultSecret(Box::new(VaultSecretMeta {
+                path,
+                kv_version: Some(2),
+                version: data.get("current_version").and_then(Value::as_u64),
+                created_time: t(data.get("created_time")),
+                updated_time: t(data.get("updated_time")),
+                versions: vs,
+                loc,
+                ..Default::default()
+            })),
+        );
+        return true;
+    }
+    false
+}
+
 fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -384,6 +540,14 @@ fn scan(src: &Source, from: usize, mut cmd: Option<Command>, out: &mut Out) {
             i += 1;
             continue;
         }
+        if let Some(next) = logs::console_entry(src, i, out) {
+            i = next;
+            continue;
+        }
+        if let Some(next) = vault::kv::block(src, i, c, out) {
+            i = next;
+            continue;
+        }
         if let Some((rows, next)) = vault::table::read(src, i) {
             vault::table::interpret(src, i, &rows, c, out);
             i = next;
@@ -399,6 +563,10 @@ fn scan(src: &Source, from: usize, mut cmd: Option<Command>, out: &mut Out) {
         }
         if let Some(v) = vault::audit::entry(line) {
             vault::audit::take(src, i, &v, out);
+            i += 1;
+            continue;
+        }
+        if vault::audit::fragment(src, i, out) {
             i += 1;
             continue;
         }
@@ -452,5 +620,32 @@ fn scan(src: &Source, from: usize, mut cmd: Option<Command>, out: &mut Out) {
             shown.join(", "),
             if unrecognised.len() > 5 { ", ..." } else { "" }
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn pretty_printed_audit_entries_one_after_another() {
+        let text = "{\n  \"time\": \"2026-03-02T09:41:17Z\",\n  \"type\": \"request\",\n  \"auth\": {\"display_name\": \"oidc-a\"},\n  \"request\": {\"operation\": \"delete\", \"path\": \"sys/policies/acl/p\"}\n}\n{\n  \"time\": \"2026-03-02T09:41:17Z\",\n  \"type\": \"response\",\n  \"request\": {\"operation\": \"delete\", \"path\": \"sys/policies/acl/p\"}\n}\n";
+        let p: Arc<str> = Arc::from("audit.json");
+        let src = Source::new(&p, text);
+        let mut out = Out::default();
+        assert_eq!(read(&src, text, None, &mut out), "vault-audit");
+        let lines: Vec<u32> = out
+            .facts
+            .iter()
+            .filter_map(|f| {
+                if let Fact::Audit(a) = f {
+                    Some(a.loc.line)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(lines, [1, 7]);
     }
 }

@@ -65,6 +65,9 @@ fn strip_ansi(s: &str) -> String {
 pub struct Source<'a> {
     pub path: Arc<str>,
     pub lines: Vec<&'a str>,
+    /// Lines that hold a secret value (a Secret's `data` on one line, a KV read printed as
+    /// compact JSON): cited by number only, their text never becomes an excerpt.
+    withheld: std::cell::RefCell<std::collections::BTreeSet<usize>>,
 }
 
 impl<'a> Source<'a> {
@@ -72,11 +75,44 @@ impl<'a> Source<'a> {
         Source {
             path: path.clone(),
             lines: text.lines().collect(),
+            withheld: Default::default(),
+        }
+    }
+
+    /// Withholds the text of every line in `from..to` that contains one of `values` (values
+    /// shorter than 4 characters are too common to mean anything and are ignored).
+    pub fn withhold_values<'v>(
+        &self,
+        from: usize,
+        to: usize,
+        values: impl IntoIterator<Item = &'v str>,
+    ) {
+        let values: Vec<&str> = values
+            .into_iter()
+            .map(str::trim)
+            .filter(|v| v.len() >= 4)
+            .collect();
+        if values.is_empty() {
+            return;
+        }
+        let to = to.min(self.lines.len());
+        let mut w = self.withheld.borrow_mut();
+        for i in from..to {
+            if values.iter().any(|v| self.lines[i].contains(v)) {
+                w.insert(i);
+            }
         }
     }
 
     /// A location for 0-based line index `i`.
     pub fn loc(&self, i: usize) -> Loc {
+        if self.withheld.borrow().contains(&i) {
+            return Loc::new(
+                &self.path,
+                (i + 1) as u32,
+                "<line withheld: it holds a secret value>",
+            );
+        }
         match self.lines.get(i) {
             Some(l) => Loc::new(&self.path, (i + 1) as u32, l),
             None => Loc::file(&self.path),

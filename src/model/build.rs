@@ -58,11 +58,24 @@ fn fill_vec<T: Clone>(dst: &mut Vec<T>, src: &[T]) {
 }
 
 fn merge_meta(dst: &mut Meta, src: &Meta, conflicts: &mut Vec<String>, what: &str) {
+    let id = match &dst.namespace {
+        Some(ns) => format!("{what} {ns}/{}", dst.name),
+        None => format!("{what} {}", dst.name),
+    };
+    if let (Some(a), Some(b)) = (&dst.uid, &src.uid) {
+        if a != b {
+            conflicts.push(format!(
+                "{id}: uid {a} ({}) differs from {b} ({}): the object was deleted and recreated between the two sources",
+                dst.loc.cite(),
+                src.loc.cite()
+            ));
+        }
+    }
     fill(&mut dst.uid, &src.uid);
     if let (Some(When::At(a)), Some(When::At(b))) = (&dst.created, &src.created) {
         if a != b {
             conflicts.push(format!(
-                "{what}: creationTimestamp {} ({}) disagrees with {} ({})",
+                "{id}: creationTimestamp {} ({}) disagrees with {} ({})",
                 time::fmt_time(*a),
                 dst.loc.cite(),
                 time::fmt_time(*b),
@@ -89,14 +102,36 @@ fn merge_meta(dst: &mut Meta, src: &Meta, conflicts: &mut Vec<String>, what: &st
     }
 }
 
-/// Richness: a full object dump beats a table row or a describe excerpt.
-fn richer(a: &Meta, b: &Meta) -> bool {
+/// Which of two sightings of the same object leads the merge: the richer source (a full
+/// dump beats a table row or a describe excerpt), and between equally rich sources the newer
+/// one (higher resourceVersion, else the latest managedFields write). The leader's fields
+/// win; the other only fills gaps.
+fn leads(a: &Meta, b: &Meta) -> bool {
     let score = |m: &Meta| {
         m.uid.is_some() as u8 * 4
             + (!m.managed_fields.is_empty()) as u8 * 2
             + m.resource_version.is_some() as u8
     };
-    score(b) > score(a)
+    let (sa, sb) = (score(a), score(b));
+    if sa != sb {
+        return sb > sa;
+    }
+    let rv = |m: &Meta| {
+        m.resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    if let (Some(x), Some(y)) = (rv(a), rv(b)) {
+        if x != y {
+            return y > x;
+        }
+    }
+    let written = |m: &Meta| m.managed_fields.iter().filter_map(|f| f.time).max();
+    match (written(a), written(b)) {
+        (Some(x), Some(y)) => y > x,
+        (None, Some(_)) => true,
+        _ => false,
+    }
 }
 
 macro_rules! upsert {
@@ -104,10 +139,10 @@ macro_rules! upsert {
         let k = $key;
         let mut obj = $obj;
         if let Some(mut old) = $map.remove(&k) {
-            if richer(&old.meta, &obj.meta) {
+            if leads(&old.meta, &obj.meta) {
                 std::mem::swap(&mut old, &mut obj);
             }
-            // `old` is the richer one; fill its gaps from `obj`
+            // `old` now leads; fill its gaps from `obj`
             $merge(&mut old, &obj, $conflicts);
             $map.insert(k, old);
         } else {
@@ -118,6 +153,16 @@ macro_rules! upsert {
 
 fn merge_pod(d: &mut Pod, s: &Pod, c: &mut Vec<String>) {
     merge_meta(&mut d.meta, &s.meta, c, "Pod");
+    if let (Some(a), Some(b)) = (&d.service_account, &s.service_account) {
+        if a != b {
+            c.push(format!(
+                "Pod {}: serviceAccountName {a} ({}) disagrees with {b} ({})",
+                d.meta.name,
+                d.meta.loc.cite(),
+                s.meta.loc.cite()
+            ));
+        }
+    }
     fill(&mut d.service_account, &s.service_account);
     fill(&mut d.node, &s.node);
     fill_vec(&mut d.image_pull_secrets, &s.image_pull_secrets);
@@ -154,6 +199,21 @@ fn merge_secret(d: &mut Secret, s: &Secret, c: &mut Vec<String>) {
 
 fn merge_es(d: &mut ExternalSecret, s: &ExternalSecret, c: &mut Vec<String>) {
     merge_meta(&mut d.meta, &s.meta, c, "ExternalSecret");
+    if !d.store.name.is_empty()
+        && !s.store.name.is_empty()
+        && (d.store.name != s.store.name || d.store.kind != s.store.kind)
+    {
+        c.push(format!(
+            "ExternalSecret {}: store {} {} ({}) disagrees with {} {} ({})",
+            d.meta.name,
+            d.store.kind,
+            d.store.name,
+            d.store.loc.cite(),
+            s.store.kind,
+            s.store.name,
+            s.store.loc.cite()
+        ));
+    }
     if d.store.name.is_empty() {
         d.store = s.store.clone();
     }
@@ -164,6 +224,14 @@ fn merge_es(d: &mut ExternalSecret, s: &ExternalSecret, c: &mut Vec<String>) {
     fill_vec(&mut d.data, &s.data);
     fill_vec(&mut d.data_from, &s.data_from);
     fill(&mut d.template_type, &s.template_type);
+    fill(&mut d.refresh_policy, &s.refresh_policy);
+    fill_vec(&mut d.template_keys, &s.template_keys);
+    if d.target_name.is_empty() || (d.target_name == d.meta.name && s.target_name != s.meta.name) {
+        d.target_name.clone_from(&s.target_name);
+    }
+    if !d.loc_spec.is_known() {
+        d.loc_spec = s.loc_spec.clone();
+    }
 }
 
 fn merge_store(d: &mut SecretStore, s: &SecretStore, c: &mut Vec<String>) {
@@ -173,9 +241,21 @@ fn merge_store(d: &mut SecretStore, s: &SecretStore, c: &mut Vec<String>) {
     }
     fill_vec(&mut d.conditions, &s.conditions);
     fill(&mut d.table_status, &s.table_status);
+    fill(&mut d.other_provider, &s.other_provider);
+    fill_vec(&mut d.allowed_namespaces, &s.allowed_namespaces);
 }
 
-fn merge_simple<T>(_d: &mut T, _s: &T, _c: &mut Vec<String>) {}
+fn merge_sa(d: &mut ServiceAccount, s: &ServiceAccount, c: &mut Vec<String>) {
+    merge_meta(&mut d.meta, &s.meta, c, "ServiceAccount");
+}
+
+fn merge_workload(d: &mut Workload, s: &Workload, c: &mut Vec<String>) {
+    let what = d.kind.clone();
+    merge_meta(&mut d.meta, &s.meta, c, &what);
+    fill(&mut d.replicas, &s.replicas);
+    fill(&mut d.ready, &s.ready);
+    fill_vec(&mut d.conditions, &s.conditions);
+}
 
 impl Builder {
     fn add(&mut self, f: Fact) {
@@ -184,7 +264,7 @@ impl Builder {
             Fact::Pod(p) => upsert!(self.pods, key(&p.meta), *p, merge_pod, c),
             Fact::Secret(s) => upsert!(self.secrets, key(&s.meta), *s, merge_secret, c),
             Fact::ServiceAccount(s) => {
-                upsert!(self.sas, key(&s.meta), s, merge_simple, c)
+                upsert!(self.sas, key(&s.meta), s, merge_sa, c)
             }
             Fact::Namespace(n) => {
                 self.namespaces.entry(n.meta.name.clone()).or_insert(n);
@@ -195,7 +275,7 @@ impl Builder {
                     w.meta.namespace.clone(),
                     w.meta.name.clone(),
                 );
-                self.workloads.entry(k).or_insert(*w);
+                upsert!(self.workloads, k, *w, merge_workload, c)
             }
             Fact::Event(e) => self.events.push(*e),
             Fact::ExternalSecret(e) => upsert!(self.ess, key(&e.meta), *e, merge_es, c),
@@ -251,6 +331,11 @@ impl Builder {
             Fact::VaultStatus(s) => self.vault.status = Some(s),
             Fact::VaultError(e, loc) => self.vault.errors.push((e, loc)),
             Fact::Audit(a) => self.vault.audit.push(*a),
+            Fact::VaultSecret(m) => self.vault.secrets.push(*m),
+            Fact::VaultAuthConfig(a) => {
+                let k = a.mount.clone();
+                self.vault.auth_configs.entry(k).or_insert(*a);
+            }
             Fact::MountsListed { auth } => {
                 if auth {
                     self.vault.auth_mounts_listed = true
@@ -387,7 +472,43 @@ impl Builder {
             .enumerate()
             .filter_map(|(i, s)| Some(((s.meta.namespace.clone()?, s.meta.name.clone()), i)))
             .collect();
-        let mut events = self.events;
+        let events = self.events;
+        // the same Event object seen in two dumps (JSON and YAML, or two captures) is kept once:
+        // same object, reason, message and absolute first time; the higher count wins
+        type EventKey = (Option<String>, String, String, String, String, Time);
+        let mut seen: BTreeMap<EventKey, usize> = BTreeMap::new();
+        let mut kept: Vec<Event> = Vec::with_capacity(events.len());
+        for e in events {
+            let Some(When::At(first)) = e.first else {
+                kept.push(e);
+                continue;
+            };
+            let k = (
+                e.namespace.clone(),
+                e.object_kind.clone(),
+                e.object_name.clone(),
+                e.reason.clone(),
+                e.message.clone(),
+                first,
+            );
+            match seen.get(&k) {
+                Some(&i) => {
+                    let old = &mut kept[i];
+                    let newer = match (old.last, e.last) {
+                        (Some(When::At(a)), Some(When::At(b))) => b > a,
+                        _ => e.count > old.count,
+                    };
+                    if newer {
+                        *old = e;
+                    }
+                }
+                None => {
+                    seen.insert(k, kept.len());
+                    kept.push(e);
+                }
+            }
+        }
+        let mut events = kept;
         events.sort_by_key(|e| {
             (
                 e.last.map(|w| w.resolve(captured_at)),
@@ -414,5 +535,149 @@ impl Builder {
             conflicts: self.conflicts,
             secret_index,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn loc(path: &str, line: u32) -> Loc {
+        let p: Arc<str> = Arc::from(path);
+        Loc::new(&p, line, "x")
+    }
+
+    fn es(rv: Option<&str>, uid: Option<&str>, reason: &str, path: &str) -> Fact {
+        Fact::ExternalSecret(Box::new(ExternalSecret {
+            meta: Meta {
+                namespace: Some("prod".into()),
+                name: "es".into(),
+                uid: uid.map(str::to_string),
+                resource_version: rv.map(str::to_string),
+                loc: loc(path, 3),
+                ..Default::default()
+            },
+            store: StoreRef {
+                name: "vault".into(),
+                kind: "SecretStore".into(),
+                loc: loc(path, 9),
+            },
+            target_name: "es".into(),
+            conditions: vec![Condition {
+                type_: "Ready".into(),
+                status: if reason == "SecretSynced" {
+                    "True"
+                } else {
+                    "False"
+                }
+                .into(),
+                reason: Some(reason.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn a_table_row_and_a_dump_merge_the_dump_leading() {
+        let row = Fact::ExternalSecret(Box::new(ExternalSecret {
+            meta: Meta {
+                namespace: Some("prod".into()),
+                name: "es".into(),
+                created: Some(When::Ago(chrono::Duration::days(3))),
+                loc: loc("get.txt", 2),
+                ..Default::default()
+            },
+            refresh_interval: Some(chrono::Duration::hours(1)),
+            table_status: Some((
+                "SecretSyncedError".into(),
+                Some("False".into()),
+                loc("get.txt", 2),
+            )),
+            ..Default::default()
+        }));
+        let dump = es(Some("10"), Some("u1"), "SecretSyncedError", "es.yaml");
+        let s = Snapshot::build(vec![row, dump], ClockPolicy::default());
+        assert_eq!(s.external_secrets.len(), 1);
+        let e = &s.external_secrets[0];
+        assert_eq!(e.meta.loc.path.as_ref(), "es.yaml", "the dump leads");
+        assert_eq!(
+            e.refresh_interval.map(|d| d.num_hours()),
+            Some(1),
+            "the row fills gaps"
+        );
+        assert!(e.table_status.is_some());
+        assert!(s.conflicts.is_empty());
+    }
+
+    #[test]
+    fn the_newer_of_two_dumps_wins_and_a_recreated_object_is_a_conflict() {
+        let old = es(Some("10"), Some("u1"), "SecretSyncedError", "old.yaml");
+        let new = es(Some("42"), Some("u1"), "SecretSynced", "new.yaml");
+        for facts in [
+            vec![old.clone(), new.clone()],
+            vec![new.clone(), old.clone()],
+        ] {
+            let s = Snapshot::build(facts, ClockPolicy::default());
+            let e = &s.external_secrets[0];
+            assert_eq!(e.conditions[0].reason.as_deref(), Some("SecretSynced"));
+            assert!(s.conflicts.is_empty(), "{:?}", s.conflicts);
+        }
+        let other = es(Some("50"), Some("u2"), "SecretSynced", "later.yaml");
+        let s = Snapshot::build(vec![old, other], ClockPolicy::default());
+        assert_eq!(s.conflicts.len(), 1, "{:?}", s.conflicts);
+        assert!(s.conflicts[0].contains("recreated"));
+    }
+
+    #[test]
+    fn the_same_event_in_two_dumps_is_kept_once() {
+        let t = crate::model::time::parse_rfc3339("2026-03-01T00:00:00Z").unwrap();
+        let ev = |count: u32, path: &str| {
+            Fact::Event(Box::new(Event {
+                namespace: Some("prod".into()),
+                object_kind: "Pod".into(),
+                object_name: "p".into(),
+                type_: "Warning".into(),
+                reason: "Failed".into(),
+                message: "Error: ErrImagePull".into(),
+                count,
+                first: Some(When::At(t)),
+                last: Some(When::At(t + chrono::Duration::minutes(count as i64))),
+                loc: loc(path, 1),
+                ..Default::default()
+            }))
+        };
+        let s = Snapshot::build(
+            vec![ev(3, "a.json"), ev(5, "a.yaml")],
+            ClockPolicy::default(),
+        );
+        assert_eq!(s.events.len(), 1);
+        assert_eq!(s.events[0].count, 5);
+    }
+
+    #[test]
+    fn coverage_is_three_valued() {
+        let facts = vec![
+            Fact::Covered {
+                kind: Kind::Secret,
+                namespace: Some("prod".into()),
+            },
+            Fact::NotCollected {
+                kind: Kind::Secret,
+                namespace: Some("dev".into()),
+                reason: "forbidden".into(),
+            },
+        ];
+        let s = Snapshot::build(facts, ClockPolicy::default());
+        assert_eq!(
+            s.presence(Kind::Secret, Some("prod"), "x"),
+            Presence::Missing
+        );
+        assert_eq!(
+            s.presence(Kind::Secret, Some("dev"), "x"),
+            Presence::Unknown
+        );
+        assert_eq!(s.presence(Kind::Secret, Some("qa"), "x"), Presence::Unknown);
     }
 }

@@ -44,6 +44,8 @@ pub enum Kind {
     VaultRole,
     VaultLease,
     VaultToken,
+    /// The Vault server a store talks to (its `server` URL).
+    VaultServer,
     /// The cluster as a whole (the capture event).
     Cluster,
 }
@@ -70,6 +72,7 @@ impl Kind {
             Kind::VaultRole => "VaultRole",
             Kind::VaultLease => "VaultLease",
             Kind::VaultToken => "VaultToken",
+            Kind::VaultServer => "VaultServer",
             Kind::Cluster => "Cluster",
         }
     }
@@ -87,6 +90,7 @@ impl Kind {
                 | Kind::VaultRole
                 | Kind::VaultLease
                 | Kind::VaultToken
+                | Kind::VaultServer
         )
     }
 
@@ -122,6 +126,7 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::VaultRole,
     Kind::VaultLease,
     Kind::VaultToken,
+    Kind::VaultServer,
     Kind::Cluster,
 ];
 
@@ -187,6 +192,10 @@ pub enum Fact {
     VaultStatus(VaultStatus),
     VaultError(VaultError, Loc),
     Audit(Box<AuditEvent>),
+    /// A KV secret's metadata and key names (never its values).
+    VaultSecret(Box<VaultSecretMeta>),
+    /// An auth method's configuration (`vault read auth/M/config`).
+    VaultAuthConfig(Box<VaultAuthConfig>),
     /// The mount list (`vault secrets list`, or `vault auth list` when `auth`) was collected.
     MountsListed {
         auth: bool,

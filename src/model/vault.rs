@@ -41,6 +41,8 @@ pub struct VaultRole {
     pub name: String,
     pub bound_sa_names: Vec<String>,
     pub bound_sa_namespaces: Vec<String>,
+    /// `bound_service_account_namespace_selector`, when set (a label selector Vault evaluates).
+    pub namespace_selector: Option<String>,
     /// `token_policies` ∪ `policies`, each with the line that lists it.
     pub policies: Vec<(String, Loc)>,
     pub no_default_policy: bool,
@@ -130,6 +132,49 @@ pub struct AuditEvent {
     pub loc: Loc,
 }
 
+/// A KV secret as `vault kv get`, `vault kv metadata get` or a KV v1 `vault read` shows it.
+/// Metadata only: the key names of the data, never a value.
+#[derive(Clone, Debug, Default)]
+pub struct VaultSecretMeta {
+    /// The path as given on the command line (`secret/app/db`) or printed (`secret/data/app/db`).
+    pub path: String,
+    pub kv_version: Option<u8>,
+    /// Key names of the data (values are dropped at ingest).
+    pub keys: Vec<String>,
+    /// `version` (kv get) or `current_version` (kv metadata get).
+    pub version: Option<u64>,
+    pub created_time: Option<Time>,
+    pub updated_time: Option<Time>,
+    pub deletion_time: Option<Time>,
+    pub destroyed: Option<bool>,
+    /// `kv metadata get` lists every version.
+    pub versions: Vec<VaultSecretVersion>,
+    /// `refresh_interval` of a KV v1 read (the mount's default TTL).
+    pub refresh_interval: Option<Duration>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct VaultSecretVersion {
+    pub version: u64,
+    pub created_time: Option<Time>,
+    pub deletion_time: Option<Time>,
+    pub destroyed: bool,
+}
+
+/// `vault read auth/M/config` of a Kubernetes auth mount (the CA certificate is not kept).
+#[derive(Clone, Debug, Default)]
+pub struct VaultAuthConfig {
+    pub mount: String,
+    pub kubernetes_host: Option<String>,
+    pub issuer: Option<String>,
+    pub disable_iss_validation: Option<bool>,
+    pub disable_local_ca_jwt: Option<bool>,
+    pub token_reviewer_jwt_set: Option<bool>,
+    pub has_ca_cert: bool,
+    pub loc: Loc,
+}
+
 /// Everything the bundle says about Vault.
 #[derive(Clone, Debug, Default)]
 pub struct VaultState {
@@ -150,6 +195,10 @@ pub struct VaultState {
     /// `vault secrets list` / `vault auth list` were collected (so an absent mount is missing).
     pub mounts_listed: bool,
     pub auth_mounts_listed: bool,
+    /// KV secrets read (metadata and key names only).
+    pub secrets: Vec<VaultSecretMeta>,
+    /// Auth method configurations (`auth/M/config`), by mount.
+    pub auth_configs: BTreeMap<String, VaultAuthConfig>,
     /// Time stamps read from Vault outputs with `When::Ago` semantics are not used; kept for symmetry.
     pub when_hint: Option<When>,
 }
@@ -163,12 +212,16 @@ impl VaultError {
             .or_else(|| text.find("Code: "))?;
         let body = &text[start..];
         let mut e = VaultError::default();
-        if let Some(p) = body.find("URL: ") {
-            let rest = &body[p + 5..];
+        // a paste may start at `URL:`, before the `Code:` line that anchors the body
+        let url_src = if body.contains("URL: ") { body } else { text };
+        if let Some(p) = url_src.find("URL: ") {
+            let rest = &url_src[p + 5..];
             let line = rest.lines().next().unwrap_or("");
             let mut w = line.split_whitespace();
             e.method = w.next().map(str::to_string);
-            if let Some(url) = w.next() {
+            // the rest of the line: a redacted host may hold spaces (`https://<vault URL>/v1/x`)
+            let url = line.trim_start()[e.method.as_deref().unwrap_or("").len()..].trim();
+            if !url.is_empty() {
                 if let Some(i) = url.find("/v1/") {
                     let p = &url[i + 4..];
                     e.path = Some(

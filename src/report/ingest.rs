@@ -31,10 +31,36 @@ pub fn render(a: &Analysis, as_json: bool) -> String {
             )
         })
         .collect();
+    let layout = a
+        .files
+        .iter()
+        .find(|f| f.format == "troubleshoot-version")
+        .map(|f| {
+            let root = f
+                .path
+                .trim_end_matches("version.yaml")
+                .trim_end_matches('/');
+            format!(
+                "troubleshoot support bundle (root: {})",
+                if root.is_empty() { "." } else { root }
+            )
+        })
+        .unwrap_or_else(|| {
+            if a.files.iter().any(|f| f.format == "manifest") {
+                "credtrace collection (credtrace.yaml)".to_string()
+            } else {
+                "files (no manifest)".to_string()
+            }
+        });
+    let parsed = a.files.iter().filter(|f| f.skipped.is_none()).count();
     if as_json {
         let v = json!({
             "schema_version": 1,
             "source": a.source,
+            "layout": layout,
+            "files_total": a.files.len(),
+            "files_parsed": parsed,
+            "conflicts": snap.conflicts,
             "captured_at": fmt_time(snap.captured_at),
             "captured_at_source": snap.capture_source,
             "captured_at_evidence": snap.capture_loc.as_ref().map(|l| l.cite()),
@@ -47,6 +73,13 @@ pub fn render(a: &Analysis, as_json: bool) -> String {
         return s;
     }
     let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}: {layout}; {} file(s), {parsed} read, {} skipped",
+        a.source,
+        a.files.len(),
+        a.files.len() - parsed
+    );
     let _ = writeln!(
         o,
         "{}: captured {} ({:?}{})",
@@ -75,6 +108,9 @@ pub fn render(a: &Analysis, as_json: bool) -> String {
         for n in &f.notes {
             let _ = writeln!(o, "      note: {n}");
         }
+        for c in &f.coverage {
+            let _ = writeln!(o, "      covers: {c}");
+        }
     }
     let _ = writeln!(
         o,
@@ -87,6 +123,9 @@ pub fn render(a: &Analysis, as_json: bool) -> String {
     );
     if !not_collected.is_empty() {
         let _ = writeln!(o, "not collected: {}", not_collected.join("; "));
+    }
+    for c in &snap.conflicts {
+        let _ = writeln!(o, "conflict: {c}");
     }
     o
 }

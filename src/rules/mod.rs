@@ -160,6 +160,20 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &eso::sa_token::RULE,
         &eso::provider_secret_deleted::RULE,
         &vault::dangling_policy::RULE,
+        &vault::kv2_prefix::RULE,
+        &vault::malformed_path::RULE,
+        &vault::grant_shadowed::RULE,
+        &vault::role_missing::RULE,
+        &vault::bind_sa::RULE,
+        &vault::bind_ns::RULE,
+        &vault::auth_mount_rejects::RULE,
+        &vault::auth_mount_missing::RULE,
+        &vault::kv_version::RULE,
+        &vault::mount_missing::RULE,
+        &vault::token_expired::RULE,
+        &vault::sealed::RULE,
+        &vault::namespace_mismatch::RULE,
+        &vault::metadata_capability::RULE,
     ];
     v.sort_by_key(|r| r.meta().id);
     v

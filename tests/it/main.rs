@@ -5,4 +5,8 @@ mod e2e;
 mod fixtures;
 mod fleet;
 mod synth;
+mod no_secret_values;
+mod props;
+mod real_bundles;
+mod real_outputs;
 mod util;

@@ -61,3 +61,8 @@ pub fn tempdir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// RFC 3339 as credtrace prints it.
+pub fn fmt(t: credtrace::model::Time) -> String {
+    credtrace::model::time::fmt_time(t)
+}

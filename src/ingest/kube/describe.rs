@@ -88,6 +88,10 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     let mut in_containers = false;
     let mut first_name_seen = false;
     let mut events_at = None;
+    let mut secret_type: Option<String> = None;
+    let mut secret_keys: Vec<String> = Vec::new();
+    let mut in_data = false;
+    let mut is_sa = false;
     while j < src.lines.len() {
         let line = src.lines[j];
         if command_in(line).is_some() {
@@ -181,6 +185,28 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             phase_loc = Some(src.loc(j));
         } else if let Some(v) = field(line, "Node").filter(|_| indent == 0) {
             pod.node = Some(v.split('/').next().unwrap_or(v).to_string());
+        } else if let Some(v) = field(line, "Type").filter(|v| indent == 0 && !v.is_empty()) {
+            secret_type = Some(v.to_string());
+        } else if line.trim() == "Data"
+            && src
+                .lines
+                .get(j + 1)
+                .is_some_and(|l| l.trim().starts_with("===="))
+        {
+            in_data = true;
+            j += 2;
+            continue;
+        } else if in_data && line.contains(':') && line.trim_end().ends_with("bytes") {
+            // `key:  123 bytes`: sizes only, never values
+            if let Some((k, _)) = line.trim().rsplit_once(':') {
+                secret_keys.push(k.trim().to_string());
+            }
+        } else if field(line, "Mountable secrets").is_some()
+            || field(line, "Image pull secrets").is_some()
+        {
+            is_sa = true;
+        } else if let Some(v) = field(line, "Service Account").filter(|_| indent == 0) {
+            pod.service_account = Some(v.to_string());
         } else if let Some(v) = field(line, "Refresh Time") {
             refresh_time = describe_time(v);
         } else if field(line, "Conditions").is_some() {
@@ -200,10 +226,17 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             });
         }
     }
-    let kind = subj
-        .kind
-        .clone()
-        .or_else(|| (pod.start_time.is_some() || pod.node.is_some()).then(|| "Pod".to_string()));
+    let kind = subj.kind.clone().or_else(|| {
+        if pod.start_time.is_some() || pod.node.is_some() {
+            Some("Pod".to_string())
+        } else if is_sa {
+            Some("ServiceAccount".to_string())
+        } else if in_data || secret_type.is_some() && first_name_seen {
+            Some("Secret".to_string())
+        } else {
+            None
+        }
+    });
     let name = subj.name.clone();
     if let (Some(kind), Some(name)) = (&kind, &name) {
         let meta = Meta {
@@ -220,6 +253,23 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                 }
                 out.push("Pod", Fact::Pod(Box::new(pod)));
             }
+            "Secret" if !bare_events => {
+                secret_keys.sort();
+                out.push(
+                    "Secret",
+                    Fact::Secret(Box::new(Secret {
+                        meta,
+                        type_: secret_type.clone(),
+                        keys: secret_keys.clone(),
+                        key_count: in_data.then_some(secret_keys.len()),
+                        ..Default::default()
+                    })),
+                )
+            }
+            "ServiceAccount" if !bare_events => out.push(
+                "ServiceAccount",
+                Fact::ServiceAccount(ServiceAccount { meta }),
+            ),
             "ExternalSecret" if !bare_events => out.push(
                 "ExternalSecret",
                 Fact::ExternalSecret(Box::new(ExternalSecret {
@@ -256,6 +306,20 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     Some(end)
 }
 
+/// The kind an event is about, from the component that reported it, when no header says.
+pub fn kind_from_source(from: &str) -> Option<&'static str> {
+    let f = from.split(',').next().unwrap_or(from).trim();
+    Some(match f {
+        "kubelet" => "Pod",
+        "external-secrets" => "ExternalSecret",
+        "cluster-secret-store" => "ClusterSecretStore",
+        "secret-store" => "SecretStore",
+        "deployment-controller" => "Deployment",
+        "replicaset-controller" => "ReplicaSet",
+        _ => return None,
+    })
+}
+
 /// The Events table at line `at` (`Events:` line, or the first row of a header-less paste).
 pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: &mut Out) -> usize {
     let mut j = at;
@@ -286,6 +350,7 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
                 object_kind: kind
                     .map(str::to_string)
                     .or_else(|| subj.kind.clone())
+                    .or_else(|| kind_from_source(&row.from).map(str::to_string))
                     .unwrap_or_default(),
                 object_name: subj.name.clone().unwrap_or_default(),
                 type_: row.type_,
@@ -449,5 +514,33 @@ mod tests {
             .expect("an ES");
         assert_eq!(es.meta.name, "es-2");
         assert_eq!(es.conditions[0].status, "False");
+    }
+
+    #[test]
+    fn secrets_and_service_accounts() {
+        let text = "Name:         regcred\nNamespace:    prod\nLabels:       <none>\nAnnotations:  <none>\n\nType:  kubernetes.io/dockerconfigjson\n\nData\n====\n.dockerconfigjson:  161 bytes\n";
+        let out = run(text, None);
+        let s = out
+            .facts
+            .iter()
+            .find_map(|f| {
+                if let Fact::Secret(s) = f {
+                    Some(s)
+                } else {
+                    None
+                }
+            })
+            .expect("a Secret");
+        assert_eq!(
+            (s.meta.name.as_str(), s.type_.as_deref()),
+            ("regcred", Some("kubernetes.io/dockerconfigjson"))
+        );
+        assert_eq!(s.keys, [".dockerconfigjson"]);
+        let text = "Name:                eso\nNamespace:           prod\nLabels:              <none>\nAnnotations:         <none>\nImage pull secrets:  <none>\nMountable secrets:   <none>\nTokens:              <none>\nEvents:              <none>\n";
+        let out = run(text, None);
+        assert!(out
+            .facts
+            .iter()
+            .any(|f| matches!(f, Fact::ServiceAccount(s) if s.meta.name == "eso")));
     }
 }

@@ -108,12 +108,18 @@ pub fn parse_yaml(src: &Source, text: &str, out: &mut Out) -> Result<Vec<Doc>, S
 }
 
 fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> Doc {
+    static EMPTY: Vec<Value> = Vec::new();
     let items: Option<&Vec<Value>> = match &v {
         Value::Array(a) => Some(a),
         Value::Object(o) => {
             let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
             if kind == "List" || kind.ends_with("List") {
-                o.get("items").and_then(Value::as_array)
+                // `"items": null` is how an empty list is serialised by some clients
+                match o.get("items") {
+                    Some(Value::Array(a)) => Some(a),
+                    Some(Value::Null) | None => Some(&EMPTY),
+                    _ => None,
+                }
             } else {
                 None
             }
@@ -124,6 +130,16 @@ fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> 
         Some(items) => {
             if !items.is_empty() && !items.iter().any(is_object) {
                 return Doc::Other(v);
+            }
+            if items.is_empty() {
+                out.recognised = true;
+                out.notes.push(match &v {
+                    Value::Object(o) => format!(
+                        "empty {}",
+                        o.get("kind").and_then(Value::as_str).unwrap_or("List")
+                    ),
+                    _ => "empty list".to_string(),
+                });
             }
             let starts = item_starts(src, from, to, items, matches!(v, Value::Array(_)));
             let mut seen = std::collections::BTreeSet::new();
@@ -237,4 +253,137 @@ fn item_starts(src: &Source, from: usize, to: usize, items: &[Value], bare: bool
             at
         })
         .collect()
+}
+
+/// Top-level keys of a fragment: an object printed without `kind` (`yq '.spec,.status'`,
+/// `-o jsonpath='{.status}'`, a paste that kept only the interesting part).
+fn fragment_kind(v: &Value) -> Option<&'static str> {
+    let o = v.as_object()?;
+    if o.contains_key("kind") || o.is_empty() {
+        return None;
+    }
+    if !o
+        .keys()
+        .all(|k| matches!(k.as_str(), "spec" | "status" | "metadata" | "apiVersion"))
+        || !(o.contains_key("spec") || o.contains_key("status"))
+    {
+        return None;
+    }
+    let spec = o.get("spec");
+    let has = |k: &str| spec.and_then(|s| s.get(k)).is_some();
+    Some(if has("provider") {
+        let cluster = spec
+            .and_then(|s| s.get("conditions"))
+            .and_then(Value::as_array)
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|x| x.get("namespaceSelector").is_some() || x.get("namespaces").is_some())
+            });
+        if cluster {
+            "ClusterSecretStore"
+        } else {
+            "SecretStore"
+        }
+    } else if has("secretStoreRef") || has("dataFrom") || has("data") || has("target") {
+        "ExternalSecret"
+    } else if has("externalSecretSpec") {
+        "ClusterExternalSecret"
+    } else if has("containers") {
+        "Pod"
+    } else if has("template") && has("selector") {
+        "Deployment"
+    } else if o
+        .get("status")
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .is_some_and(|c| {
+            c.iter().any(|x| {
+                x.get("reason")
+                    .and_then(Value::as_str)
+                    .is_some_and(|r| r.starts_with("SecretSynced"))
+            })
+        })
+    {
+        "ExternalSecret"
+    } else {
+        return None;
+    })
+}
+
+/// A spec/status fragment: joined to its object when the command line (or the file name,
+/// `externalsecret-NAME.yaml`) names it, otherwise reported as what it is.
+pub fn take_fragment(
+    src: &Source,
+    from: usize,
+    to: usize,
+    v: &Value,
+    cmd: Option<&crate::ingest::text::Command>,
+    out: &mut Out,
+) -> bool {
+    use crate::ingest::text::kube_kind;
+    let Some(shape) = fragment_kind(v) else {
+        return false;
+    };
+    let cmd = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get");
+    // the command names the kind (which settles SecretStore vs ClusterSecretStore) and the object
+    let cmd_kind = cmd.and_then(|c| c.arg(1)).and_then(kube_kind);
+    let kind = match cmd_kind {
+        Some(k) if k == shape || (shape.ends_with("SecretStore") && k.ends_with("SecretStore")) => {
+            k
+        }
+        _ => shape,
+    };
+    let file = src.path.rsplit('/').next().unwrap_or("");
+    let stem = file.split('.').next().unwrap_or("");
+    let from_file = stem
+        .split_once('-')
+        .filter(|(w, _)| kube_kind(w) == Some(kind))
+        .map(|(_, n)| n.to_string());
+    let name = v
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| cmd.and_then(|c| c.arg(2)).map(str::to_string))
+        .or(from_file);
+    out.recognised = true;
+    let Some(name) = name else {
+        *out.kinds.entry(format!("fragment:{kind}")).or_default() += 1;
+        out.notes.push(format!(
+            "a {kind} spec/status without its name (no command line or file name names it): recognised, not joined to an object"
+        ));
+        return true;
+    };
+    let mut obj = v.clone();
+    if let Some(o) = obj.as_object_mut() {
+        let api = if matches!(
+            kind,
+            "ExternalSecret" | "SecretStore" | "ClusterSecretStore" | "ClusterExternalSecret"
+        ) {
+            "external-secrets.io/v1beta1"
+        } else {
+            "v1"
+        };
+        o.entry("apiVersion").or_insert(Value::String(api.into()));
+        o.insert("kind".into(), Value::String(kind.into()));
+        let meta = o
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(m) = meta.as_object_mut() {
+            m.entry("name").or_insert(Value::String(name.clone()));
+            if let Some(ns) = cmd.and_then(|c| c.namespace.clone()) {
+                m.entry("namespace").or_insert(Value::String(ns));
+            }
+        }
+    }
+    take_object(src, &obj, from, to, out);
+    out.notes.push(format!(
+        "a {kind} spec/status without kind: joined to {kind} {name} named by the {}",
+        if cmd.and_then(|c| c.arg(2)).is_some() {
+            "command line"
+        } else {
+            "file name"
+        }
+    ));
+    true
 }

@@ -334,7 +334,25 @@ fn pod(v: &Value, span: &Span) -> Pod {
     }
 }
 
+/// Every string leaf of a JSON value.
+pub fn string_leaves<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| string_leaves(x, out)),
+        Value::Object(m) => m.values().for_each(|x| string_leaves(x, out)),
+        _ => {}
+    }
+}
+
 fn secret(v: &Value, span: &Span) -> Secret {
+    // a Secret printed on few lines (compact JSON) would carry its data into an excerpt
+    let mut values = Vec::new();
+    for key in ["data", "stringData"] {
+        if let Some(d) = v.get(key) {
+            string_leaves(d, &mut values);
+        }
+    }
+    span.src.withhold_values(span.start, span.end, values);
     let meta = meta(v, span);
     let mut keys = Vec::new();
     let mut hasher = Sha256::new();

@@ -127,6 +127,12 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     let cmd = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get");
     let hinted = cmd.and_then(|c| c.arg(1)).and_then(kube_kind);
     let kind = hinted.or_else(|| infer_kind(&cols))?;
+    let has = |c: &str| cols.iter().any(|x| x == c);
+    if kind == "ExternalSecret" && has("LAST SYNC") && !has("STORE") {
+        out.notes.push(
+            "legacy kubernetes-external-secrets layout (NAME LAST SYNC STATUS AGE): its status text is kept, it has no store".into(),
+        );
+    }
     let col = |name: &str| cols.iter().position(|c| c == name);
     let mut j = i + 1;
     let mut count = 0;
@@ -253,15 +259,18 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     }
     // a whole listing (no name, no filter) covers its kind and namespace
     if let (Some(c), Some(k)) = (cmd, hinted.and_then(Kind::parse)) {
+        // without `-n`/`-A` the namespace is the context's, which the bundle does not say
         if c.arg(2).is_none() && !c.filtered && count > 0 {
-            out.cover(
-                k,
-                if c.all_namespaces {
-                    None
-                } else {
-                    c.namespace.clone()
-                },
-            );
+            if c.all_namespaces || k == Kind::ClusterSecretStore || k == Kind::Namespace {
+                out.cover(k, None);
+            } else if let Some(ns) = &c.namespace {
+                out.cover(k, Some(ns.clone()));
+            } else {
+                out.notes.push(format!(
+                    "{} listed without -n: the namespace is the context's, so no coverage is claimed",
+                    k.as_str()
+                ));
+            }
         }
     }
     Some(j.max(i + 1))

@@ -28,6 +28,69 @@ pub fn entry(line: &str) -> Option<Value> {
     Some(v)
 }
 
+/// The value of `"key":"..."` in a piece of JSON text (unescaped `\n` and `\t` kept as is).
+fn string_field(text: &str, key: &str) -> Option<String> {
+    let pat = format!("\"{key}\":\"");
+    let start = text.find(&pat)? + pat.len();
+    let mut end = start;
+    let b = text.as_bytes();
+    while end < b.len() {
+        if b[end] == b'\\' {
+            end += 2;
+            continue;
+        }
+        if b[end] == b'"' {
+            break;
+        }
+        end += 1;
+    }
+    text.get(start..end.min(b.len()))
+        .map(|s| s.replace("\\n", "\n").replace("\\t", "\t"))
+}
+
+/// An audit entry cut by a paste (its start lost, so not valid JSON) that still shows a path
+/// and an error or operation: the fields that survive are kept.
+pub fn fragment(src: &Source, i: usize, out: &mut Out) -> bool {
+    let l = src.lines[i];
+    if !l.contains("\"path\":\"") || !(l.contains("\"error\":") || l.contains("\"operation\":")) {
+        return false;
+    }
+    let Some(path) = string_field(l, "path") else {
+        return false;
+    };
+    let time = string_field(l, "time");
+    let operation = string_field(l, "operation").unwrap_or_default();
+    let error = string_field(l, "error").filter(|e| !e.is_empty());
+    let mut loc = src.loc(i);
+    let excerpt = format!(
+        "(cut audit entry) {operation} {path}{}",
+        error
+            .as_deref()
+            .map(|e| format!(" error: {}", e.replace(['\n', '\t'], " ")))
+            .unwrap_or_default()
+    );
+    loc.excerpt =
+        std::sync::Arc::from(crate::model::redact::redact_tokens(excerpt.trim()).as_str());
+    out.notes.push(format!(
+        "line {}: an audit entry cut by the paste; its path and error kept",
+        i + 1
+    ));
+    out.push(
+        "VaultAudit",
+        Fact::Audit(Box::new(AuditEvent {
+            time: time.as_deref().and_then(parse_rfc3339),
+            type_: string_field(l, "type").unwrap_or_default(),
+            operation,
+            path,
+            remote_address: string_field(l, "remote_address"),
+            error,
+            loc,
+            ..Default::default()
+        })),
+    );
+    true
+}
+
 pub fn take(src: &Source, i: usize, v: &Value, out: &mut Out) {
     let s = |path: &[&str]| -> Option<String> {
         let mut cur = v;

@@ -1,6 +1,7 @@
 //! Vault CLI outputs (tables, lists, errors, HCL policies) and audit logs.
 
 pub mod audit;
+pub mod kv;
 pub mod list;
 pub mod policy_hcl;
 pub mod table;

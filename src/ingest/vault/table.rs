@@ -40,14 +40,29 @@ pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
         return None;
     }
     // aligned: the Value column starts where the header's `Value` starts
+    // (a TAB-separated table is not aligned: its rows are split at their own TAB)
     let vcol = header
         .find("Value")
-        .filter(|&p| header[..p].ends_with("  ") || header[..p].ends_with('\t'));
+        .filter(|&p| header[..p].ends_with("  ") && !header.contains('\t'));
     let mut rows: Vec<Row> = Vec::new();
     let mut j = i + 2;
     let mut in_pem = false;
+    // `rules`/`policy` (legacy `sys/policy/NAME`, `sys/policies/acl/NAME`) hold HCL over many
+    // lines, blank ones included; they sort last, so the rest of the output is theirs
+    let mut in_hcl = false;
     while j < src.lines.len() {
         let line = src.lines[j];
+        if in_hcl {
+            if crate::ingest::text::command_in(line).is_some() || is_header(line) {
+                break;
+            }
+            if let Some(last) = rows.last_mut() {
+                last.1.push('\n');
+                last.1.push_str(line.trim_end());
+            }
+            j += 1;
+            continue;
+        }
         if line.trim().is_empty() || crate::ingest::text::command_in(line).is_some() && !in_pem {
             break;
         }
@@ -70,8 +85,23 @@ pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
         }
         let (k, v) = split.expect("checked above");
         in_pem = v.starts_with("-----BEGIN") && !v.contains("-----END");
+        in_hcl = (k == "rules" || k == "policy")
+            && (v.starts_with("path")
+                || v.starts_with('#')
+                || v.starts_with("/*")
+                || v.starts_with("//")
+                || v.starts_with('{'));
         rows.push((k, v, j));
         j += 1;
+    }
+    if in_hcl {
+        if let Some(last) = rows.last_mut() {
+            last.1 = last.1.trim_end().to_string();
+        }
+        // give back the trailing blank lines
+        while j > i + 2 && src.lines[j - 1].trim().is_empty() {
+            j -= 1;
+        }
     }
     Some((rows, j))
 }
@@ -233,6 +263,9 @@ pub fn interpret(
                 bound_sa_namespaces: get(rows, "bound_service_account_namespaces")
                     .map(|r| list_value(&r.1))
                     .unwrap_or_default(),
+                namespace_selector: get(rows, "bound_service_account_namespace_selector")
+                    .map(|r| r.1.trim().to_string())
+                    .filter(|v| !v.is_empty() && v != "n/a" && v != "<nil>" && v != "\"\""),
                 policies,
                 no_default_policy: boolean(rows, "token_no_default_policy").unwrap_or(false),
                 token_ttl: dur(rows, "token_ttl", src).map(|d| d.0),
@@ -242,6 +275,69 @@ pub fn interpret(
                     .filter(|a| a != "n/a" && !a.is_empty()),
                 loc,
             }),
+        );
+        return;
+    }
+    // legacy `vault read sys/policy/NAME` (name, rules) and `sys/policies/acl/NAME` (name, policy)
+    if let Some(r) = get(rows, "rules").or_else(|| get(rows, "policy")) {
+        let named = get(rows, "name").map(|n| n.1.clone());
+        let from_path = path.as_deref().and_then(|p| {
+            p.strip_prefix("sys/policy/")
+                .or_else(|| p.strip_prefix("sys/policies/acl/"))
+                .map(str::to_string)
+        });
+        if let Some(name) = named.or(from_path) {
+            match super::policy_hcl::parse_policy(&r.1) {
+                Ok(rules) => {
+                    let rules = rules
+                        .into_iter()
+                        .map(|p| PolicyRule {
+                            path: p.path,
+                            capabilities: p.capabilities,
+                            loc: src.loc(r.2 + (p.line as usize).saturating_sub(1)),
+                        })
+                        .collect();
+                    out.push(
+                        "VaultPolicy",
+                        Fact::VaultPolicy(VaultPolicy {
+                            name,
+                            rules,
+                            loc: get(rows, "name").map(|n| src.loc(n.2)).unwrap_or(loc),
+                        }),
+                    );
+                }
+                Err(e) => out.notes.push(format!("policy {name}: {e}")),
+            }
+            return;
+        }
+    }
+    // `vault read auth/M/config` (Kubernetes auth)
+    let config_path = segs.len() >= 3 && segs[0] == "auth" && segs.last() == Some(&"config");
+    if config_path || has("kubernetes_host") {
+        let mount = if config_path {
+            segs[1..segs.len() - 1].join("/")
+        } else {
+            String::new()
+        };
+        let text = |k: &str| {
+            get(rows, k)
+                .map(|r| r.1.clone())
+                .filter(|v| !v.is_empty() && v != "n/a" && v != "<nil>")
+        };
+        out.push(
+            "VaultAuthConfig",
+            Fact::VaultAuthConfig(Box::new(VaultAuthConfig {
+                mount,
+                kubernetes_host: text("kubernetes_host"),
+                issuer: text("issuer"),
+                disable_iss_validation: boolean(rows, "disable_iss_validation"),
+                disable_local_ca_jwt: boolean(rows, "disable_local_ca_jwt"),
+                token_reviewer_jwt_set: boolean(rows, "token_reviewer_jwt_set"),
+                has_ca_cert: text("kubernetes_ca_cert").is_some(),
+                loc: get(rows, "kubernetes_host")
+                    .map(|r| src.loc(r.2))
+                    .unwrap_or(loc),
+            })),
         );
         return;
     }
@@ -257,8 +353,24 @@ pub fn interpret(
         );
         return;
     }
-    // token lookup
-    if has("accessor") && has("policies") && (has("creation_ttl") || has("display_name")) {
+    // token lookup (also `-accessor`, whose `id` is `n/a`)
+    let token_cmd = cmd.is_some_and(|c| {
+        c.program == "vault"
+            && (c.verb() == "token" && c.arg(1) == Some("lookup")
+                || c.verb() == "read"
+                    && c.arg(1).is_some_and(|p| p.starts_with("auth/token/lookup")))
+    });
+    let lease_cmd = cmd.is_some_and(|c| {
+        c.program == "vault"
+            && (c.verb() == "lease" && c.arg(1) == Some("lookup")
+                || c.verb() == "read"
+                    && c.arg(1).is_some_and(|p| p.starts_with("sys/leases/lookup")))
+    });
+    if token_cmd
+        || !lease_cmd
+            && has("accessor")
+            && (has("creation_ttl") || has("display_name") || has("creation_time"))
+    {
         let ttl = dur(rows, "ttl", src).map(|d| d.0);
         out.push(
             "VaultToken",
@@ -280,7 +392,8 @@ pub fn interpret(
         return;
     }
     // a read that returned a lease, or `vault lease lookup`
-    if has("lease_id")
+    if lease_cmd
+        || has("lease_id")
         || has("lease_duration")
         || (has("expire_time") && has("issue_time") && has("id"))
     {
@@ -324,7 +437,34 @@ pub fn interpret(
         );
         return;
     }
-    // any other read: its values may be secrets; keep nothing but the fact that it was read
+    // any other read of a secret path (KV v1, or KV v2 printed as a table): its values may be
+    // secrets; keep the path, the key names and the refresh interval, never a value
+    let secret_read = cmd.is_some_and(|c| {
+        c.program == "vault" && (c.verb() == "read" || c.verb() == "kv" && c.arg(1) == Some("get"))
+    }) && !path.as_deref().is_some_and(|p| {
+        p.starts_with("sys/") || p.starts_with("auth/") || p.starts_with("identity/")
+    });
+    if secret_read || has("refresh_interval") {
+        let mut keys: Vec<String> = rows
+            .iter()
+            .map(|r| r.0.clone())
+            .filter(|k| k != "refresh_interval")
+            .collect();
+        keys.sort();
+        out.push(
+            "VaultSecret",
+            Fact::VaultSecret(Box::new(VaultSecretMeta {
+                path: path.clone().unwrap_or_default(),
+                kv_version: has("refresh_interval").then_some(1),
+                keys,
+                refresh_interval: get(rows, "refresh_interval").and_then(|r| parse_duration(&r.1)),
+                loc,
+                ..Default::default()
+            })),
+        );
+        return;
+    }
+    // anything else: nothing the model reads; say what it was
     *out.kinds.entry("vault:read".into()).or_default() += 1;
 }
 

@@ -1,0 +1,119 @@
+//! CT-VAULT-002 policy-path-missing-kv2-prefix.
+
+use crate::acl::explain::Denial;
+use crate::model::{Kind, ObjRef};
+use crate::rules::vault::support::{add_audit_change, add_failures, refusals, Refusal};
+use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use std::collections::BTreeMap;
+
+pub struct Kv2PrefixMissing;
+pub static RULE: Kv2PrefixMissing = Kv2PrefixMissing;
+
+static META: RuleMeta = RuleMeta {
+    id: "CT-VAULT-002",
+    name: "policy-path-missing-kv2-prefix",
+    severity: Severity::Error,
+    covers: &["FM-02"],
+    summary: "a policy grants the KV v1 path of a secret that lives on a KV v2 mount",
+    docs: "## What it checks\n\
+For every ExternalSecret read through a Kubernetes-auth role, the path ESO requests (store `path` + `remoteRef.key`, with `data/` inserted on KV v2) is evaluated against the role's existing policies plus `default`. When Vault would refuse it but a policy grants the same path without the `data/` (or `metadata/`) segment, the policy was written for the KV v1 layout. The finding names the policy, its path block (file:line) and the path ESO really requests.\n\n\
+## Why it matters\n\
+On a KV v2 mount every read goes to `MOUNT/data/KEY`. A rule for `MOUNT/KEY*` looks right to a human and grants nothing: ESO gets `403 permission denied` while the store stays `Valid`.\n\n\
+## Example\n\
+`path \"secret/app/*\" { capabilities = [\"read\"] }` with store `path: secret`, `version: v2` and key `app/db`: ESO reads `secret/data/app/db`.\n\n\
+## How to fix\n\
+Insert the segment: `path \"secret/data/app/*\" { capabilities = [\"read\"] }` (and `secret/metadata/app/*` with `list` for `find`), then `vault policy write NAME NAME.hcl` and force the ExternalSecrets to resync.",
+};
+
+impl Rule for Kv2PrefixMissing {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx, sink: &mut Sink) {
+        let snap = ctx.snap;
+        let all = match refusals(snap) {
+            Ok(r) => r,
+            Err(missing) => {
+                sink.skip(missing);
+                return;
+            }
+        };
+        let mut groups: BTreeMap<(String, String), Vec<&Refusal>> = BTreeMap::new();
+        for r in &all {
+            if let Denial::KvV1Layout { grant, .. } = &r.denial {
+                groups
+                    .entry((grant.policy.clone(), grant.pattern.clone()))
+                    .or_default()
+                    .push(r);
+            }
+        }
+        for ((policy, pattern), rs) in groups {
+            let subject = ObjRef::new(Kind::VaultPolicy, None, &policy);
+            let first = rs[0];
+            let current = rs.iter().any(|r| r.current);
+            let mut ess: Vec<_> = rs.iter().map(|r| r.es).collect();
+            ess.sort_by_key(|e| (e.meta.namespace.clone(), e.meta.name.clone()));
+            ess.dedup_by_key(|e| (e.meta.namespace.clone(), e.meta.name.clone()));
+            let why = first
+                .denial
+                .describe(&first.request.path, first.request.capability);
+            let effect = if current {
+                "gets 403 permission denied"
+            } else {
+                "would be refused"
+            };
+            let names = crate::rules::vault::support::names(&ess);
+            let msg = format!(
+                "ExternalSecret {names} {effect} on {} {}: {why}",
+                first.request.purpose.describe(),
+                first.request.path
+            );
+            let mut f = sink.finding(subject.clone(), msg);
+            if !current {
+                f.severity = Severity::Warning;
+            }
+            if let Denial::KvV1Layout { grant, .. } = &first.denial {
+                f.evidence.push(grant.loc.clone());
+            }
+            for r in &rs {
+                f.evidence.push(r.request.loc.clone());
+            }
+            add_failures(snap, &mut f, &ess);
+            add_audit_change(
+                &mut f,
+                snap,
+                &["create", "update"],
+                &format!("sys/policies/acl/{policy}"),
+                &subject,
+                &format!("policy {policy} written"),
+            );
+            f.related
+                .push(ObjRef::new(Kind::VaultRole, None, &first.role));
+            if let (Denial::KvV1Layout { grant, .. }, Some(mount)) =
+                (&first.denial, first.request.kv2_mount.as_deref())
+            {
+                let seg = if first.request.path.starts_with(&format!("{mount}/metadata")) {
+                    "metadata"
+                } else {
+                    "data"
+                };
+                let p = grant.pattern.trim().trim_start_matches('/');
+                let fixed = match p.strip_prefix(mount) {
+                    Some(rest) => format!("{mount}/{seg}{rest}"),
+                    None => first.request.path.clone(),
+                };
+                f.remediation.push(format!(
+                    "grant the KV v2 path in policy {policy}: add path \"{fixed}\" {{ capabilities = [\"{}\"] }} to it and run vault policy write {policy} {policy}.hcl",
+                    first.request.capability
+                ));
+            }
+            for es in &ess {
+                f.remediation
+                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+            }
+            let _ = &pattern;
+            sink.report(f);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! CT-VAULT-015 policy-lacks-metadata-capability.
+
+use crate::acl::explain::Denial;
+use crate::model::{Kind, ObjRef};
+use crate::rules::vault::support::{add_audit_change, add_failures, refusals, Refusal};
+use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use std::collections::BTreeMap;
+
+pub struct MetadataCapability;
+pub static RULE: MetadataCapability = MetadataCapability;
+
+static META: RuleMeta = RuleMeta {
+    id: "CT-VAULT-015",
+    name: "policy-lacks-metadata-capability",
+    severity: Severity::Error,
+    covers: &["FM-30"],
+    summary: "a policy grants the KV v2 data path but not the metadata path that find or metadataPolicy Fetch needs",
+    docs: "## What it checks\n\
+ExternalSecrets using `dataFrom[].find` list `MOUNT/metadata/PATH` and `remoteRef.metadataPolicy: Fetch` reads `MOUNT/metadata/KEY`. Both are evaluated against the role's existing policies plus `default`; when the data path is granted but the metadata path is not, the finding names the policy and its data grant (file:line).\n\n\
+## Why it matters\n\
+A policy written for plain reads (`MOUNT/data/...` with `read`) looks complete; only the ExternalSecrets that list or fetch metadata fail, with `403` on a `LIST` or `GET` of `MOUNT/metadata/...`.\n\n\
+## Example\n\
+`path \"secret/data/team/*\" { capabilities = [\"read\"] }` and an ExternalSecret with `dataFrom: [{find: {path: team}}]`: ESO lists `secret/metadata/team`.\n\n\
+## How to fix\n\
+Add `path \"secret/metadata/team/*\" { capabilities = [\"list\", \"read\"] }` to the policy, `vault policy write NAME NAME.hcl`, and force the ExternalSecrets to resync.",
+};
+
+impl Rule for MetadataCapability {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx, sink: &mut Sink) {
+        let snap = ctx.snap;
+        let all = match refusals(snap) {
+            Ok(r) => r,
+            Err(missing) => {
+                sink.skip(missing);
+                return;
+            }
+        };
+        let mut groups: BTreeMap<(String, String), Vec<&Refusal>> = BTreeMap::new();
+        for r in &all {
+            if let Denial::MetadataNotGranted { data_grant, .. } = &r.denial {
+                groups
+                    .entry((data_grant.policy.clone(), data_grant.pattern.clone()))
+                    .or_default()
+                    .push(r);
+            }
+        }
+        for ((policy, pattern), rs) in groups {
+            let subject = ObjRef::new(Kind::VaultPolicy, None, &policy);
+            let first = rs[0];
+            let current = rs.iter().any(|r| r.current);
+            let mut ess: Vec<_> = rs.iter().map(|r| r.es).collect();
+            ess.sort_by_key(|e| (e.meta.namespace.clone(), e.meta.name.clone()));
+            ess.dedup_by_key(|e| (e.meta.namespace.clone(), e.meta.name.clone()));
+            let why = first
+                .denial
+                .describe(&first.request.path, first.request.capability);
+            let effect = if current {
+                "gets 403 permission denied"
+            } else {
+                "would be refused"
+            };
+            let names = crate::rules::vault::support::names(&ess);
+            let msg = format!(
+                "ExternalSecret {names} {effect} on {} {}: {why}",
+                first.request.purpose.describe(),
+                first.request.path
+            );
+            let mut f = sink.finding(subject.clone(), msg);
+            if !current {
+                f.severity = Severity::Warning;
+            }
+            if let Denial::MetadataNotGranted { data_grant, .. } = &first.denial {
+                f.evidence.push(data_grant.loc.clone());
+            }
+            for r in &rs {
+                f.evidence.push(r.request.loc.clone());
+            }
+            add_failures(snap, &mut f, &ess);
+            add_audit_change(
+                &mut f,
+                snap,
+                &["create", "update"],
+                &format!("sys/policies/acl/{policy}"),
+                &subject,
+                &format!("policy {policy} written"),
+            );
+            f.related
+                .push(ObjRef::new(Kind::VaultRole, None, &first.role));
+            if let (Denial::MetadataNotGranted { data_grant, .. }, Some(mount)) =
+                (&first.denial, first.request.kv2_mount.as_deref())
+            {
+                let p = data_grant.pattern.trim().trim_start_matches('/');
+                let fixed = match p.strip_prefix(&format!("{mount}/data")) {
+                    Some(rest) => format!("{mount}/metadata{rest}"),
+                    None => format!("{}/*", first.request.path),
+                };
+                f.remediation.push(format!(
+                    "grant the metadata path in policy {policy}: add path \"{fixed}\" {{ capabilities = [\"{}\"] }} to it and run vault policy write {policy} {policy}.hcl",
+                    first.request.capability
+                ));
+            }
+            for es in &ess {
+                f.remediation
+                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+            }
+            let _ = &pattern;
+            sink.report(f);
+        }
+    }
+}

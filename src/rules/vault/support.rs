@@ -1,0 +1,195 @@
+//! Joins the Vault rules share: the ACL verdicts of every ExternalSecret read through a
+//! Kubernetes-auth role, the failure window of a set of ExternalSecrets, subject names.
+//! Helpers only; no rule depends on another rule's findings.
+
+use crate::acl::explain::Denial;
+use crate::graph::access::{self, Request};
+use crate::graph::derive::es_sync;
+use crate::model::*;
+use crate::rules::Finding;
+
+/// One refused request of one ExternalSecret.
+pub struct Refusal<'a> {
+    pub es: &'a ExternalSecret,
+    /// `MOUNT/ROLE`.
+    pub role: String,
+    pub request: Request,
+    pub denial: Denial,
+    /// The refusal is why the ExternalSecret fails now (Vault answered `permission denied`).
+    pub current: bool,
+}
+
+/// Every request the role's policies refuse, for ExternalSecrets that are not known to sync.
+/// `Err` when no ExternalSecret could be evaluated, saying what the bundle lacks.
+pub fn refusals(snap: &Snapshot) -> Result<Vec<Refusal<'_>>, String> {
+    let mut out = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
+    let mut evaluated = 0;
+    for es in &snap.external_secrets {
+        let Some(store) = snap.store_for(es) else {
+            continue;
+        };
+        let Some((mount, role, _)) = access::store_role(snap, store) else {
+            continue;
+        };
+        match access::verdicts(snap, es) {
+            Ok(Some(vs)) => {
+                evaluated += 1;
+                if es_sync(snap, es).failing == Some(false) {
+                    continue;
+                }
+                let current = access::acl_can_explain(snap, es);
+                for v in vs {
+                    let Some(denial) = v.denial else { continue };
+                    if access::mount_problem(snap, store, &v.request.path).is_some() {
+                        continue;
+                    }
+                    out.push(Refusal {
+                        es,
+                        role: format!("{mount}/{role}"),
+                        request: v.request,
+                        denial,
+                        current,
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(m) => {
+                if !missing.contains(&m) {
+                    missing.push(m);
+                }
+            }
+        }
+    }
+    if evaluated == 0 {
+        return Err(if missing.is_empty() {
+            "an ExternalSecret that reads Vault through a Kubernetes-auth store".into()
+        } else {
+            missing.join("; ")
+        });
+    }
+    Ok(out)
+}
+
+/// `ns/name`.
+pub fn es_name(es: &ExternalSecret) -> String {
+    format!(
+        "{}/{}",
+        es.meta.namespace.as_deref().unwrap_or("-"),
+        es.meta.name
+    )
+}
+
+pub fn es_ref(es: &ExternalSecret) -> ObjRef {
+    ObjRef::new(
+        Kind::ExternalSecret,
+        es.meta.namespace.as_deref(),
+        &es.meta.name,
+    )
+}
+
+pub fn store_ref(store: &SecretStore) -> ObjRef {
+    let kind = if store.kind == "ClusterSecretStore" {
+        Kind::ClusterSecretStore
+    } else {
+        Kind::SecretStore
+    };
+    ObjRef::new(kind, store.meta.namespace.as_deref(), &store.meta.name)
+}
+
+/// `SecretStore ns/name` or `ClusterSecretStore name`.
+pub fn store_name(store: &SecretStore) -> String {
+    match &store.meta.namespace {
+        Some(ns) if store.kind != "ClusterSecretStore" => {
+            format!("{} {ns}/{}", store.kind, store.meta.name)
+        }
+        _ => format!("{} {}", store.kind, store.meta.name),
+    }
+}
+
+/// The `kubectl` resource and namespace flag of a store, for patch commands.
+pub fn store_kubectl(store: &SecretStore) -> String {
+    if store.kind == "ClusterSecretStore" {
+        format!("clustersecretstore {}", store.meta.name)
+    } else {
+        format!(
+            "secretstore {} -n {}",
+            store.meta.name,
+            store.meta.namespace.as_deref().unwrap_or("default")
+        )
+    }
+}
+
+/// Adds the failure window of the ExternalSecrets to a finding: evidence (condition, event),
+/// timeline events, and `since` (the earliest failure) unless one is set.
+pub fn add_failures(snap: &Snapshot, f: &mut Finding, ess: &[&ExternalSecret]) {
+    let mut earliest: Option<Time> = None;
+    for es in ess {
+        let st = es_sync(snap, es);
+        if st.failing != Some(true) {
+            continue;
+        }
+        if let Some((_, l)) = &st.vault_error {
+            f.evidence.push(l.clone());
+        } else if let Some(l) = st.evidence.first() {
+            f.evidence.push(l.clone());
+        }
+        if let Some((t, _)) = &st.since {
+            earliest = Some(earliest.map_or(*t, |e: Time| e.min(*t)));
+            f.events
+                .push((*t, es_ref(es), "sync starts failing".to_string()));
+        }
+        f.related.push(es_ref(es));
+    }
+    if f.since.is_none() {
+        f.since = earliest;
+    }
+}
+
+/// The failure window of a store: its Ready condition's transition when it is False.
+pub fn store_failing_since(store: &SecretStore) -> Option<(Time, Loc)> {
+    store
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready" && c.status == "False")
+        .and_then(|c| c.last_transition.map(|t| (t, c.loc.clone())))
+}
+
+/// Adds the latest successful audit write of `path` (who changed it, when) to a finding.
+pub fn add_audit_change(
+    f: &mut Finding,
+    snap: &Snapshot,
+    ops: &[&str],
+    path: &str,
+    subject: &ObjRef,
+    what: &str,
+) {
+    let evs = access::audit_on(snap, ops, path);
+    if let Some(a) = evs.iter().rev().find(|a| a.error.is_none()) {
+        f.evidence.insert(0, a.loc.clone());
+        if let Some(t) = a.time {
+            f.events.push((
+                t,
+                subject.clone(),
+                format!(
+                    "{what}{}",
+                    a.display_name
+                        .as_deref()
+                        .map(|n| format!(" by {n}"))
+                        .unwrap_or_default()
+                ),
+            ));
+            if f.since.is_none_or(|s| t <= s) {
+                f.since = Some(t);
+            }
+        }
+    }
+}
+
+/// The names of ExternalSecrets, sorted and deduplicated.
+pub fn names(ess: &[&ExternalSecret]) -> String {
+    let mut v: Vec<String> = ess.iter().map(|e| es_name(e)).collect();
+    v.sort();
+    v.dedup();
+    v.join(", ")
+}
