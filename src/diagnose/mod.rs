@@ -262,6 +262,24 @@ fn relevant(snap: &Snapshot, path: &[Step], kind: EdgeKind, status: &EdgeStatus)
                 || p[0].0 == *o
         })
     };
+    // a store that cannot reach Vault explains everything behind it: never walk into
+    // roles and policies past it (a proxy's 403 is not an ACL decision)
+    let unreachable_store = path.iter().any(|(o, _)| {
+        matches!(o.kind, Kind::SecretStore | Kind::ClusterSecretStore)
+            && snap
+                .stores
+                .iter()
+                .find(|s| {
+                    s.kind == o.kind.as_str()
+                        && s.meta.name == o.name
+                        && (o.kind == Kind::ClusterSecretStore || s.meta.namespace == o.namespace)
+                })
+                .and_then(|s| crate::graph::derive::store_error(snap, s))
+                .is_some_and(|(m, _, _)| crate::graph::derive::network_failure(&m).is_some())
+    });
+    if unreachable_store && !matches!(kind, EdgeKind::UsesStore | EdgeKind::ServedBy) {
+        return false;
+    }
     match kind {
         EdgeKind::UsesStore | EdgeKind::ReadsPath => es_failing(path),
         EdgeKind::AuthenticatesAs
@@ -341,6 +359,16 @@ fn build(
                 .checked_sub(2)
                 .and_then(|i| pick(&path[i].0))
                 .filter(|f| specificity(f.rule) > 0)
+        })
+        .or_else(|| {
+            // nothing on the chain explains it: a specific finding that names the symptom does
+            // (two ExternalSecrets fighting over one Secret name each other, not a graph edge)
+            by_subject
+                .values()
+                .flatten()
+                .filter(|f| specificity(f.rule) > 0 && f.related.contains(&sym.subject))
+                .max_by_key(|f| (f.severity, specificity(f.rule)))
+                .copied()
         })
         .or_else(|| pick(&last.0))
         .unwrap_or(sym);

@@ -65,6 +65,7 @@ pub struct SyncState {
 }
 
 const FAILED_REASONS: &[&str] = &[
+    "Deleted",
     "UpdateFailed",
     "SecretSyncedError",
     "ProviderError",
@@ -76,7 +77,8 @@ pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
     let mut st = SyncState::default();
     let capture = snap.captured_at;
     if let Some(c) = es.conditions.iter().find(|c| c.type_ == "Ready") {
-        let failing = c.status == "False";
+        // `SecretDeleted` is Ready=True: ESO deleted the target because the provider secret is gone
+        let failing = c.status == "False" || c.reason.as_deref() == Some("SecretDeleted");
         st.failing = Some(failing);
         st.reason.clone_from(&c.reason);
         st.message.clone_from(&c.message);
@@ -105,7 +107,10 @@ pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
             &es.meta.name,
         )
         .into_iter()
-        .filter(|e| e.type_ == "Warning" && FAILED_REASONS.contains(&e.reason.as_str()))
+        .filter(|e| {
+            e.type_ == "Warning" && FAILED_REASONS.contains(&e.reason.as_str())
+                || e.reason == "Deleted"
+        })
         .collect();
     if !events.is_empty() {
         if st.failing.is_none() {
@@ -544,28 +549,74 @@ pub fn secret_failure(snap: &Snapshot, pod: &Pod) -> Option<SecretFailure> {
             cur.evidence.push(e.loc.clone());
         }
     }
-    for s in &pod.statuses {
-        let reason = s.waiting_reason.as_deref().unwrap_or("");
-        if reason.contains("CreateContainerConfigError") {
-            let parsed = s.waiting_message.as_deref().and_then(parse_secret_error);
-            let cur = f.get_or_insert_with(|| SecretFailure {
-                reason: reason.to_string(),
-                message: s.waiting_message.clone().unwrap_or_default(),
-                secret: parsed.as_ref().and_then(|p| p.0.clone()),
-                key: parsed.as_ref().and_then(|p| p.1.clone()),
-                ..Default::default()
-            });
-            cur.evidence.push(s.loc.clone());
-        }
-    }
+    // a status alone says the container config failed, not why: count it when its message
+    // names a Secret, or when a Secret the Pod reads is known to be missing
+    let ns = pod.meta.namespace.as_deref();
+    let missing_ref = || {
+        pod.image_pull_secrets
+            .iter()
+            .map(|(s, _)| s.as_str())
+            .chain(pod.containers.iter().flat_map(|c| {
+                c.env_secret_refs
+                    .iter()
+                    .filter(|r| !r.optional)
+                    .map(|r| r.secret.as_str())
+                    .chain(
+                        c.env_from_secrets
+                            .iter()
+                            .filter(|r| !r.optional)
+                            .map(|r| r.secret.as_str()),
+                    )
+            }))
+            .find(|s| snap.presence(Kind::Secret, ns, s) == Presence::Missing)
+            .map(str::to_string)
+    };
+    let mut statuses: Vec<(String, Option<String>, Loc)> = pod
+        .statuses
+        .iter()
+        .filter(|s| {
+            s.waiting_reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("CreateContainerConfigError")
+        })
+        .map(|s| {
+            (
+                s.waiting_reason.clone().unwrap_or_default(),
+                s.waiting_message.clone(),
+                s.loc.clone(),
+            )
+        })
+        .collect();
     if let Some((st, loc)) = &pod.table_status {
         if st.contains("CreateContainerConfigError") {
-            let cur = f.get_or_insert_with(|| SecretFailure {
-                reason: st.clone(),
-                ..Default::default()
-            });
-            cur.evidence.push(loc.clone());
+            statuses.push((st.clone(), None, loc.clone()));
         }
+    }
+    for (reason, message, loc) in statuses {
+        if let Some(cur) = f.as_mut() {
+            cur.evidence.push(loc);
+            continue;
+        }
+        let msg = message.unwrap_or_default();
+        if msg.to_ascii_lowercase().contains("configmap") {
+            continue;
+        }
+        let (secret, key) = match parse_secret_error(&msg) {
+            Some(p) => p,
+            None => match missing_ref() {
+                Some(s) => (Some(s), None),
+                None => continue,
+            },
+        };
+        f = Some(SecretFailure {
+            reason,
+            message: msg,
+            secret,
+            key,
+            evidence: vec![loc],
+            ..Default::default()
+        });
     }
     f
 }
@@ -632,6 +683,10 @@ pub fn network_failure(message: &str) -> Option<&'static str> {
 /// The most specific error a store shows: its newest Warning event, else its Ready message.
 pub fn store_error(snap: &Snapshot, store: &SecretStore) -> Option<(String, Loc, Option<Time>)> {
     let cap = snap.captured_at;
+    // a store that is Ready now has recovered: its old warnings are history
+    if store_ready(store).is_some_and(|r| r.0) {
+        return None;
+    }
     let ev = snap
         .events_for(
             &store.kind,

@@ -373,10 +373,10 @@ impl Graph {
                 for req in access::requests(store, es) {
                     let path = req.path.clone();
                     let p_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
-                    let gone = sync
-                        .detail
-                        .as_deref()
-                        .is_some_and(|d| d.to_ascii_lowercase().contains("secret does not exist"));
+                    let gone = sync.detail.as_deref().is_some_and(|d| {
+                        let d = d.to_ascii_lowercase();
+                        d.contains("secret does not exist") || d.contains("deletionpolicy=delete")
+                    });
                     let status = match (&sync.failing, &sync.vault_error) {
                         (Some(true), _) if gone => {
                             EdgeStatus::Broken("the secret does not exist in Vault".into())
@@ -522,29 +522,41 @@ impl Graph {
             } = &v.auth
             {
                 if let Some((sa, sa_ns)) = service_account {
-                    let sa_ns = sa_ns.clone().or_else(|| s.meta.namespace.clone());
-                    let presence = snap.presence(Kind::ServiceAccount, sa_ns.as_deref(), sa);
-                    let sa_i = gr.node(
-                        ObjRef::new(Kind::ServiceAccount, sa_ns.as_deref(), sa),
-                        presence,
-                    );
-                    let status = match presence {
-                        Presence::Present => EdgeStatus::Ok,
-                        Presence::Missing => {
-                            EdgeStatus::Broken(format!("ServiceAccount {sa} does not exist"))
-                        }
-                        Presence::Unknown => EdgeStatus::Unknown,
-                    };
-                    gr.edge(
-                        st_i,
-                        sa_i,
-                        Edge {
-                            kind: EdgeKind::AuthenticatesAs,
-                            status,
-                            evidence: vec![loc.clone()],
-                            fresh_at: None,
-                        },
-                    );
+                    // a referent ClusterSecretStore resolves the account in each ExternalSecret's namespace
+                    let mut sa_namespaces: Vec<Option<String>> =
+                        match sa_ns.clone().or_else(|| s.meta.namespace.clone()) {
+                            Some(n) => vec![Some(n)],
+                            None => derive::dependents(snap, s)
+                                .iter()
+                                .map(|e| e.meta.namespace.clone())
+                                .collect(),
+                        };
+                    sa_namespaces.sort();
+                    sa_namespaces.dedup();
+                    for sa_ns in sa_namespaces {
+                        let presence = snap.presence(Kind::ServiceAccount, sa_ns.as_deref(), sa);
+                        let sa_i = gr.node(
+                            ObjRef::new(Kind::ServiceAccount, sa_ns.as_deref(), sa),
+                            presence,
+                        );
+                        let status = match presence {
+                            Presence::Present => EdgeStatus::Ok,
+                            Presence::Missing => {
+                                EdgeStatus::Broken(format!("ServiceAccount {sa} does not exist"))
+                            }
+                            Presence::Unknown => EdgeStatus::Unknown,
+                        };
+                        gr.edge(
+                            st_i,
+                            sa_i,
+                            Edge {
+                                kind: EdgeKind::AuthenticatesAs,
+                                status,
+                                evidence: vec![loc.clone()],
+                                fresh_at: None,
+                            },
+                        );
+                    }
                 }
                 let role_name = format!("{mount_path}/{role}");
                 let known = snap.vault.roles.get(&(mount_path.clone(), role.clone()));

@@ -4,9 +4,9 @@
 mod e2e;
 mod fixtures;
 mod fleet;
-mod synth;
 mod no_secret_values;
 mod props;
 mod real_bundles;
 mod real_outputs;
+mod synth;
 mod util;

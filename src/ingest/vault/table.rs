@@ -391,6 +391,24 @@ pub fn interpret(
         );
         return;
     }
+    // role TTLs of a dynamic engine (`vault read database/roles/app`)
+    if (has("default_ttl") || has("max_ttl"))
+        && get(rows, "lease_id").is_none_or(|r| r.1.is_empty() || r.1 == "n/a")
+    {
+        out.push(
+            "VaultTtl",
+            Fact::VaultTtl(VaultTtl {
+                path: path.clone().unwrap_or_default(),
+                default_ttl: dur(rows, "default_ttl", src).map(|d| d.0),
+                max_ttl: dur(rows, "max_ttl", src).map(|d| d.0),
+                loc: get(rows, "default_ttl")
+                    .or_else(|| get(rows, "max_ttl"))
+                    .map(|r| src.loc(r.2))
+                    .unwrap_or(loc),
+            }),
+        );
+        return;
+    }
     // a read that returned a lease, or `vault lease lookup`
     if lease_cmd
         || has("lease_id")
@@ -417,22 +435,6 @@ pub fn interpret(
                     .and_then(|r| Some((parse_rfc3339(&r.1)?, src.loc(r.2)))),
                 issue_time: get(rows, "issue_time").and_then(|r| parse_rfc3339(&r.1)),
                 loc,
-            }),
-        );
-        return;
-    }
-    // role TTLs of a dynamic engine (`vault read database/roles/app`)
-    if has("default_ttl") || has("max_ttl") {
-        out.push(
-            "VaultTtl",
-            Fact::VaultTtl(VaultTtl {
-                path: path.clone().unwrap_or_default(),
-                default_ttl: dur(rows, "default_ttl", src).map(|d| d.0),
-                max_ttl: dur(rows, "max_ttl", src).map(|d| d.0),
-                loc: get(rows, "default_ttl")
-                    .or_else(|| get(rows, "max_ttl"))
-                    .map(|r| src.loc(r.2))
-                    .unwrap_or(loc),
             }),
         );
         return;

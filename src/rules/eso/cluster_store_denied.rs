@@ -33,16 +33,10 @@ impl Rule for ClusterStoreDenied {
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
         for es in &snap.external_secrets {
-            if es.store.kind != "ClusterSecretStore" {
-                continue;
-            }
             let Some(ns) = es.meta.namespace.as_deref() else {
                 continue;
             };
-            let store = snap
-                .stores
-                .iter()
-                .find(|s| s.kind == "ClusterSecretStore" && s.meta.name == es.store.name);
+            // ESO's own words are enough, even when the spec is not in the bundle
             let event = snap
                 .events_for("ExternalSecret", Some(ns), &es.meta.name)
                 .into_iter()
@@ -50,6 +44,20 @@ impl Rule for ClusterStoreDenied {
                     e.message.contains("is not allowed from namespace")
                         || e.message.contains("denied by spec.condition")
                 });
+            if es.store.kind != "ClusterSecretStore" && event.is_none() {
+                continue;
+            }
+            let store_name = match event
+                .and_then(|e| e.message.split("cluster store \"").nth(1))
+                .and_then(|r| r.split('"').next())
+            {
+                Some(n) if es.store.name.is_empty() => n.to_string(),
+                _ => es.store.name.clone(),
+            };
+            let store = snap
+                .stores
+                .iter()
+                .find(|s| s.kind == "ClusterSecretStore" && s.meta.name == store_name);
             let by_list = store.is_some_and(|s| {
                 !s.allowed_namespaces.is_empty() && !s.allowed_namespaces.iter().any(|n| n == ns)
             });
@@ -62,8 +70,7 @@ impl Rule for ClusterStoreDenied {
             let mut f = sink.finding(
                 ObjRef::new(Kind::ExternalSecret, Some(ns), &es.meta.name),
                 format!(
-                    "ClusterSecretStore {} does not admit namespace {ns}{}, so ExternalSecret {} cannot use it",
-                    es.store.name,
+                    "ClusterSecretStore {store_name} does not admit namespace {ns}{}, so ExternalSecret {} cannot use it",
                     allowed.map(|a| format!(" (its conditions allow {a})")).unwrap_or_default(),
                     es.meta.name
                 ),
@@ -76,8 +83,7 @@ impl Rule for ClusterStoreDenied {
                 f.evidence.push(s.meta.loc.clone());
             }
             f.remediation.push(format!(
-                "add {ns} to the store's conditions: kubectl edit clustersecretstore {} (spec.conditions[].namespaces)",
-                es.store.name
+                "add {ns} to the store's conditions: kubectl edit clustersecretstore {store_name} (spec.conditions[].namespaces), or label the namespace to match its namespaceSelector"
             ));
             sink.report(f);
         }

@@ -66,7 +66,10 @@ impl Rule for SyncFailing {
                 _ if network.is_some() => format!("{} (the request never got a Vault answer, so no policy is involved)", network.unwrap_or_default()),
                 (Some((e, _)), _, _) => format!("Vault answered {}", e.summary()),
                 (None, Some(d), _) => d.lines().next().unwrap_or("").to_string(),
-                (None, None, Some(m)) => format!("{m} (the provider's error is only in the UpdateFailed events, which the bundle does not hold)"),
+                (None, None, Some(m)) if m.starts_with("could not get secret data from provider") => {
+                    format!("{m} (the provider's error is only in the UpdateFailed events, which the bundle does not hold)")
+                }
+                (None, None, Some(m)) => m.clone(),
                 _ => st.reason.clone().unwrap_or_else(|| "status says it is not ready".into()),
             };
             let mut msg = format!(

@@ -1,6 +1,6 @@
 //! CT-ESO-006 vault-unreachable.
 
-use crate::graph::derive::{dependents, network_failure, store_error};
+use crate::graph::derive::{dependents, es_sync, network_failure, store_error};
 use crate::model::{Kind, ObjRef};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
@@ -83,6 +83,38 @@ impl Rule for VaultUnreachable {
                 "test the path from the ESO controller: kubectl -n external-secrets exec deploy/external-secrets -- wget -qO- {}/v1/sys/health",
                 store.vault.as_ref().map(|v| v.server.trim_end_matches('/').to_string()).unwrap_or_else(|| "https://VAULT:8200".into())
             ));
+            sink.report(f);
+        }
+        // an ExternalSecret whose own reads never reach Vault, behind a store that looks fine
+        for es in &snap.external_secrets {
+            let store_down = snap
+                .store_for(es)
+                .and_then(|s| store_error(snap, s))
+                .is_some_and(|(m, _, _)| network_failure(&m).is_some());
+            if store_down {
+                continue;
+            }
+            let st = es_sync(snap, es);
+            if st.failing != Some(true) {
+                continue;
+            }
+            let Some(class) = st.detail.as_deref().and_then(network_failure) else {
+                continue;
+            };
+            let ns = es.meta.namespace.as_deref();
+            let mut f = sink.finding(
+                ObjRef::new(Kind::ExternalSecret, ns, &es.meta.name),
+                format!(
+                    "ExternalSecret {}/{} cannot reach Vault when it reads its data: {class}",
+                    ns.unwrap_or("-"),
+                    es.meta.name
+                ),
+            );
+            f.evidence = st.evidence.clone();
+            f.since = st.since.as_ref().map(|x| x.0);
+            f.remediation.push(
+                "check DNS, NetworkPolicy, egress proxy and the CA bundle between the ESO controller and the Vault address in the error".into(),
+            );
             sink.report(f);
         }
     }

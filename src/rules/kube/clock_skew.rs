@@ -67,6 +67,12 @@ impl Rule for ClockSkew {
                 see(c.last_transition, &c.loc);
             }
         }
+        for p in &snap.pods {
+            see(p.start_time, &p.meta.loc);
+            for s in &p.statuses {
+                see(s.started_at, &s.loc);
+            }
+        }
         for e in &snap.events {
             if let Some(When::At(t)) = e.last {
                 see(Some(t), &e.loc);

@@ -95,6 +95,9 @@ impl Rule for SecretNotProduced {
             if !snap.producers_of(&ns, &name).is_empty() {
                 continue; // produced, but failing: the ExternalSecret's own finding explains it
             }
+            if !snap.coverage.is_collected(Kind::ExternalSecret, Some(&ns)) {
+                continue; // ExternalSecrets were not collected: a producer may exist
+            }
             // hints: an ExternalSecret whose name resembles the Secret, or one in another namespace
             let similar: Vec<String> = snap
                 .external_secrets

@@ -1,6 +1,6 @@
 //! CT-VAULT-001 role-references-missing-policy.
 
-use crate::graph::derive::es_sync;
+use crate::graph::derive::{es_sync, network_failure, store_error};
 use crate::model::time::fmt_time;
 use crate::model::{AuditEvent, Kind, ObjRef, Presence, Snapshot, VaultAuth};
 use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
@@ -66,21 +66,36 @@ impl Rule for DanglingPolicy {
                 None,
                 &format!("{}/{}", role.mount, role.name),
             );
-            // ExternalSecrets whose store logs in with this role and now get 403
-            let denied: Vec<(&str, &str)> = snap
-                .external_secrets
-                .iter()
-                .filter(|es| {
-                    snap.store_for(es).and_then(|s| s.vault.as_ref()).is_some_and(|v| {
-                        matches!(&v.auth, VaultAuth::Kubernetes { mount_path, role: r, .. } if *mount_path == role.mount && *r == role.name)
-                    })
-                })
-                .filter(|es| {
-                    let st = es_sync(snap, es);
-                    st.failing == Some(true) && st.vault_error.as_ref().is_none_or(|(e, _)| e.is_permission_denied())
-                })
-                .map(|es| (es.meta.namespace.as_deref().unwrap_or(""), es.meta.name.as_str()))
-                .collect();
+            // ExternalSecrets whose store logs in with this role: those Vault refused with 403,
+            // and those failing for a reason the bundle does not show (never network failures)
+            let mut denied: Vec<(&str, &str)> = Vec::new();
+            let mut unexplained: Vec<(&str, &str)> = Vec::new();
+            for es in &snap.external_secrets {
+                let store = snap.store_for(es);
+                let uses_role = store.and_then(|s| s.vault.as_ref()).is_some_and(|v| {
+                    matches!(&v.auth, VaultAuth::Kubernetes { mount_path, role: r, .. } if *mount_path == role.mount && *r == role.name)
+                });
+                if !uses_role {
+                    continue;
+                }
+                let st = es_sync(snap, es);
+                if st.failing != Some(true) {
+                    continue;
+                }
+                let id = (
+                    es.meta.namespace.as_deref().unwrap_or(""),
+                    es.meta.name.as_str(),
+                );
+                let network = st.detail.as_deref().and_then(network_failure).is_some()
+                    || store
+                        .and_then(|s| store_error(snap, s))
+                        .is_some_and(|(m, _, _)| network_failure(&m).is_some());
+                match &st.vault_error {
+                    Some((e, _)) if e.is_permission_denied() => denied.push(id),
+                    None if !network => unexplained.push(id),
+                    _ => {}
+                }
+            }
             for (policy, ploc) in &role.policies {
                 if snap.presence(Kind::VaultPolicy, None, policy) != Presence::Missing {
                     continue;
@@ -113,8 +128,18 @@ impl Rule for DanglingPolicy {
                         names.join(", ")
                     ));
                 }
+                if !unexplained.is_empty() {
+                    let names: Vec<String> = unexplained
+                        .iter()
+                        .map(|(n, e)| format!("{n}/{e}"))
+                        .collect();
+                    msg.push_str(&format!(
+                        "; ExternalSecrets logging in with this role fail to sync (their Vault error is not in the bundle): {}",
+                        names.join(", ")
+                    ));
+                }
                 let mut f = sink.finding(subject.clone(), msg);
-                if denied.is_empty() {
+                if denied.is_empty() && unexplained.is_empty() {
                     f.severity = Severity::Warning;
                 }
                 // who deleted it first, then the role's reference, then the proof of absence
@@ -158,7 +183,7 @@ impl Rule for DanglingPolicy {
                     role.name,
                     others.join(",")
                 ));
-                for (ns, es) in &denied {
+                for (ns, es) in denied.iter().chain(&unexplained) {
                     f.remediation.push(force_sync(Some(ns), es));
                 }
                 sink.report(f);
