@@ -191,7 +191,9 @@ impl Graph {
         // (policy, path, why, evidence): the role's policies refuse a path an ExternalSecret reads
         let mut denied: Vec<(String, String, String, Vec<Loc>)> = Vec::new();
         // paths read with another capability than `read` (find lists, metadata)
-        let mut needs: Vec<(String, &'static str)> = Vec::new();
+        // the capability each path is read with (first one wins)
+        let mut needs: std::collections::HashMap<String, &'static str> =
+            std::collections::HashMap::new();
 
         // Pod -> Secret
         for p in &snap.pods {
@@ -496,7 +498,7 @@ impl Graph {
                         }
                     }
                     if req.purpose != Purpose::Data {
-                        needs.push((path.clone(), req.capability));
+                        needs.entry(path.clone()).or_insert(req.capability);
                     }
                 }
             }
@@ -791,14 +793,47 @@ impl Graph {
             .filter(|o| o.kind == Kind::VaultPath)
             .map(|o| o.name.clone())
             .collect();
-        for pol in snap.vault.policies.values() {
-            let acl = Acl::new(&[pol]);
-            for path in &paths {
-                let cap = needs
-                    .iter()
-                    .find(|(p, _)| p == path)
-                    .map_or("read", |(_, c)| *c);
-                let d = acl.check(path, cap);
+        // index policy rules by their literal prefix up to a path boundary, so each path is
+        // checked only against the policies that could match it (fleets: thousands of each)
+        let policies: Vec<&VaultPolicy> = snap.vault.policies.values().collect();
+        let mut by_prefix: std::collections::HashMap<&str, Vec<usize>> =
+            std::collections::HashMap::new();
+        let mut slow: Vec<usize> = Vec::new();
+        for (pi, pol) in policies.iter().enumerate() {
+            for r in &pol.rules {
+                let key = r.path.strip_prefix('/').unwrap_or(&r.path);
+                let lit_end = key.find(['*', '+', '{']).unwrap_or(key.len());
+                let lit = &key[..lit_end];
+                if lit_end == key.len() || lit.is_empty() || lit.ends_with('/') {
+                    by_prefix.entry(lit).or_default().push(pi);
+                } else {
+                    slow.push(pi);
+                }
+            }
+        }
+        let acls: Vec<Acl> = policies.iter().map(|p| Acl::new(&[*p])).collect();
+        for path in &paths {
+            let cap = needs.get(path).copied().unwrap_or("read");
+            let mut cands: Vec<usize> = slow.clone();
+            let mut push = |k: &str| {
+                if let Some(v) = by_prefix.get(k) {
+                    cands.extend(v);
+                }
+            };
+            push("");
+            for (i, c) in path.char_indices() {
+                if c == '/' {
+                    push(&path[..=i]);
+                }
+            }
+            push(path);
+            let with_slash = format!("{path}/");
+            push(&with_slash);
+            cands.sort_unstable();
+            cands.dedup();
+            for pi in cands {
+                let pol = policies[pi];
+                let d = acls[pi].check(path, cap);
                 if d.allowed {
                     let p_i = gr.node(
                         ObjRef::new(Kind::VaultPolicy, None, &pol.name),

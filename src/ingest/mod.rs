@@ -153,28 +153,35 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
             break;
         }
     }
-    for e in &bundle.entries {
-        if manifest::is_manifest(&e.path) {
-            continue;
-        }
-        let hint = hints.get(&*e.path).map(|c| Command::parse(c));
-        let (out, format, mut skipped) = ingest_file(&e.path, &e.data, hint);
-        // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
-        if let (Some(root), Some(reason)) = (&ts_root, skipped.as_mut()) {
-            if let Some(rel) = e.path.strip_prefix(root.as_str()) {
-                let collector = rel.split('/').next().unwrap_or(rel);
-                if rel.contains('/') && troubleshoot::classify(rel).is_none()
-                    || collector.ends_with(".json")
-                {
-                    *reason = format!(
-                        "troubleshoot {collector} output, not used by credtrace ({reason})"
-                    );
+    // files are independent: read them in parallel, then merge in bundle order so the result
+    // does not depend on scheduling
+    use rayon::prelude::*;
+    let results: Vec<(FileReport, Vec<Fact>)> = bundle
+        .entries
+        .par_iter()
+        .filter(|e| !manifest::is_manifest(&e.path))
+        .map(|e| {
+            let hint = hints.get(&*e.path).map(|c| Command::parse(c));
+            let (out, format, mut skipped) = ingest_file(&e.path, &e.data, hint);
+            // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
+            if let (Some(root), Some(reason)) = (&ts_root, skipped.as_mut()) {
+                if let Some(rel) = e.path.strip_prefix(root.as_str()) {
+                    let collector = rel.split('/').next().unwrap_or(rel);
+                    if rel.contains('/') && troubleshoot::classify(rel).is_none()
+                        || collector.ends_with(".json")
+                    {
+                        *reason = format!(
+                            "troubleshoot {collector} output, not used by credtrace ({reason})"
+                        );
+                    }
                 }
             }
-        }
-        ing.files
-            .push(FileReport::new(&e.path, format, &out, skipped));
-        ing.facts.extend(out.facts);
+            (FileReport::new(&e.path, format, &out, skipped), out.facts)
+        })
+        .collect();
+    for (report, facts) in results {
+        ing.files.push(report);
+        ing.facts.extend(facts);
     }
     ing.files.sort_by(|a, b| a.path.cmp(&b.path));
     ing

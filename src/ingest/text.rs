@@ -129,9 +129,10 @@ impl<'a> Source<'a> {
     /// contains `value` (empty: any value). Falls back to `fallback`.
     pub fn field(&self, from: usize, to: usize, key: &str, value: &str, fallback: usize) -> Loc {
         let needle = searchable(value);
+        let (yaml_key, json_key) = (format!("{key}:"), format!("\"{key}\":"));
         let i = self.find(from, to, |l| {
             let t = l.trim_start().trim_start_matches("- ");
-            let keyed = t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\":"));
+            let keyed = t.starts_with(&yaml_key) || t.starts_with(&json_key);
             keyed && (needle.is_empty() || t.contains(needle))
         });
         self.loc(i.unwrap_or(fallback))

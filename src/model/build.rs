@@ -467,11 +467,7 @@ impl Builder {
 
         let mut secrets: Vec<Secret> = self.secrets.into_values().collect();
         secrets.sort_by_key(|s| key(&s.meta));
-        let secret_index = secrets
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some(((s.meta.namespace.clone()?, s.meta.name.clone()), i)))
-            .collect();
+
         let events = self.events;
         // the same Event object seen in two dumps (JSON and YAML, or two captures) is kept once:
         // same object, reason, message and absolute first time; the higher count wins
@@ -516,7 +512,7 @@ impl Builder {
                 e.loc.line,
             )
         });
-        Snapshot {
+        let mut snap = Snapshot {
             captured_at,
             capture_source,
             capture_loc,
@@ -533,8 +529,10 @@ impl Builder {
             vault: self.vault,
             coverage: self.coverage,
             conflicts: self.conflicts,
-            secret_index,
-        }
+            index: Default::default(),
+        };
+        snap.index = Index::build(&snap);
+        snap
     }
 }
 

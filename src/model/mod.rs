@@ -284,20 +284,22 @@ pub struct Snapshot {
     pub coverage: Coverage,
     /// Conflicts found while merging duplicate objects.
     pub conflicts: Vec<String>,
-    secret_index: BTreeMap<(String, String), usize>,
+    pub(crate) index: Index,
 }
 
 impl Snapshot {
     pub fn secret(&self, namespace: &str, name: &str) -> Option<&Secret> {
-        self.secret_index
+        self.index
+            .secrets
             .get(&(namespace.to_string(), name.to_string()))
             .map(|&i| &self.secrets[i])
     }
 
     pub fn external_secret(&self, namespace: &str, name: &str) -> Option<&ExternalSecret> {
-        self.external_secrets
-            .iter()
-            .find(|e| e.meta.name == name && e.meta.namespace.as_deref() == Some(namespace))
+        self.index
+            .ess
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(|&i| &self.external_secrets[i])
     }
 
     /// The store an ExternalSecret refers to, resolving the kind as ESO does.
@@ -315,24 +317,29 @@ impl Snapshot {
 
     /// The ExternalSecrets whose target is this Secret.
     pub fn producers_of(&self, namespace: &str, secret: &str) -> Vec<&ExternalSecret> {
-        self.external_secrets
-            .iter()
-            .filter(|e| e.meta.namespace.as_deref() == Some(namespace) && e.target_name == secret)
-            .collect()
+        self.index
+            .producers
+            .get(&(namespace.to_string(), secret.to_string()))
+            .map(|v| v.iter().map(|&i| &self.external_secrets[i]).collect())
+            .unwrap_or_default()
     }
 
     /// Events about one object, oldest first.
     pub fn events_for(&self, kind: &str, namespace: Option<&str>, name: &str) -> Vec<&Event> {
-        self.events
-            .iter()
-            .filter(|e| {
-                e.object_kind.eq_ignore_ascii_case(kind)
-                    && e.object_name == name
-                    && (namespace.is_none()
-                        || e.namespace.is_none()
-                        || e.namespace.as_deref() == namespace)
+        self.index
+            .events
+            .get(&(kind.to_ascii_lowercase(), name.to_string()))
+            .map(|v| {
+                v.iter()
+                    .map(|&i| &self.events[i])
+                    .filter(|e| {
+                        namespace.is_none()
+                            || e.namespace.is_none()
+                            || e.namespace.as_deref() == namespace
+                    })
+                    .collect()
             })
-            .collect()
+            .unwrap_or_default()
     }
 
     /// Present, missing (collected and absent) or unknown (not collected).
@@ -340,13 +347,12 @@ impl Snapshot {
         let present = match kind {
             Kind::Secret => namespace.and_then(|ns| self.secret(ns, name)).is_some(),
             Kind::ServiceAccount => self
-                .service_accounts
-                .iter()
-                .any(|s| s.meta.name == name && s.meta.namespace.as_deref() == namespace),
-            Kind::ExternalSecret => self
-                .external_secrets
-                .iter()
-                .any(|s| s.meta.name == name && s.meta.namespace.as_deref() == namespace),
+                .index
+                .sas
+                .contains(&(namespace.map(str::to_string), name.to_string())),
+            Kind::ExternalSecret => namespace
+                .and_then(|ns| self.external_secret(ns, name))
+                .is_some(),
             Kind::SecretStore | Kind::ClusterSecretStore => self.stores.iter().any(|s| {
                 s.meta.name == name
                     && s.kind == kind.as_str()
@@ -379,5 +385,47 @@ impl Snapshot {
         } else {
             Presence::Unknown
         }
+    }
+}
+
+/// Lookup tables built once with the snapshot, so that joins are not quadratic on a fleet.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Index {
+    secrets: std::collections::HashMap<(String, String), usize>,
+    ess: std::collections::HashMap<(String, String), usize>,
+    producers: std::collections::HashMap<(String, String), Vec<usize>>,
+    /// (lowercase kind, name) -> events about it
+    events: std::collections::HashMap<(String, String), Vec<usize>>,
+    sas: std::collections::HashSet<(Option<String>, String)>,
+}
+
+impl Index {
+    pub(crate) fn build(snap: &Snapshot) -> Index {
+        let mut ix = Index::default();
+        for (i, s) in snap.secrets.iter().enumerate() {
+            if let Some(ns) = &s.meta.namespace {
+                ix.secrets.insert((ns.clone(), s.meta.name.clone()), i);
+            }
+        }
+        for (i, e) in snap.external_secrets.iter().enumerate() {
+            if let Some(ns) = &e.meta.namespace {
+                ix.ess.insert((ns.clone(), e.meta.name.clone()), i);
+                ix.producers
+                    .entry((ns.clone(), e.target_name.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        for (i, e) in snap.events.iter().enumerate() {
+            ix.events
+                .entry((e.object_kind.to_ascii_lowercase(), e.object_name.clone()))
+                .or_default()
+                .push(i);
+        }
+        for s in &snap.service_accounts {
+            ix.sas
+                .insert((s.meta.namespace.clone(), s.meta.name.clone()));
+        }
+        ix
     }
 }

@@ -37,39 +37,43 @@ pub fn redact_line(line: &str) -> String {
     } else {
         line.to_string()
     };
-    // key: value / key=value / "key": "value" where key names a secret
+    // key: value / key=value / "key": "value" / `key  value` where key names a secret
     let lower = line.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
     for key in SECRET_KEYS {
-        for sep in [": ", ":", "=", " "] {
-            for quoted in [false, true] {
-                let pat = if quoted {
-                    format!("\"{key}\"{sep}")
-                } else {
-                    format!("{key}{sep}")
-                };
-                if let Some(pos) = lower.find(&pat) {
-                    let boundary_ok = pos == 0
-                        || !lower.as_bytes()[pos - 1].is_ascii_alphanumeric()
-                            && lower.as_bytes()[pos - 1] != b'_';
-                    let starts_line = lower[..pos].trim().is_empty()
-                        || lower[..pos].trim_end().ends_with(['{', ',', '-']);
-                    if boundary_ok && starts_line {
-                        let after = &line[pos + pat.len()..];
-                        let value_start =
-                            pos + pat.len() + (after.len() - after.trim_start().len());
-                        let rest = line[value_start..].trim();
-                        // `key value` (a Vault table row) only when the value is one word
-                        let table_row = sep != " " || rest.split_whitespace().count() == 1;
-                        if table_row
-                            && !rest.is_empty()
-                            && rest != "\"\""
-                            && rest != "|"
-                            && rest != ">"
-                        {
-                            return format!("{}<redacted>", &line[..value_start]);
-                        }
-                    }
-                }
+        let mut from = 0;
+        while let Some(off) = lower[from..].find(key) {
+            let pos = from + off;
+            from = pos + 1;
+            // the key may be quoted
+            let (kstart, mut after) = (pos, pos + key.len());
+            let quoted = kstart > 0 && bytes[kstart - 1] == b'"' && bytes.get(after) == Some(&b'"');
+            let kstart = if quoted { kstart - 1 } else { kstart };
+            if quoted {
+                after += 1;
+            }
+            let boundary_ok = kstart == 0
+                || !bytes[kstart - 1].is_ascii_alphanumeric() && bytes[kstart - 1] != b'_';
+            let starts_line = lower[..kstart].trim().is_empty()
+                || lower[..kstart].trim_end().ends_with(['{', ',', '-']);
+            if !boundary_ok || !starts_line {
+                continue;
+            }
+            // the separator: `:`, `=`, or whitespace (a table row)
+            let sep = match bytes.get(after) {
+                Some(b':') | Some(b'=') => 1,
+                Some(b' ') | Some(b'\t') => 0,
+                _ => continue,
+            };
+            let spaced = sep == 0;
+            let rest_start = after + sep;
+            let ws = lower[rest_start..].len() - lower[rest_start..].trim_start().len();
+            let value_start = rest_start + ws;
+            let rest = line[value_start..].trim();
+            // `key value` (a Vault table row) only when the value is one word
+            let table_row = !spaced || rest.split_whitespace().count() == 1;
+            if table_row && !rest.is_empty() && rest != "\"\"" && rest != "|" && rest != ">" {
+                return format!("{}<redacted>", &line[..value_start]);
             }
         }
     }

@@ -38,6 +38,9 @@ impl Rule for SecretNotProduced {
         let snap = ctx.snap;
         // (namespace, secret) -> (pods, evidence)
         let mut refs: BTreeMap<(String, String), (Vec<String>, Vec<Loc>)> = BTreeMap::new();
+        // (namespace, secret) kubelet said is not found
+        let mut kubelet_missing: std::collections::BTreeSet<(String, String)> =
+            std::collections::BTreeSet::new();
         for pod in &snap.pods {
             let Some(ns) = pod.meta.namespace.clone() else {
                 continue;
@@ -68,6 +71,7 @@ impl Rule for SecretNotProduced {
             }
             if let Some(f) = failed {
                 if let (Some(s), None) = (&f.secret, &f.key) {
+                    kubelet_missing.insert((ns.clone(), s.clone()));
                     let e = refs.entry((ns.clone(), s.clone())).or_default();
                     if !e.0.contains(&pod.meta.name) {
                         e.0.push(pod.meta.name.clone());
@@ -78,15 +82,7 @@ impl Rule for SecretNotProduced {
         }
         for ((ns, name), (pods, mut evidence)) in refs {
             let presence = snap.presence(Kind::Secret, Some(&ns), &name);
-            let kubelet_says_missing = snap
-                .pods
-                .iter()
-                .filter(|p| pods.contains(&p.meta.name))
-                .any(|p| {
-                    secret_failure(snap, p).is_some_and(|f| {
-                        f.secret.as_deref() == Some(name.as_str()) && f.key.is_none()
-                    })
-                });
+            let kubelet_says_missing = kubelet_missing.contains(&(ns.clone(), name.clone()));
             if presence == Presence::Present
                 || (presence == Presence::Unknown && !kubelet_says_missing)
             {

@@ -25,6 +25,8 @@ pub fn refusals(snap: &Snapshot) -> Result<Vec<Refusal<'_>>, String> {
     let mut out = Vec::new();
     let mut missing: Vec<String> = Vec::new();
     let mut evaluated = 0;
+    let mut roles_known: std::collections::HashMap<(&str, &str), Result<(), String>> =
+        std::collections::HashMap::new();
     for es in &snap.external_secrets {
         let Some(store) = snap.store_for(es) else {
             continue;
@@ -32,12 +34,27 @@ pub fn refusals(snap: &Snapshot) -> Result<Vec<Refusal<'_>>, String> {
         let Some((mount, role, _)) = access::store_role(snap, store) else {
             continue;
         };
+        // an ExternalSecret that syncs has nothing refused: count it evaluated when its role's
+        // policies are known, without evaluating every request (fleets have thousands)
+        if es_sync(snap, es).failing == Some(false) {
+            if let Some(role) = access::store_role(snap, store).and_then(|(_, _, r)| r) {
+                let known = roles_known
+                    .entry((role.mount.as_str(), role.name.as_str()))
+                    .or_insert_with(|| access::token_policies(snap, role).map(|_| ()));
+                match known {
+                    Ok(()) => evaluated += 1,
+                    Err(m) => {
+                        if !missing.contains(m) {
+                            missing.push(m.clone());
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         match access::verdicts(snap, es) {
             Ok(Some(vs)) => {
                 evaluated += 1;
-                if es_sync(snap, es).failing == Some(false) {
-                    continue;
-                }
                 let current = access::acl_can_explain(snap, es);
                 for v in vs {
                     let Some(denial) = v.denial else { continue };
