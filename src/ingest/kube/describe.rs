@@ -319,45 +319,84 @@ mod tests {
     }
 
     fn events(out: &Out) -> Vec<&Event> {
-        out.facts.iter().filter_map(|f| if let Fact::Event(e) = f { Some(e.as_ref()) } else { None }).collect()
+        out.facts
+            .iter()
+            .filter_map(|f| {
+                if let Fact::Event(e) = f {
+                    Some(e.as_ref())
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     #[test]
     fn full_pod_describe() {
         let text = "Name:             web-1\nNamespace:        shop\nNode:             node-a/10.0.0.1\nStart Time:       Thu, 19 Mar 2026 10:26:00 +0000\nStatus:           Pending\nEvents:\n  Type     Reason   Age                From     Message\n  ----     ------   ----               ----     -------\n  Warning  Failed   3m (x3 over 4m)    kubelet  Failed to pull image \"r/x:1\": 401 Unauthorized\n";
         let out = run(text, None);
-        let pod = out.facts.iter().find_map(|f| if let Fact::Pod(p) = f { Some(p) } else { None }).expect("a pod");
+        let pod = out
+            .facts
+            .iter()
+            .find_map(|f| if let Fact::Pod(p) = f { Some(p) } else { None })
+            .expect("a pod");
         assert_eq!(pod.meta.name, "web-1");
         assert_eq!(pod.meta.namespace.as_deref(), Some("shop"));
         assert_eq!(pod.node.as_deref(), Some("node-a"));
         assert!(pod.start_time.is_some());
         let ev = events(&out);
         assert_eq!(ev.len(), 1);
-        assert_eq!((ev[0].object_kind.as_str(), ev[0].object_name.as_str(), ev[0].count), ("Pod", "web-1", 3));
+        assert_eq!(
+            (
+                ev[0].object_kind.as_str(),
+                ev[0].object_name.as_str(),
+                ev[0].count
+            ),
+            ("Pod", "web-1", 3)
+        );
         assert_eq!(ev[0].loc.line, 9);
     }
 
     #[test]
     fn grep_cut_events_take_the_subject_from_the_command() {
         let text = "Events:\nType Reason Age From Message\n---- ------ ---- ---- -------\nNormal Scheduled 4m default-scheduler Successfully assigned p/x to n\nWarning Failed 3m (x3 over 4m) kubelet Error: ErrImagePull\n";
-        let out = run(text, Some("kubectl describe pod x-1 -n p | grep -A10 Events"));
+        let out = run(
+            text,
+            Some("kubectl describe pod x-1 -n p | grep -A10 Events"),
+        );
         let ev = events(&out);
         assert_eq!(ev.len(), 2);
-        assert!(ev.iter().all(|e| e.object_name == "x-1" && e.namespace.as_deref() == Some("p") && e.object_kind == "Pod"));
+        assert!(ev.iter().all(|e| e.object_name == "x-1"
+            && e.namespace.as_deref() == Some("p")
+            && e.object_kind == "Pod"));
     }
 
     #[test]
     fn multi_line_event_messages_stay_whole() {
         let text = "Name:         es-1\nNamespace:    team\nKind:         ExternalSecret\nStatus:\n  Conditions:\n    Last Transition Time:  2026-03-02T10:00:07Z\n    Message:               could not get secret data from provider\n    Reason:                SecretSyncedError\n    Status:                False\n    Type:                  Ready\n  Refresh Time:            2026-03-02T09:00:05Z\nEvents:\n  Type     Reason        Age   From              Message\n  ----     ------        ----  ----              -------\n  Warning  UpdateFailed  29m   external-secrets  error processing spec.data[0] (key: k), err: cannot read secret data from Vault: Error making API request.\n\nURL: GET https://v/v1/kv/data/k\nCode: 403. Errors:\n\n* permission denied\n";
         let out = run(text, None);
-        let es = out.facts.iter().find_map(|f| if let Fact::ExternalSecret(e) = f { Some(e) } else { None }).expect("an ES");
+        let es = out
+            .facts
+            .iter()
+            .find_map(|f| {
+                if let Fact::ExternalSecret(e) = f {
+                    Some(e)
+                } else {
+                    None
+                }
+            })
+            .expect("an ES");
         assert_eq!(es.conditions.len(), 1);
         assert_eq!(es.conditions[0].status, "False");
-        assert_eq!(es.conditions[0].reason.as_deref(), Some("SecretSyncedError"));
+        assert_eq!(
+            es.conditions[0].reason.as_deref(),
+            Some("SecretSyncedError")
+        );
         assert!(es.refresh_time.is_some());
         let ev = events(&out);
         assert_eq!(ev.len(), 1);
-        let e = VaultError::parse(&ev[0].message).expect("the Vault error survives the line breaks");
+        let e =
+            VaultError::parse(&ev[0].message).expect("the Vault error survives the line breaks");
         assert!(e.is_permission_denied());
         assert_eq!(e.path.as_deref(), Some("kv/data/k"));
     }
@@ -365,8 +404,21 @@ mod tests {
     #[test]
     fn collapsed_status_excerpt() {
         let text = "Status:\nConditions:\nMessage: could not get secret data from provider: vault: 403 permission denied\nReason: SecretSyncedError\nStatus: False\n";
-        let out = run(text, Some("kubectl describe externalsecret es-2 -n prod | grep -A5 Status"));
-        let es = out.facts.iter().find_map(|f| if let Fact::ExternalSecret(e) = f { Some(e) } else { None }).expect("an ES");
+        let out = run(
+            text,
+            Some("kubectl describe externalsecret es-2 -n prod | grep -A5 Status"),
+        );
+        let es = out
+            .facts
+            .iter()
+            .find_map(|f| {
+                if let Fact::ExternalSecret(e) = f {
+                    Some(e)
+                } else {
+                    None
+                }
+            })
+            .expect("an ES");
         assert_eq!(es.meta.name, "es-2");
         assert_eq!(es.conditions[0].status, "False");
     }

@@ -106,13 +106,33 @@ mod tests {
             let v = entry(l).expect("an audit entry");
             take(&src, i, &v, &mut out);
         }
-        let ev: Vec<&AuditEvent> = out.facts.iter().filter_map(|f| if let Fact::Audit(a) = f { Some(a.as_ref()) } else { None }).collect();
+        let ev: Vec<&AuditEvent> = out
+            .facts
+            .iter()
+            .filter_map(|f| {
+                if let Fact::Audit(a) = f {
+                    Some(a.as_ref())
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(ev.len(), 3);
-        assert_eq!((ev[0].operation.as_str(), ev[0].path.as_str(), ev[0].display_name.as_deref()), ("delete", "sys/policies/acl/p1", Some("oidc-a.b")));
+        assert_eq!(
+            (
+                ev[0].operation.as_str(),
+                ev[0].path.as_str(),
+                ev[0].display_name.as_deref()
+            ),
+            ("delete", "sys/policies/acl/p1", Some("oidc-a.b"))
+        );
         assert_eq!(ev[1].error.as_deref(), Some("permission denied"));
         assert_eq!(ev[2].type_, "response");
         assert!(ev.iter().all(|e| e.time.is_some()));
-        assert!(!ev[0].loc.excerpt.contains("hmac"), "excerpts are summaries, not raw lines");
+        assert!(
+            !ev[0].loc.excerpt.contains("hmac"),
+            "excerpts are summaries, not raw lines"
+        );
         assert!(entry("{\"kind\":\"Pod\"}").is_none());
     }
 }

@@ -202,11 +202,27 @@ mod tests {
         let mut out = Out::default();
         let c = Command::parse("vault secrets list -detailed");
         mounts(&s, 0, Some(&c), &mut out).expect("a mount table");
-        let ms: Vec<&VaultMount> = out.facts.iter().filter_map(|f| if let Fact::VaultMount(m) = f { Some(m) } else { None }).collect();
+        let ms: Vec<&VaultMount> = out
+            .facts
+            .iter()
+            .filter_map(|f| {
+                if let Fact::VaultMount(m) = f {
+                    Some(m)
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(ms.len(), 3);
         assert_eq!((ms[1].path.as_str(), ms[1].kv_version), ("kv", Some(1)));
         assert_eq!((ms[2].path.as_str(), ms[2].kv_version), ("secret", Some(2)));
-        assert_eq!(ms[2].default_lease_ttl.as_ref().map(|d| d.0.num_hours()), Some(768));
-        assert!(ms[1].default_lease_ttl.is_none(), "`system` means inherited, not a value");
+        assert_eq!(
+            ms[2].default_lease_ttl.as_ref().map(|d| d.0.num_hours()),
+            Some(768)
+        );
+        assert!(
+            ms[1].default_lease_ttl.is_none(),
+            "`system` means inherited, not a value"
+        );
     }
 }
