@@ -12,7 +12,7 @@ mod paste;
 pub mod text;
 pub mod vault;
 
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, Limits};
 use crate::model::{Fact, Kind};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -51,6 +51,8 @@ pub struct Out {
     pub commands: Vec<String>,
     pub was_list: bool,
     pub list_kind: Option<Kind>,
+    /// The bundle's limits: parsers refuse documents nested deeper than `max_depth`.
+    pub limits: Limits,
 }
 
 impl Out {
@@ -97,14 +99,22 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
             continue;
         }
         let hint = hints.get(&*e.path).map(|c| Command::parse(c));
-        let (out, format, skipped) = ingest_file(&e.path, &e.data, hint);
+        let (out, format, skipped) = ingest_file_with(&e.path, &e.data, hint, &bundle.limits);
         ing.facts.extend(out.facts);
+        // what the bundle reader knows (a truncated archive) comes first
+        let mut notes: Vec<String> = bundle
+            .notes
+            .iter()
+            .filter(|n| *n.path == *e.path)
+            .map(|n| n.reason.clone())
+            .collect();
+        notes.extend(out.notes);
         ing.files.push(FileReport {
             path: e.path.to_string(),
             format: format.to_string(),
             commands: out.commands,
             kinds: out.kinds,
-            notes: out.notes,
+            notes,
             skipped,
         });
     }
@@ -125,7 +135,20 @@ pub fn ingest_file(
     data: &[u8],
     hint: Option<Command>,
 ) -> (Out, &'static str, Option<String>) {
-    let mut out = Out::default();
+    ingest_file_with(path, data, hint, &Limits::default())
+}
+
+/// [`ingest_file`] with the bundle's limits (nesting depth, line length).
+pub fn ingest_file_with(
+    path: &std::sync::Arc<str>,
+    data: &[u8],
+    hint: Option<Command>,
+    limits: &Limits,
+) -> (Out, &'static str, Option<String>) {
+    let mut out = Out {
+        limits: *limits,
+        ..Out::default()
+    };
     let lower = path.to_ascii_lowercase();
     if [".tar", ".tar.gz", ".tgz", ".zip", ".gz"]
         .iter()
@@ -138,8 +161,13 @@ pub fn ingest_file(
     }
     let (text, note) = text::decode(data);
     out.notes.extend(note);
+    let (text, long) = text::drop_long_lines(text, limits.max_line_length);
+    if let Some(long) = &long {
+        out.notes.push(long.clone());
+    }
     if text.trim().is_empty() {
-        return (out, "empty", Some("empty file".into()));
+        let why = long.unwrap_or_else(|| "empty file".into());
+        return (out, "empty", Some(why));
     }
     let src = Source::new(path, &text);
     let format = paste::read(&src, &text, hint, &mut out);
