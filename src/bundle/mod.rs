@@ -447,7 +447,7 @@ impl Walk<'_> {
                     reason: format!("symbolic link to {target}, not followed"),
                 });
             } else if ft.is_dir() {
-                if depth + 1 >= limits.max_depth {
+                if depth + 1 > limits.max_depth {
                     b.skipped.push(Skipped {
                         path: rel,
                         reason: format!(

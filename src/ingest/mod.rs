@@ -112,7 +112,12 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
         ing.files.push(FileReport {
             path: e.path.to_string(),
             format: format.to_string(),
-            commands: out.commands,
+            // a command line may carry a secret (`vault login TOKEN`)
+            commands: out
+                .commands
+                .iter()
+                .map(|c| crate::model::redact::redact_command(c))
+                .collect(),
             kinds: out.kinds,
             notes,
             skipped,
