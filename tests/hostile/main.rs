@@ -8,4 +8,5 @@ mod encodings;
 mod exits;
 mod limits;
 mod props;
+mod regressions;
 mod util;
