@@ -10,6 +10,8 @@ pub mod acl;
 pub mod bundle;
 pub mod cli;
 pub mod diagnose;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod ingest;
 pub mod model;

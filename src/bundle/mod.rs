@@ -1,32 +1,51 @@
 //! Opening a bundle: a directory, a `.tar`, a `.tar.gz`/`.tgz`, one file, or `-` (stdin).
 //!
 //! This is the only stage that touches the file system, and it only reads: archives are
-//! walked in memory and never extracted. Every entry gets a display path relative to the
-//! bundle root (for an archive whose entries share one top folder, relative to that
-//! folder), so a directory, its archive and the same archive on stdin give identical
-//! findings. What cannot be read (links, devices, paths escaping the root, entries over the
-//! limits) is reported, never silently dropped.
+//! streamed and walked in memory, never extracted, and nothing is ever written. Every entry
+//! gets a display path relative to the bundle root (for an archive whose entries share one
+//! top folder, relative to that folder), so a directory, its archive and the same archive on
+//! stdin give identical findings.
+//!
+//! Bundles come from strangers, so every read is bounded by [`Limits`]: the uncompressed
+//! stream, each entry, the number of entries and the nesting depth. What cannot be read
+//! (links, devices, paths escaping the root, duplicates, binary files, entries over a limit)
+//! is reported with the limit or the reason, never silently dropped; what comes after a
+//! bad entry is still read when the format allows it.
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
-/// Size and count limits; the defaults suit any real support bundle.
-#[derive(Clone, Copy, Debug)]
+/// Size, count and depth limits. The defaults suit real support bundles and keep a hostile
+/// one (a gzip bomb, a million entries, a multi-GB file) to a fraction of a second and a
+/// bounded amount of memory; each is a command-line flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// Uncompressed bytes read from an archive stream (members, headers and skipped data),
+    /// or kept from a directory.
     pub max_total_bytes: u64,
+    /// Bytes of one file.
     pub max_entry_bytes: u64,
+    /// Archive members or directory entries looked at.
     pub max_entries: usize,
+    /// Nesting of directories, and of JSON/YAML documents.
+    pub max_depth: usize,
+    /// Bytes of one line of text; longer lines are not read.
+    pub max_line_length: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_total_bytes: 4 << 30,
-            max_entry_bytes: 512 << 20,
-            max_entries: 500_000,
+            max_total_bytes: 128 << 20,
+            max_entry_bytes: 32 << 20,
+            max_entries: 100_000,
+            max_depth: 128,
+            max_line_length: 1 << 20,
         }
     }
 }
@@ -38,7 +57,7 @@ pub struct Entry {
     pub data: Vec<u8>,
 }
 
-/// An entry that was not read, and why.
+/// An entry that was not read (or, in [`Bundle::notes`], read only in part), and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skipped {
     pub path: String,
@@ -53,6 +72,11 @@ pub struct Bundle {
     pub name_hint: Option<String>,
     pub entries: Vec<Entry>,
     pub skipped: Vec<Skipped>,
+    /// Entries that were read but are incomplete (a truncated archive): what is there is
+    /// still parsed, and the note says what is missing.
+    pub notes: Vec<Skipped>,
+    /// The limits the bundle was read with; ingest applies the depth and line limits.
+    pub limits: Limits,
 }
 
 #[derive(Debug)]
@@ -74,16 +98,63 @@ impl fmt::Display for BundleError {
 
 impl std::error::Error for BundleError {}
 
-/// Opens `source` (a path, or `-` for stdin).
+/// `134217728` -> `128 MiB`; exact values stay exact (`1000` -> `1000 bytes`).
+pub fn human_bytes(n: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", n >> shift);
+        }
+    }
+    format!("{n} bytes")
+}
+
+fn over_entry(size: Option<u64>, l: &Limits) -> String {
+    let size = size
+        .map(|s| format!("{s} bytes, over"))
+        .unwrap_or_else(|| "larger than".into());
+    format!(
+        "{size} the {} per-file limit (--max-entry-bytes), not read",
+        human_bytes(l.max_entry_bytes)
+    )
+}
+
+/// How much uncompressed data an archive may stream, skipped members included: skipping a
+/// member still means decompressing it, so this bounds the time a bomb can take, while a
+/// large log the bundle does not need is skipped and what follows it is still read.
+pub fn stream_budget(l: &Limits) -> u64 {
+    l.max_total_bytes.saturating_mul(STREAM_FACTOR)
+}
+
+const STREAM_FACTOR: u64 = 8;
+
+fn over_stream(l: &Limits) -> String {
+    format!(
+        "stopped reading the archive: its uncompressed stream passed {} ({STREAM_FACTOR} x \
+         --max-total-bytes, skipped members included); what follows is not read",
+        human_bytes(stream_budget(l))
+    )
+}
+
+fn over_total(l: &Limits) -> String {
+    format!(
+        "would take the files read past {} (--max-total-bytes), not read",
+        human_bytes(l.max_total_bytes)
+    )
+}
+
+fn over_count(l: &Limits) -> String {
+    format!(
+        "the bundle holds more than {} entries (--max-entries): stopped reading here, this \
+         entry and what follows are not read",
+        l.max_entries
+    )
+}
+
+/// Opens `source` (a path, or `-` for stdin). Reads only; never follows a link inside the
+/// bundle, never reads a device or a FIFO inside a directory.
 pub fn open(source: &str, limits: Limits) -> Result<Bundle, BundleError> {
     if source == "-" {
-        let mut data = Vec::new();
-        io::stdin()
-            .lock()
-            .take(limits.max_total_bytes + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| BundleError::Io("-".into(), e))?;
-        return from_bytes("-", "stdin", data, limits);
+        return from_reader("-", "stdin", io::stdin().lock(), limits);
     }
     let path = Path::new(source);
     let meta = std::fs::metadata(path).map_err(|e| {
@@ -98,81 +169,182 @@ pub fn open(source: &str, limits: Limits) -> Result<Bundle, BundleError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| source.to_string());
     if meta.is_dir() {
-        let mut b = Bundle {
-            source: source.to_string(),
-            name_hint: Some(name),
-            ..Default::default()
+        let mut b = Bundle::new(source, &name, limits);
+        let mut walk = Walk {
+            root: path,
+            total: 0,
+            seen: 0,
+            stopped: false,
         };
-        let mut total = 0u64;
-        walk_dir(path, path, &mut b, limits, &mut total, 0)?;
+        walk.dir(path, &mut b, 0)?;
         finish(&mut b);
         return Ok(b);
     }
-    let data = std::fs::read(path).map_err(|e| BundleError::Io(source.to_string(), e))?;
-    from_bytes(source, &name, data, limits)
+    // a file, or whatever the user named (a FIFO, /dev/stdin): streamed, so its size does
+    // not matter
+    let file = std::fs::File::open(path).map_err(|e| BundleError::Io(source.to_string(), e))?;
+    from_reader(source, &name, io::BufReader::new(file), limits)
 }
 
-/// Reads a bundle from bytes: a gzip'd tar, a plain tar, or a single file named `name`.
+/// Reads a bundle from bytes: a gzip'd tar, a plain tar, a gzip'd file, or a single file
+/// named `name`.
 pub fn from_bytes(
     source: &str,
     name: &str,
     data: Vec<u8>,
     limits: Limits,
 ) -> Result<Bundle, BundleError> {
-    let mut b = Bundle {
-        source: source.to_string(),
-        name_hint: Some(name.to_string()),
-        ..Default::default()
-    };
-    if data.starts_with(&[0x1f, 0x8b]) {
-        let mut dec = GzDecoder::new(&data[..]);
-        let mut peek = vec![0u8; 512];
-        let n = read_up_to(&mut dec, &mut peek)
-            .map_err(|e| BundleError::Archive(source.into(), e.to_string()))?;
-        peek.truncate(n);
-        let rest = GzDecoder::new(&data[..]);
-        if is_tar(&peek) {
-            read_tar(rest, &mut b, limits, source)?;
-        } else {
-            // a single gzip'd file
-            let mut out = Vec::new();
-            rest.take(limits.max_entry_bytes + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| BundleError::Archive(source.into(), e.to_string()))?;
-            let inner = name.trim_end_matches(".gz").to_string();
-            if out.len() as u64 > limits.max_entry_bytes {
-                b.skipped.push(Skipped {
-                    path: inner,
-                    reason: format!(
-                        "larger than the {} byte entry limit",
-                        limits.max_entry_bytes
-                    ),
-                });
-            } else {
-                b.entries.push(Entry {
-                    path: Arc::from(inner.as_str()),
-                    data: out,
-                });
-            }
-        }
-    } else if is_tar(&data) {
-        read_tar(&data[..], &mut b, limits, source)?;
+    from_reader(source, name, &data[..], limits)
+}
+
+/// Reads a bundle from a stream without holding more of it than the limits allow: the
+/// format is sniffed from the first bytes, gzip and tar are decoded as they stream.
+pub fn from_reader<R: Read>(
+    source: &str,
+    name: &str,
+    mut r: R,
+    limits: Limits,
+) -> Result<Bundle, BundleError> {
+    let mut b = Bundle::new(source, name, limits);
+    let mut head = vec![0u8; 512];
+    let n = read_up_to(&mut r, &mut head).map_err(|e| BundleError::Io(source.into(), e))?;
+    head.truncate(n);
+    let gz = head.starts_with(&[0x1f, 0x8b]);
+    let raw = io::Cursor::new(head).chain(r);
+    if gz {
+        let inner = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".gzip"))
+            .unwrap_or(name)
+            .to_string();
+        let dec = Budget::new(MultiGzDecoder::new(raw), stream_budget(&limits));
+        read_plain(dec, &inner, &mut b, true)?;
     } else {
-        b.entries.push(Entry {
-            path: Arc::from(name),
-            data,
-        });
+        let plain = Budget::new(raw, stream_budget(&limits));
+        read_plain(plain, name, &mut b, false)?;
     }
     finish(&mut b);
     Ok(b)
 }
 
+/// An uncompressed stream: a tar, or one file named `name`.
+fn read_plain<R: Read>(
+    mut r: Budget<R>,
+    name: &str,
+    b: &mut Bundle,
+    compressed: bool,
+) -> Result<(), BundleError> {
+    let mut head = vec![0u8; 512];
+    let n = match read_up_to(&mut r, &mut head) {
+        Ok(n) => n,
+        Err(e) if compressed && !r.hit.get() => {
+            return Err(BundleError::Archive(b.source.clone(), e.to_string()))
+        }
+        Err(e) if !r.hit.get() => return Err(BundleError::Io(b.source.clone(), e)),
+        Err(_) => {
+            // a limit under 512 bytes: reported as the single file being over it
+            0
+        }
+    };
+    head.truncate(n);
+    let hit = r.hit.clone();
+    if is_tar(&head) {
+        read_tar(io::Cursor::new(head).chain(r), hit, b);
+        return Ok(());
+    }
+    // a single file
+    let limits = b.limits;
+    let mut data = head;
+    let mut rest = r.take(
+        limits
+            .max_entry_bytes
+            .saturating_add(1)
+            .saturating_sub(data.len() as u64),
+    );
+    let res = rest.read_to_end(&mut data);
+    let path = display_path(name);
+    if data.len() as u64 > limits.max_entry_bytes {
+        b.skipped.push(Skipped {
+            path,
+            reason: over_entry(None, &limits),
+        });
+        return Ok(());
+    }
+    if data.len() as u64 > limits.max_total_bytes || res.is_err() && hit.get() {
+        b.skipped.push(Skipped {
+            path,
+            reason: over_total(&limits),
+        });
+        return Ok(());
+    }
+    match res {
+        Ok(_) => {}
+        Err(e) if data.is_empty() => {
+            return Err(BundleError::Archive(b.source.clone(), e.to_string()));
+        }
+        Err(e) => b.notes.push(Skipped {
+            path: path.clone(),
+            reason: format!(
+                "truncated or corrupt stream after {} bytes ({e}): what was there is read",
+                data.len()
+            ),
+        }),
+    }
+    b.entries.push(Entry {
+        path: Arc::from(path.as_str()),
+        data,
+    });
+    Ok(())
+}
+
+/// A reader that fails once more than `left` bytes were asked of it, and says so in `hit`:
+/// the one bound on how much a (decompressed) stream may produce, skipped data included.
+struct Budget<R> {
+    inner: R,
+    left: u64,
+    hit: Rc<Cell<bool>>,
+}
+
+impl<R> Budget<R> {
+    fn new(inner: R, limit: u64) -> Self {
+        Budget {
+            inner,
+            left: limit,
+            hit: Rc::new(Cell::new(false)),
+        }
+    }
+}
+
+impl<R: Read> Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut one = [0u8; 1];
+            return match self.inner.read(&mut one)? {
+                0 => Ok(0),
+                _ => {
+                    self.hit.set(true);
+                    Err(io::Error::other("over the uncompressed size limit"))
+                }
+            };
+        }
+        let max = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(n)
@@ -182,95 +354,169 @@ fn is_tar(head: &[u8]) -> bool {
     head.len() >= 262 && &head[257..262] == b"ustar"
 }
 
-fn walk_dir(
-    root: &Path,
-    dir: &Path,
-    b: &mut Bundle,
-    limits: Limits,
-    total: &mut u64,
-    depth: usize,
-) -> Result<(), BundleError> {
-    let mut items: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| BundleError::Io(dir.display().to_string(), e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    items.sort();
-    for p in items {
-        let rel = rel_path(root, &p);
-        let meta = match std::fs::symlink_metadata(&p) {
-            Ok(m) => m,
-            Err(e) => {
-                b.skipped.push(Skipped {
-                    path: rel,
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-        };
-        if meta.file_type().is_symlink() {
-            b.skipped.push(Skipped {
-                path: rel,
-                reason: "symbolic link, not followed".into(),
-            });
-        } else if meta.is_dir() {
-            if depth >= 64 {
-                b.skipped.push(Skipped {
-                    path: rel,
-                    reason: "directory nested deeper than 64 levels".into(),
-                });
-            } else {
-                walk_dir(root, &p, b, limits, total, depth + 1)?;
-            }
-        } else if !meta.is_file() {
-            b.skipped.push(Skipped {
-                path: rel,
-                reason: "not a regular file".into(),
-            });
-        } else if b.entries.len() >= limits.max_entries {
-            b.skipped.push(Skipped {
-                path: rel,
-                reason: format!("over the {} entry limit", limits.max_entries),
-            });
-        } else if meta.len() > limits.max_entry_bytes {
-            b.skipped.push(Skipped {
-                path: rel,
-                reason: format!(
-                    "{} bytes, over the {} byte entry limit",
-                    meta.len(),
-                    limits.max_entry_bytes
-                ),
-            });
-        } else if *total + meta.len() > limits.max_total_bytes {
-            b.skipped.push(Skipped {
-                path: rel,
-                reason: format!("over the {} byte bundle limit", limits.max_total_bytes),
-            });
-        } else {
-            match std::fs::read(&p) {
-                Ok(data) => {
-                    *total += data.len() as u64;
-                    b.entries.push(Entry {
-                        path: Arc::from(rel.as_str()),
-                        data,
-                    });
-                }
-                Err(e) => b.skipped.push(Skipped {
-                    path: rel,
-                    reason: e.to_string(),
-                }),
-            }
-        }
-    }
-    Ok(())
+/// Binary content (NUL bytes in the first 8 KiB, not UTF-16): no format credtrace reads.
+fn is_binary(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(8192)];
+    let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
+    !utf16 && head.contains(&0)
 }
 
-fn rel_path(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root)
-        .unwrap_or(p)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+const ARCHIVE_SUFFIXES: &[&str] = &[".tar", ".tar.gz", ".tgz", ".zip", ".gz"];
+
+/// A path fit to print: control characters (a hostile name may carry terminal escapes)
+/// are escaped, and very long names are cut.
+fn display_path(p: &str) -> String {
+    let mut s = String::with_capacity(p.len().min(512));
+    for c in p.chars() {
+        if s.len() >= 512 {
+            s.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+struct Walk<'a> {
+    root: &'a Path,
+    total: u64,
+    seen: usize,
+    stopped: bool,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, b: &mut Bundle, depth: usize) -> Result<(), BundleError> {
+        let limits = b.limits;
+        let rd = match std::fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e) if depth == 0 => return Err(BundleError::Io(dir.display().to_string(), e)),
+            Err(e) => {
+                b.skipped.push(Skipped {
+                    path: self.rel(dir),
+                    reason: format!("directory not readable: {e}"),
+                });
+                return Ok(());
+            }
+        };
+        // bounded: a directory with millions of entries is not listed in full
+        let mut items: Vec<PathBuf> = Vec::new();
+        for e in rd {
+            if items.len() > limits.max_entries {
+                break;
+            }
+            if let Ok(e) = e {
+                items.push(e.path());
+            }
+        }
+        items.sort();
+        for p in items {
+            if self.stopped {
+                return Ok(());
+            }
+            let rel = self.rel(&p);
+            if self.seen >= limits.max_entries {
+                b.skipped.push(Skipped {
+                    path: rel,
+                    reason: over_count(&limits),
+                });
+                self.stopped = true;
+                return Ok(());
+            }
+            self.seen += 1;
+            let meta = match std::fs::symlink_metadata(&p) {
+                Ok(m) => m,
+                Err(e) => {
+                    b.skipped.push(Skipped {
+                        path: rel,
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let ft = meta.file_type();
+            if ft.is_symlink() {
+                let target = std::fs::read_link(&p)
+                    .map(|t| display_path(&t.to_string_lossy()))
+                    .unwrap_or_default();
+                b.skipped.push(Skipped {
+                    path: rel,
+                    reason: format!("symbolic link to {target}, not followed"),
+                });
+            } else if ft.is_dir() {
+                if depth + 1 > limits.max_depth {
+                    b.skipped.push(Skipped {
+                        path: rel,
+                        reason: format!(
+                            "directory nested deeper than {} levels (--max-depth), not read",
+                            limits.max_depth
+                        ),
+                    });
+                } else {
+                    self.dir(&p, b, depth + 1)?;
+                }
+            } else if !ft.is_file() {
+                b.skipped.push(Skipped {
+                    path: rel,
+                    reason: "not a regular file (device, FIFO or socket), not read".into(),
+                });
+            } else if meta.len() > limits.max_entry_bytes {
+                b.skipped.push(Skipped {
+                    path: rel,
+                    reason: over_entry(Some(meta.len()), &limits),
+                });
+            } else if self.total + meta.len() > limits.max_total_bytes {
+                b.skipped.push(Skipped {
+                    path: rel,
+                    reason: over_total(&limits),
+                });
+            } else {
+                self.file(&p, rel, b);
+            }
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, p: &Path, rel: String, b: &mut Bundle) {
+        let limits = b.limits;
+        let read = std::fs::File::open(p).and_then(|f| {
+            let mut data = Vec::new();
+            // the file may grow while it is read: never more than the limit
+            f.take(limits.max_entry_bytes + 1).read_to_end(&mut data)?;
+            Ok(data)
+        });
+        match read {
+            Ok(data) if data.len() as u64 > limits.max_entry_bytes => b.skipped.push(Skipped {
+                path: rel,
+                reason: over_entry(None, &limits),
+            }),
+            Ok(data) => {
+                self.total += data.len() as u64;
+                b.entries.push(Entry {
+                    path: Arc::from(rel.as_str()),
+                    data,
+                });
+            }
+            Err(e) => b.skipped.push(Skipped {
+                path: rel,
+                reason: format!("not readable: {e}"),
+            }),
+        }
+    }
+
+    fn rel(&self, p: &Path) -> String {
+        let s = p
+            .strip_prefix(self.root)
+            .unwrap_or(p)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        display_path(&s)
+    }
 }
 
 /// A safe relative path for an archive member, or the reason it is unsafe.
@@ -285,41 +531,65 @@ fn safe_member_path(raw: &Path) -> Result<String, &'static str> {
         }
     }
     if parts.is_empty() {
-        return Err("empty path");
+        return Err("empty path, not read");
     }
-    Ok(parts.join("/"))
+    let joined = parts.join("/");
+    if joined.len() > 4096 {
+        return Err("path longer than 4096 bytes, not read");
+    }
+    if joined.chars().any(char::is_control) {
+        return Err("path holds control characters, not read");
+    }
+    Ok(joined)
 }
 
-fn read_tar<R: Read>(
-    r: R,
-    b: &mut Bundle,
-    limits: Limits,
-    source: &str,
-) -> Result<(), BundleError> {
+fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
+    let limits = b.limits;
+    let source = b.name_hint.clone().unwrap_or_else(|| b.source.clone());
     let mut ar = tar::Archive::new(r);
-    let entries = ar
-        .entries()
-        .map_err(|e| BundleError::Archive(source.into(), e.to_string()))?;
+    let entries = match ar.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            b.skipped.push(Skipped {
+                path: display_path(&source),
+                reason: format!("not a readable archive: {e}"),
+            });
+            return;
+        }
+    };
     let mut total = 0u64;
     let mut seen = std::collections::BTreeSet::new();
-    for (count, entry) in entries.enumerate() {
+    for (members, entry) in entries.enumerate() {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
+                let reason = if hit.get() {
+                    over_stream(&limits)
+                } else {
+                    format!("archive is truncated or corrupt after {members} entries ({e}): what follows is not read")
+                };
                 b.skipped.push(Skipped {
-                    path: source.to_string(),
-                    reason: format!("archive is truncated or corrupt after {count} entries: {e}"),
+                    path: display_path(&source),
+                    reason,
                 });
                 break;
             }
         };
         let raw = entry.path().map(|p| p.into_owned()).unwrap_or_default();
-        let display = raw.to_string_lossy().into_owned();
+        let display = display_path(&raw.to_string_lossy());
+        if members >= limits.max_entries {
+            b.skipped.push(Skipped {
+                path: display,
+                reason: over_count(&limits),
+            });
+            break;
+        }
         let kind = entry.header().entry_type();
         if kind.is_dir()
             || kind.is_pax_global_extensions()
             || kind.is_pax_local_extensions()
             || kind.is_gnu_longname()
+            || kind.is_gnu_longlink()
         {
             continue;
         }
@@ -334,59 +604,101 @@ fn read_tar<R: Read>(
             }
         };
         if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry
+                .link_name()
+                .ok()
+                .flatten()
+                .map(|t| display_path(&t.to_string_lossy()))
+                .unwrap_or_default();
+            let what = if kind.is_symlink() {
+                "symbolic link"
+            } else {
+                "hard link"
+            };
             b.skipped.push(Skipped {
                 path,
-                reason: "link, not followed".into(),
+                reason: format!("{what} to {target}, not followed"),
             });
             continue;
         }
         if !kind.is_file() {
+            let what = if kind.is_character_special() || kind.is_block_special() {
+                "device file"
+            } else if kind.is_fifo() {
+                "FIFO"
+            } else {
+                "not a regular file"
+            };
             b.skipped.push(Skipped {
                 path,
-                reason: "not a regular file".into(),
-            });
-            continue;
-        }
-        if b.entries.len() >= limits.max_entries {
-            b.skipped.push(Skipped {
-                path,
-                reason: format!("over the {} entry limit", limits.max_entries),
-            });
-            continue;
-        }
-        let size = entry.header().size().unwrap_or(0);
-        if size > limits.max_entry_bytes {
-            b.skipped.push(Skipped {
-                path,
-                reason: format!(
-                    "{size} bytes, over the {} byte entry limit",
-                    limits.max_entry_bytes
-                ),
-            });
-            continue;
-        }
-        if total + size > limits.max_total_bytes {
-            b.skipped.push(Skipped {
-                path,
-                reason: format!("over the {} byte bundle limit", limits.max_total_bytes),
+                reason: format!("{what}, not read"),
             });
             continue;
         }
         if !seen.insert(path.clone()) {
             b.skipped.push(Skipped {
                 path,
-                reason: "duplicate name in the archive, first copy kept".into(),
+                reason: "duplicate name in the archive: the first copy is read, this one is not"
+                    .into(),
             });
             continue;
         }
-        let mut data = Vec::with_capacity(size as usize);
-        if let Err(e) = (&mut entry)
-            .take(limits.max_entry_bytes)
-            .read_to_end(&mut data)
-        {
+        let size = entry.size();
+        if size > limits.max_entry_bytes {
             b.skipped.push(Skipped {
                 path,
-                reason: format!("unreadable: {e}"),
+                reason: over_entry(Some(size), &limits),
+            });
+            continue;
+        }
+        if total + size > limits.max_total_bytes {
+            b.skipped.push(Skipped {
+                path,
+                reason: over_total(&limits),
+            });
+            continue;
+        }
+        let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
+        let res = (&mut entry)
+            .take(limits.max_entry_bytes)
+            .read_to_end(&mut data);
+        match res {
+            Err(_) if hit.get() => {
+                b.skipped.push(Skipped {
+                    path,
+                    reason: over_stream(&limits),
+                });
+                break;
+            }
+            Err(e) if data.is_empty() => {
+                b.skipped.push(Skipped {
+                    path,
+                    reason: format!("not readable: {e}"),
+                });
+                continue;
+            }
+            Err(e) => b.notes.push(Skipped {
+                path: path.clone(),
+                reason: format!(
+                    "truncated: the archive ends after {} of its {size} bytes ({e}); what was there is read",
+                    data.len()
+                ),
+            }),
+            Ok(_) if (data.len() as u64) < size => b.notes.push(Skipped {
+                path: path.clone(),
+                reason: format!(
+                    "truncated: the archive ends after {} of its {size} bytes; what was there is read",
+                    data.len()
+                ),
+            }),
+            Ok(_) => {}
+        }
+        let lower = path.to_ascii_lowercase();
+        if is_binary(&data) && !ARCHIVE_SUFFIXES.iter().any(|x| lower.ends_with(x)) {
+            // not kept: a gzip bomb of zeros costs no memory
+            b.skipped.push(Skipped {
+                path,
+                reason: "binary file".into(),
             });
             continue;
         }
@@ -396,7 +708,17 @@ fn read_tar<R: Read>(
             data,
         });
     }
-    Ok(())
+}
+
+impl Bundle {
+    fn new(source: &str, name: &str, limits: Limits) -> Bundle {
+        Bundle {
+            source: source.to_string(),
+            name_hint: Some(name.to_string()),
+            limits,
+            ..Default::default()
+        }
+    }
 }
 
 /// Strips a top folder shared by every entry and sorts entries by path.
@@ -412,7 +734,7 @@ fn finish(b: &mut Bundle) {
                 for e in &mut b.entries {
                     e.path = Arc::from(&e.path[prefix.len()..]);
                 }
-                for s in &mut b.skipped {
+                for s in b.skipped.iter_mut().chain(b.notes.iter_mut()) {
                     if let Some(rest) = s.path.strip_prefix(&prefix) {
                         s.path = rest.to_string();
                     }
@@ -422,6 +744,7 @@ fn finish(b: &mut Bundle) {
     }
     b.entries.sort_by(|a, b| a.path.cmp(&b.path));
     b.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    b.notes.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
 #[cfg(test)]
@@ -466,6 +789,7 @@ mod tests {
     fn unsafe_member_paths_are_refused() {
         assert!(safe_member_path(Path::new("../etc/passwd")).is_err());
         assert!(safe_member_path(Path::new("/etc/passwd")).is_err());
+        assert!(safe_member_path(Path::new("a/\x1b[2Jb")).is_err());
         assert_eq!(safe_member_path(Path::new("./a/b")).unwrap(), "a/b");
     }
 
@@ -479,5 +803,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(&*b.entries[0].path, "get-pods.txt");
+    }
+
+    #[test]
+    fn budget_stops_a_stream() {
+        let mut r = Budget::new(&[1u8; 100][..], 10);
+        let mut out = Vec::new();
+        assert!(r.read_to_end(&mut out).is_err());
+        assert!(r.hit.get());
+        assert_eq!(out.len(), 10);
+        // exactly at the limit is fine
+        let mut r = Budget::new(&[1u8; 10][..], 10);
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert!(!r.hit.get());
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(128 << 20), "128 MiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
+        assert_eq!(human_bytes(2048), "2 KiB");
+    }
+
+    #[test]
+    fn display_paths_escape_control_characters() {
+        assert_eq!(display_path("a\x1b[31mb"), "a\\u{1b}[31mb");
     }
 }

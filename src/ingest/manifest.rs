@@ -20,7 +20,7 @@ pub fn parse(path: &Arc<str>, data: &[u8]) -> (Vec<Fact>, FileReport, BTreeMap<S
     let mut out = Out::default();
     let mut cmds = BTreeMap::new();
     let mut skipped = None;
-    match serde_yaml::from_str::<Value>(&text) {
+    match super::kube::docs::yaml_value(&text) {
         Ok(v) => {
             let captured_raw = v.get("captured_at").and_then(Value::as_str).unwrap_or("");
             let captured_at = parse_rfc3339(captured_raw);
@@ -58,7 +58,12 @@ pub fn parse(path: &Arc<str>, data: &[u8]) -> (Vec<Fact>, FileReport, BTreeMap<S
                 }
             }
         }
-        Err(e) => skipped = Some(format!("invalid manifest: {e}")),
+        Err(super::kube::docs::YamlError::Syntax(e)) => {
+            skipped = Some(format!("invalid manifest: {e}"))
+        }
+        Err(super::kube::docs::YamlError::Expands) => {
+            skipped = Some("invalid manifest: its aliases expand to too many values".into())
+        }
     }
     let report = FileReport {
         path: path.to_string(),

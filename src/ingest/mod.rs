@@ -14,7 +14,7 @@ pub mod text;
 pub mod troubleshoot;
 pub mod vault;
 
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, Limits};
 use crate::model::{Fact, Kind};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -94,6 +94,8 @@ pub struct Out {
     /// The content was recognised even if it held no object (an empty list, an errors file,
     /// a fragment that could not be joined): the file is not reported as skipped.
     pub recognised: bool,
+    /// The bundle's limits: parsers refuse documents nested deeper than `max_depth`.
+    pub limits: Limits,
 }
 
 impl Out {
@@ -162,7 +164,8 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
         .filter(|e| !manifest::is_manifest(&e.path))
         .map(|e| {
             let hint = hints.get(&*e.path).map(|c| Command::parse(c));
-            let (out, format, mut skipped) = ingest_file(&e.path, &e.data, hint);
+            let (out, format, mut skipped) =
+                ingest_file_with(&e.path, &e.data, hint, &bundle.limits);
             // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
             if let (Some(root), Some(reason)) = (&ts_root, skipped.as_mut()) {
                 if let Some(rel) = e.path.strip_prefix(root.as_str()) {
@@ -176,7 +179,23 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
                     }
                 }
             }
-            (FileReport::new(&e.path, format, &out, skipped), out.facts)
+            let mut report = FileReport::new(&e.path, format, &out, skipped);
+            // what the bundle reader knows (a truncated archive) comes first
+            let mut notes: Vec<String> = bundle
+                .notes
+                .iter()
+                .filter(|n| *n.path == *e.path)
+                .map(|n| n.reason.clone())
+                .collect();
+            notes.append(&mut report.notes);
+            report.notes = notes;
+            // a command line may carry a secret (`vault login TOKEN`)
+            report.commands = report
+                .commands
+                .iter()
+                .map(|c| crate::model::redact::redact_command(c))
+                .collect();
+            (report, out.facts)
         })
         .collect();
     for (report, facts) in results {
@@ -200,7 +219,20 @@ pub fn ingest_file(
     data: &[u8],
     hint: Option<Command>,
 ) -> (Out, &'static str, Option<String>) {
-    let mut out = Out::default();
+    ingest_file_with(path, data, hint, &Limits::default())
+}
+
+/// [`ingest_file`] with the bundle's limits (nesting depth, line length).
+pub fn ingest_file_with(
+    path: &std::sync::Arc<str>,
+    data: &[u8],
+    hint: Option<Command>,
+    limits: &Limits,
+) -> (Out, &'static str, Option<String>) {
+    let mut out = Out {
+        limits: *limits,
+        ..Out::default()
+    };
     let lower = path.to_ascii_lowercase();
     if [".tar", ".tar.gz", ".tgz", ".zip", ".gz"]
         .iter()
@@ -213,8 +245,13 @@ pub fn ingest_file(
     }
     let (text, note) = text::decode(data);
     out.notes.extend(note);
+    let (text, long) = text::drop_long_lines(text, limits.max_line_length);
+    if let Some(long) = &long {
+        out.notes.push(long.clone());
+    }
     if text.trim().is_empty() {
-        return (out, "empty", Some("empty file".into()));
+        let why = long.unwrap_or_else(|| "empty file".into());
+        return (out, "empty", Some(why));
     }
     let src = Source::new(path, &text);
     let format = paste::read(&src, &text, hint, &mut out);

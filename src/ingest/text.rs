@@ -38,6 +38,38 @@ pub fn decode(data: &[u8]) -> (String, Option<String>) {
     (strip_ansi(&text), note)
 }
 
+/// Blanks lines longer than `max` bytes (keeping line numbers true): no parser sees them.
+/// Returns the text and a note naming the first such line and the limit.
+pub fn drop_long_lines(text: String, max: usize) -> (String, Option<String>) {
+    if text.len() <= max || !text.split('\n').any(|l| l.len() > max) {
+        return (text, None);
+    }
+    let mut first = None;
+    let mut count = 0;
+    let mut out = String::with_capacity(text.len().min(1 << 20));
+    for (i, l) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if l.len() > max {
+            count += 1;
+            first.get_or_insert((i + 1, l.len()));
+        } else {
+            out.push_str(l);
+        }
+    }
+    let (line, len) = first.unwrap_or_default();
+    let more = if count > 1 {
+        format!(" and {} more", count - 1)
+    } else {
+        String::new()
+    };
+    let note = format!(
+        "line {line}{more} not read: {len} bytes, over the {max} byte line limit (--max-line-length)"
+    );
+    (out, Some(note))
+}
+
 fn strip_ansi(s: &str) -> String {
     if !s.contains('\x1b') && !s.contains('\r') {
         return s.to_string();

@@ -80,6 +80,37 @@ pub fn redact_line(line: &str) -> String {
     redact_tokens(&line)
 }
 
+/// Returns a command line with its secret arguments replaced by `<redacted>`: a
+/// token-shaped word (`vault login hvs.X`), and the value of any `KEY=VALUE` whose key names
+/// a secret (`--from-literal=password=X`, `VAULT_TOKEN=X`, `secret_id=X`,
+/// `--docker-password=X`).
+pub fn redact_command(cmd: &str) -> String {
+    let mut out = String::with_capacity(cmd.len());
+    for (i, word) in cmd.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if let Some((key, _)) = word.rsplit_once('=') {
+            let k = key.to_ascii_lowercase().replace('-', "_");
+            let named = SECRET_KEYS
+                .iter()
+                .any(|s| k.ends_with(s.trim_start_matches('.')));
+            if named {
+                out.push_str(key);
+                out.push_str("=<redacted>");
+                continue;
+            }
+        }
+        let bare = word.trim_matches(|c| c == '\'' || c == '"');
+        if looks_like_secret(bare) {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
 /// Replaces token-shaped words and long base64 runs inside free text.
 pub fn redact_tokens(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -169,6 +200,47 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(redact_line(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn redacts_secret_arguments_of_commands() {
+        let cases = [
+            (
+                "vault login hvs.CAESIGabcdefghijk1234",
+                "vault login <redacted>",
+            ),
+            (
+                "kubectl create secret generic app --from-literal=password=hunter2",
+                "kubectl create secret generic app --from-literal=password=<redacted>",
+            ),
+            (
+                "VAULT_TOKEN=s.abc vault read x",
+                "VAULT_TOKEN=<redacted> vault read x",
+            ),
+            (
+                "vault write auth/approle/login role_id=r secret_id=9b1f",
+                "vault write auth/approle/login role_id=r secret_id=<redacted>",
+            ),
+            (
+                "kubectl create secret docker-registry r --docker-password=p --docker-username=u",
+                "kubectl create secret docker-registry r --docker-password=<redacted> --docker-username=u",
+            ),
+            (
+                "kubectl get secret regcred -n prod -o jsonpath={.type}",
+                "kubectl get secret regcred -n prod -o jsonpath={.type}",
+            ),
+            (
+                "vault write auth/kubernetes/role/eso token_policies=a,b token_ttl=1h",
+                "vault write auth/kubernetes/role/eso token_policies=a,b token_ttl=1h",
+            ),
+            (
+                "vault read -format=json sys/mounts/registry-creds/tune",
+                "vault read -format=json sys/mounts/registry-creds/tune",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact_command(input), want, "input {input:?}");
         }
     }
 }

@@ -51,7 +51,10 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         return None;
     }
     if let Ok(secs) = word.parse::<i64>() {
-        return Some(Duration::seconds(secs));
+        return secs
+            .checked_mul(1000)
+            .filter(|ms| ms.abs() <= MAX_DURATION_MS)
+            .map(Duration::milliseconds);
     }
     let bytes = word.as_bytes();
     let mut i = 0;
@@ -84,8 +87,13 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         total_ms = total_ms.checked_add((num * ms) as i64)?;
         any = true;
     }
-    any.then(|| Duration::milliseconds(total_ms))
+    // no age or TTL is longer: larger values are garbage, and would overflow the
+    // date arithmetic that uses them
+    (any && total_ms <= MAX_DURATION_MS).then(|| Duration::milliseconds(total_ms))
 }
+
+/// 1000 years, in milliseconds.
+const MAX_DURATION_MS: i64 = 1000 * 365 * 86_400_000;
 
 /// Renders a duration the way kubectl prints ages: `47d`, `3d3h`, `5h`, `4m`, `12s`.
 pub fn human(d: Duration) -> String {
@@ -166,6 +174,9 @@ mod tests {
     #[test]
     fn human_ages() {
         assert_eq!(human(Duration::days(47)), "47d");
+        // found by fuzzing: out of chrono's range, or absurd
+        assert_eq!(parse_duration("99999999999999999"), None);
+        assert_eq!(parse_duration("9999999999999999999999h"), None);
         assert_eq!(human(Duration::minutes(4)), "4m");
         assert_eq!(human(Duration::hours(27)), "27h");
         assert_eq!(human(Duration::hours(75)), "3d3h");

@@ -10,9 +10,8 @@ use crate::ingest::Out;
 use crate::model::{Fact, Kind};
 use serde_json::Value;
 
-/// Nesting deeper than this is refused before serde sees it (serde_json's own limit is 128,
-/// serde_yaml has none we can rely on).
-const MAX_DEPTH: usize = 256;
+// Nesting deeper than `limits.max_depth` (flow brackets) is refused before serde sees it;
+// serde_json and serde_yaml also stop at 128 levels of their own.
 
 /// Outcome of offering a document to this parser.
 pub enum Doc {
@@ -22,7 +21,7 @@ pub enum Doc {
     Other(Value),
 }
 
-fn depth_ok(text: &str) -> bool {
+fn depth_ok(text: &str, max_depth: usize) -> bool {
     let mut depth = 0usize;
     let mut max = 0usize;
     for b in text.bytes() {
@@ -35,13 +34,16 @@ fn depth_ok(text: &str) -> bool {
             _ => {}
         }
     }
-    max <= MAX_DEPTH
+    max <= max_depth
 }
 
 /// Parses JSON text. `Err` carries a message with the line.
 pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String> {
-    if !depth_ok(text) {
-        return Err(format!("JSON nested deeper than {MAX_DEPTH} levels"));
+    let max = out.limits.max_depth;
+    if !depth_ok(text, max) {
+        return Err(format!(
+            "JSON nested deeper than {max} levels (--max-depth), not read"
+        ));
     }
     let v: Value = serde_json::from_str(text).map_err(|e| {
         format!(
@@ -60,8 +62,11 @@ fn short(s: &str) -> String {
 /// Parses (multi-document) YAML text. Documents that fail are reported with their line and
 /// the others are still read.
 pub fn parse_yaml(src: &Source, text: &str, out: &mut Out) -> Result<Vec<Doc>, String> {
-    if !depth_ok(text) {
-        return Err(format!("YAML nested deeper than {MAX_DEPTH} levels"));
+    let max = out.limits.max_depth;
+    if !depth_ok(text, max) {
+        return Err(format!(
+            "YAML nested deeper than {max} levels (--max-depth), not read"
+        ));
     }
     let mut docs = Vec::new();
     let mut start = 0usize;
@@ -84,11 +89,14 @@ pub fn parse_yaml(src: &Source, text: &str, out: &mut Out) -> Result<Vec<Doc>, S
         {
             continue;
         }
-        let de = serde_yaml::Deserializer::from_str(&body);
-        let v: Result<Value, _> = serde::Deserialize::deserialize(de);
-        match v {
+        match yaml_value(&body) {
             Ok(v) => docs.push(take_value(src, v, from, to, out)),
-            Err(e) => {
+            Err(YamlError::Expands) => errors.push(format!(
+                "YAML at line {} expands its aliases to more than {} values, not read",
+                from + 1,
+                node_budget(&body)
+            )),
+            Err(YamlError::Syntax(e)) => {
                 let line = e.location().map(|l| l.line() + from).unwrap_or(from + 1);
                 errors.push(format!(
                     "invalid YAML at line {line}: {}",
@@ -105,6 +113,136 @@ pub fn parse_yaml(src: &Source, text: &str, out: &mut Out) -> Result<Vec<Doc>, S
     }
     out.notes.extend(errors);
     Ok(docs)
+}
+
+/// Why a YAML document was not read.
+pub enum YamlError {
+    Syntax(serde_yaml::Error),
+    /// Aliases expand to more values than the text could hold without them (an alias bomb).
+    Expands,
+}
+
+/// Without aliases a YAML node takes at least one byte of text, so a document may build at
+/// most this many values. serde_yaml bounds alias jumps but not what each jump copies.
+fn node_budget(text: &str) -> usize {
+    text.len() + 1024
+}
+
+/// One YAML document as a JSON value, refusing alias bombs: the values built are counted
+/// as they are built, and the count is bounded by [`node_budget`].
+pub fn yaml_value(text: &str) -> Result<Value, YamlError> {
+    let left = std::cell::Cell::new(node_budget(text));
+    let de = serde_yaml::Deserializer::from_str(text);
+    match serde::de::DeserializeSeed::deserialize(Counted(&left), de) {
+        Ok(v) => Ok(v),
+        Err(_) if left.get() == 0 => Err(YamlError::Expands),
+        Err(e) => Err(YamlError::Syntax(e)),
+    }
+}
+
+/// A `DeserializeSeed` building a `serde_json::Value` that spends one unit of the budget
+/// per value.
+#[derive(Clone, Copy)]
+struct Counted<'a>(&'a std::cell::Cell<usize>);
+
+impl Counted<'_> {
+    fn spend<E: serde::de::Error>(&self) -> Result<(), E> {
+        match self.0.get() {
+            0 => Err(E::custom("too many values")),
+            n => {
+                self.0.set(n - 1);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Counted<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Counted<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a YAML value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::from(v))
+    }
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        self.spend()?;
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::String(v))
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::Null)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.spend()?;
+        let mut v = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            v.push(item);
+        }
+        Ok(Value::Array(v))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.spend()?;
+        let mut m = serde_json::Map::new();
+        while let Some(k) = map.next_key_seed(self)? {
+            let key = match k {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            let v = map.next_value_seed(self)?;
+            m.insert(key, v);
+        }
+        Ok(Value::Object(m))
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        // a YAML tag (`!Thing value`): keep the value, drop the tag
+        use serde::de::VariantAccess;
+        let (_, variant): (Value, _) = data.variant_seed(self)?;
+        variant.newtype_variant_seed(self)
+    }
 }
 
 fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> Doc {

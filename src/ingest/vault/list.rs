@@ -121,7 +121,8 @@ pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> O
                 .copied()
                 .unwrap_or(line.len())
                 .min(line.len());
-            if !line.is_char_boundary(from) || !line.is_char_boundary(to) {
+            // column names found out of order in a mangled header: no cell
+            if from > to || !line.is_char_boundary(from) || !line.is_char_boundary(to) {
                 return None;
             }
             let v = line[from..to].trim();

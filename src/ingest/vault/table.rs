@@ -70,7 +70,9 @@ pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
         let continuation = in_pem
             || split.as_ref().is_none_or(|(k, _)| !looks_like_key(k))
             || line.starts_with(char::is_whitespace)
-                && vcol.is_some_and(|c| line.len() > c && line[..c].trim().is_empty());
+                && vcol.is_some_and(|c| {
+                    line.len() > c && line.get(..c).is_some_and(|p| p.trim().is_empty())
+                });
         if continuation {
             if let Some(last) = rows.last_mut() {
                 last.1.push('\n');
