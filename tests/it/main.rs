@@ -3,4 +3,5 @@
 
 mod e2e;
 mod fixtures;
+mod reports;
 mod util;
