@@ -140,7 +140,6 @@ pub fn to_value(a: &Analysis) -> Value {
             "tool": {"driver": {
                 "name": "credtrace",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://crates.io/crates/credtrace",
                 "rules": rules,
             }},
             "originalUriBaseIds": {
