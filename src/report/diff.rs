@@ -18,6 +18,8 @@ use std::fmt::Write;
 type EdgeKey = (ObjRef, &'static str, ObjRef);
 
 pub struct Diff<'a> {
+    /// Caveats about the comparison itself (different clusters, captures out of order).
+    pub notes: Vec<String>,
     pub headline: Vec<String>,
     pub objects_appeared: Vec<ObjRef>,
     pub objects_vanished: Vec<ObjRef>,
@@ -149,7 +151,19 @@ pub fn diff<'a>(old: &'a Analysis, new: &'a Analysis) -> Diff<'a> {
     if headline.is_empty() && !findings_fixed.is_empty() {
         headline.push(format!("{} finding(s) fixed", findings_fixed.len()));
     }
+    let mut notes = Vec::new();
+    if let (Some(a), Some(b)) = (&old.snapshot.cluster, &new.snapshot.cluster) {
+        if a != b {
+            notes.push(format!(
+                "the captures come from different clusters ({a}, {b}): most changes below are that difference"
+            ));
+        }
+    }
+    if new.snapshot.captured_at < old.snapshot.captured_at {
+        notes.push("NEW was captured before OLD: appeared and vanished are swapped in time".into());
+    }
     Diff {
+        notes,
         headline,
         objects_appeared,
         objects_vanished,
@@ -185,6 +199,9 @@ pub fn render_text(d: &Diff, color: bool) -> String {
         d.new.source,
         fmt_time(d.new.snapshot.captured_at)
     );
+    for n in &d.notes {
+        let _ = writeln!(o, "note: {n}");
+    }
     if d.headline.is_empty() {
         let _ = writeln!(o, "\nNo change in objects, edges or findings.");
     }
@@ -287,6 +304,7 @@ pub fn to_json(d: &Diff) -> Value {
         "schema_version": 1,
         "old": {"source": d.old.source, "captured_at": fmt_time(d.old.snapshot.captured_at)},
         "new": {"source": d.new.source, "captured_at": fmt_time(d.new.snapshot.captured_at)},
+        "notes": d.notes,
         "headline": d.headline,
         "objects": {
             "appeared": d.objects_appeared.iter().map(subject).collect::<Vec<_>>(),

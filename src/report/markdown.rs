@@ -118,14 +118,13 @@ fn title(a: &Analysis) -> String {
                 },
                 _ => format!("{} is broken", d.symptom.subject.display()),
             };
-            format!(
-                "{what}{cluster}: {} {}",
-                d.root_cause.subject.display(),
-                match d.root_cause.subject.kind {
-                    Kind::VaultPolicy => "missing",
-                    _ => "at fault",
-                }
-            )
+            let root = &d.root_cause.subject;
+            let cause = match root.kind {
+                Kind::VaultPolicy => format!("Vault policy {} missing", root.name),
+                Kind::VaultRole => format!("Vault role {} broken", root.name),
+                _ => format!("{} at fault", root.display()),
+            };
+            format!("{what}{cluster}: {cause}")
         }
         None => format!("credential supply chain review{cluster}"),
     }
