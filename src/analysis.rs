@@ -7,6 +7,7 @@ use crate::ingest::{self, FileReport};
 use crate::model::build::ClockPolicy;
 use crate::model::{Snapshot, Time};
 use crate::rules::{self, Finding, SkippedRule};
+use crate::suppress::{Expired, Policy, Suppressed};
 
 /// Settings for an analysis, already validated (no clap types here).
 #[derive(Clone, Debug, Default)]
@@ -14,6 +15,8 @@ pub struct Options {
     /// Overrides the capture time.
     pub as_of: Option<Time>,
     pub limits: Limits,
+    /// Severity overrides and suppressions, applied once, before diagnosis.
+    pub policy: Policy,
 }
 
 /// Everything one run produced; renderers read it.
@@ -28,6 +31,10 @@ pub struct Analysis {
     pub timeline: Vec<TimelineEvent>,
     /// Root causes with no symptom yet, with when they will bite.
     pub latent: Vec<LatentRisk>,
+    /// Findings an ignore entry silenced, with its reason.
+    pub suppressed: Vec<Suppressed>,
+    /// Ignore entries past their expiry at the capture time (they no longer suppress).
+    pub expired_suppressions: Vec<Expired>,
 }
 
 /// Runs ingest, model, graph, rules and diagnosis. Does no I/O.
@@ -36,6 +43,8 @@ pub fn analyze(bundle: &Bundle, opts: &Options) -> Analysis {
     let snapshot = Snapshot::build(ingested.facts, ClockPolicy { as_of: opts.as_of });
     let graph = Graph::build(&snapshot);
     let (findings, skipped_rules) = rules::run(&snapshot, &graph);
+    let (findings, suppressed, expired_suppressions) =
+        opts.policy.apply(findings, snapshot.captured_at);
     let (diagnoses, timeline) = diagnose::diagnose(&snapshot, &graph, &findings);
     let latent = diagnose::latent_risks(&findings, &diagnoses);
     Analysis {
@@ -48,5 +57,7 @@ pub fn analyze(bundle: &Bundle, opts: &Options) -> Analysis {
         diagnoses,
         timeline,
         latent,
+        suppressed,
+        expired_suppressions,
     }
 }

@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod suppress;
 
 pub use analysis::{analyze, Analysis, Options};
 

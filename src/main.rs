@@ -2,11 +2,16 @@
 //! (0 nothing at or above --fail-on, 1 findings at or above it, 2 unusable input or usage).
 //! A closed stdout (`credtrace ... | head`) is a quiet exit.
 
-use clap::Parser;
+use clap::FromArgMatches;
 use std::io::Write;
 
 fn main() {
-    let cli = match credtrace::cli::Cli::try_parse() {
+    // installed (or symlinked) as `kubectl-credtrace`, it is a kubectl plugin and says so
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let parsed = credtrace::cli::command_for(&argv0)
+        .try_get_matches()
+        .and_then(|m| credtrace::cli::Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };

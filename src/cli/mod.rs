@@ -26,8 +26,8 @@ pub enum Cmd {
     Analyze {
         /// A directory, .tar, .tar.gz/.tgz, a single file, or - for stdin
         bundle: String,
-        #[arg(long, value_enum, default_value_t = OutFormat::Table)]
-        format: OutFormat,
+        #[arg(long, value_enum, default_value_t = AnalyzeFormat::Table)]
+        format: AnalyzeFormat,
         /// Use this time (RFC 3339) as the capture time
         #[arg(long, value_name = "RFC3339")]
         as_of: Option<String>,
@@ -39,7 +39,53 @@ pub enum Cmd {
         color: ColorChoice,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        reports: ReportArgs,
     },
+    // -- reports (issue 6) --
+    /// Draw the dependency graph: broken edges red and dashed, stale edges amber
+    Graph {
+        bundle: String,
+        #[arg(long, value_enum, default_value_t = GraphFormatArg::Dot)]
+        format: GraphFormatArg,
+        /// Draw only what is near this node: KIND/NAMESPACE/NAME or KIND/NAME
+        #[arg(long, value_name = "KIND/NS/NAME")]
+        focus: Option<String>,
+        /// With --focus: how many edges away from the focus to draw (both directions)
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        depth: usize,
+        #[arg(long, value_name = "RFC3339")]
+        as_of: Option<String>,
+    },
+    /// Compare two captures of the same cluster: objects, edges and findings that changed
+    Diff {
+        old: String,
+        new: String,
+        #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+        format: OutFormat,
+        /// Exit 1 when a new finding is at or above this severity
+        #[arg(long, value_enum, default_value_t = FailOn::Error)]
+        fail_on: FailOn,
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
+    /// Print a read-only POSIX shell script that collects a bundle with kubectl and vault
+    CollectScript {
+        /// A namespace to collect (repeatable; default: default)
+        #[arg(long = "namespace", short = 'n', value_name = "NS")]
+        namespaces: Vec<String>,
+        /// A Vault secrets mount whose TTLs to read (repeatable)
+        #[arg(long = "vault-mount", value_name = "MOUNT")]
+        vault_mounts: Vec<String>,
+    },
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+    // -- end reports --
     /// List what each file of a bundle became, or why it was skipped, and what the bundle covers
     Ingest {
         bundle: String,
@@ -60,8 +106,8 @@ pub enum Cmd {
     },
     /// List the rules
     Rules {
-        #[arg(long, value_enum, default_value_t = OutFormat::Table)]
-        format: OutFormat,
+        #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+        format: RulesFormat,
     },
     /// Print the documentation of one rule
     Explain {
@@ -134,6 +180,153 @@ pub enum OutFormat {
     Json,
 }
 
+// -- reports (issue 6) --
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AnalyzeFormat {
+    Table,
+    Json,
+    /// A postmortem draft
+    Markdown,
+    /// SARIF 2.1.0
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GraphFormatArg {
+    Dot,
+    Mermaid,
+    Json,
+    Svg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// Report files, suppressions and severity overrides for `analyze`.
+#[derive(clap::Args, Debug, Default)]
+pub struct ReportArgs {
+    /// Also write FORMAT to PATH (repeatable; FORMAT: table, json, markdown, sarif). With
+    /// --output, stdout stays empty unless PATH is -
+    #[arg(long = "output", short = 'o', value_name = "FORMAT=PATH")]
+    pub outputs: Vec<String>,
+    /// YAML file of suppressions (rule, subject, reason, expires) and severity overrides
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<String>,
+    /// Override a rule's severity: RULE=error|warning|info (repeatable)
+    #[arg(long = "severity", value_name = "RULE=LEVEL")]
+    pub severities: Vec<String>,
+}
+
+impl ReportArgs {
+    /// The policy from the ignore file and the flags (flags win).
+    fn policy(&self) -> Result<crate::suppress::Policy, UsageError> {
+        let mut p = match &self.ignore_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| UsageError(format!("--ignore-file {path}: {e}")))?;
+                crate::suppress::Policy::parse(path, &text).map_err(UsageError)?
+            }
+            None => crate::suppress::Policy::default(),
+        };
+        for s in &self.severities {
+            let (id, sev) = crate::suppress::parse_override(s).map_err(UsageError)?;
+            p.severity.insert(id, sev);
+        }
+        Ok(p)
+    }
+
+    fn outputs(&self) -> Result<Vec<(Format, String)>, UsageError> {
+        self.outputs
+            .iter()
+            .map(|o| {
+                let (f, path) = o.split_once('=').ok_or_else(|| {
+                    UsageError(format!(
+                        "--output {o:?} is not FORMAT=PATH (e.g. json=out.json)"
+                    ))
+                })?;
+                let fmt = Format::parse(f).ok_or_else(|| {
+                    UsageError(format!(
+                        "--output {o:?}: {f:?} is not table, json, markdown or sarif"
+                    ))
+                })?;
+                if path.is_empty() {
+                    return Err(UsageError(format!("--output {o:?} has no path")));
+                }
+                Ok((fmt, path.to_string()))
+            })
+            .collect()
+    }
+}
+
+fn color_on(c: ColorChoice, stream_is_terminal: bool) -> bool {
+    match c {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && stream_is_terminal,
+    }
+}
+
+/// Opens and analyses a bundle, with a spinner on stderr for large bundles when stderr is
+/// a terminal.
+fn open_and_analyze(src: &str, opts: &Options) -> Result<crate::Analysis, UsageError> {
+    let progress = std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message(format!("reading {src}"));
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    });
+    let b = bundle::open(src, opts.limits).map_err(|e| UsageError(e.to_string()));
+    let b = match b {
+        Ok(b) => b,
+        Err(e) => {
+            if let Some(pb) = &progress {
+                pb.finish_and_clear();
+            }
+            return Err(e);
+        }
+    };
+    let large =
+        b.entries.len() > 200 || b.entries.iter().map(|e| e.data.len()).sum::<usize>() > 16 << 20;
+    let progress = match progress {
+        Some(pb) if large => {
+            pb.set_message(format!("analysing {} files of {src}", b.entries.len()));
+            Some(pb)
+        }
+        Some(pb) => {
+            pb.finish_and_clear();
+            None
+        }
+        None => None,
+    };
+    let a = crate::analyze(&b, opts);
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    ensure_readable(src, &a)?;
+    Ok(a)
+}
+
+/// The clap command, named for how it was invoked (`kubectl credtrace` as a plugin).
+pub fn command_for(argv0: &str) -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let base = std::path::Path::new(argv0)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("credtrace");
+    if base.starts_with("kubectl-credtrace") {
+        cmd.bin_name("kubectl credtrace")
+            .display_name("kubectl credtrace")
+    } else {
+        cmd
+    }
+}
+// -- end reports --
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum FailOn {
     Error,
@@ -201,24 +394,21 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
             fail_on,
             color,
             limits,
+            reports,
         } => {
+            let outputs = reports.outputs()?;
             let opts = Options {
                 as_of: parse_as_of(as_of.as_deref())?,
                 limits: limits.to_limits(),
+                policy: reports.policy()?,
             };
-            let b = bundle::open(&src, opts.limits).map_err(|e| UsageError(e.to_string()))?;
-            let a = crate::analyze(&b, &opts);
-            ensure_readable(&src, &a)?;
-            let color = match color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
-                }
-            };
+            let a = open_and_analyze(&src, &opts)?;
+            let color = color_on(color, std::io::stdout().is_terminal());
             let fmt = match format {
-                OutFormat::Table => Format::Table,
-                OutFormat::Json => Format::Json,
+                AnalyzeFormat::Table => Format::Table,
+                AnalyzeFormat::Json => Format::Json,
+                AnalyzeFormat::Markdown => Format::Markdown,
+                AnalyzeFormat::Sarif => Format::Sarif,
             };
             let threshold = match fail_on {
                 FailOn::Error => Severity::Error,
@@ -230,7 +420,95 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
             } else {
                 0
             };
-            Ok((report::render(&a, fmt, color), code))
+            if outputs.is_empty() {
+                return Ok((report::render(&a, fmt, color), code));
+            }
+            let mut stdout = String::new();
+            for (f, path) in outputs {
+                // files never get colour; stdout only when asked for
+                let text = report::render(&a, f, path == "-" && color);
+                if path == "-" {
+                    stdout.push_str(&text);
+                } else {
+                    std::fs::write(&path, text)
+                        .map_err(|e| UsageError(format!("cannot write {path}: {e}")))?;
+                }
+            }
+            Ok((stdout, code))
+        }
+        Cmd::Graph {
+            bundle: src,
+            format,
+            focus,
+            depth,
+            as_of,
+        } => {
+            let opts = Options {
+                as_of: parse_as_of(as_of.as_deref())?,
+                ..Options::default()
+            };
+            let a = open_and_analyze(&src, &opts)?;
+            let focus = match focus {
+                Some(f) => Some(report::graph::resolve(&a.graph, &f).map_err(UsageError)?),
+                None => None,
+            };
+            let depth = focus.is_some().then_some(depth);
+            let view = report::graph::select(&a.graph, focus, depth);
+            let fmt = match format {
+                GraphFormatArg::Dot => report::graph::GraphFormat::Dot,
+                GraphFormatArg::Mermaid => report::graph::GraphFormat::Mermaid,
+                GraphFormatArg::Json => report::graph::GraphFormat::Json,
+                GraphFormatArg::Svg => report::graph::GraphFormat::Svg,
+            };
+            Ok((report::graph::render(&view, fmt), 0))
+        }
+        Cmd::Diff {
+            old,
+            new,
+            format,
+            fail_on,
+            color,
+        } => {
+            let opts = Options::default();
+            let a = open_and_analyze(&old, &opts)?;
+            let b = open_and_analyze(&new, &opts)?;
+            let d = report::diff::diff(&a, &b);
+            let threshold = match fail_on {
+                FailOn::Error => Severity::Error,
+                FailOn::Warning => Severity::Warning,
+                FailOn::Info => Severity::Info,
+            };
+            let code = i32::from(d.findings_new.iter().any(|f| f.severity >= threshold));
+            let text = match format {
+                OutFormat::Table => {
+                    report::diff::render_text(&d, color_on(color, std::io::stdout().is_terminal()))
+                }
+                OutFormat::Json => report::diff::render_json(&d),
+            };
+            Ok((text, code))
+        }
+        Cmd::CollectScript {
+            namespaces,
+            vault_mounts,
+        } => Ok((
+            report::collect::script(&report::collect::CollectSpec {
+                namespaces,
+                vault_mounts,
+            }),
+            0,
+        )),
+        Cmd::Completions { shell } => {
+            let mut cmd = command_for("credtrace");
+            let mut buf: Vec<u8> = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "credtrace", &mut buf);
+            Ok((String::from_utf8_lossy(&buf).into_owned(), 0))
+        }
+        Cmd::Man => {
+            let mut buf: Vec<u8> = Vec::new();
+            clap_mangen::Man::new(command_for("credtrace"))
+                .render(&mut buf)
+                .map_err(|e| UsageError(format!("cannot render the man page: {e}")))?;
+            Ok((String::from_utf8_lossy(&buf).into_owned(), 0))
         }
         Cmd::Ingest {
             bundle: src,
@@ -241,10 +519,9 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
             let opts = Options {
                 as_of: parse_as_of(as_of.as_deref())?,
                 limits: limits.to_limits(),
+                ..Default::default()
             };
-            let b = bundle::open(&src, opts.limits).map_err(|e| UsageError(e.to_string()))?;
-            let a = crate::analyze(&b, &opts);
-            ensure_readable(&src, &a)?;
+            let a = open_and_analyze(&src, &opts)?;
             Ok((
                 report::ingest::render(&a, matches!(format, OutFormat::Json)),
                 0,
@@ -258,6 +535,7 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
             let opts = Options {
                 as_of: parse_as_of(as_of.as_deref())?,
                 limits: Limits::default(),
+                ..Options::default()
             };
             let b = bundle::open(&src, opts.limits).map_err(|e| UsageError(e.to_string()))?;
             let a = crate::analyze(&b, &opts);
@@ -266,7 +544,14 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
                 0,
             ))
         }
-        Cmd::Rules { format } => Ok((report::rules::list(matches!(format, OutFormat::Json)), 0)),
+        Cmd::Rules { format } => Ok((
+            report::rules::list_as(match format {
+                RulesFormat::Table => "table",
+                RulesFormat::Json => "json",
+                RulesFormat::Markdown => "markdown",
+            }),
+            0,
+        )),
         Cmd::Explain { id } => match rules::find(&id) {
             Some(r) => Ok((report::rules::explain(r.meta()), 0)),
             None => Err(UsageError(format!(

@@ -208,24 +208,84 @@ pub fn command_in(line: &str) -> Option<String> {
         after_prompt(t),
         Some(t),
     ];
-    for c in candidates.into_iter().flatten() {
+    for (i, c) in candidates.into_iter().enumerate() {
+        let Some(c) = c else { continue };
         let c = c.trim();
-        let first = c.split_whitespace().next().unwrap_or("");
-        if matches!(first, "kubectl" | "vault" | "oc" | "k" | "bao")
-            && c.split_whitespace().count() >= 2
-        {
-            let second = c.split_whitespace().nth(1).unwrap_or("");
-            if second
-                .chars()
-                .all(|ch| ch.is_ascii_lowercase() || ch == '-')
-                && !second.is_empty()
-            {
-                return Some(c.to_string());
-            }
+        let mut words = c.split_whitespace();
+        let first = words.next().unwrap_or("");
+        let second = words.next().unwrap_or("");
+        // the short alias `k` only after a prompt: a bare `k ...` line is more likely a table row
+        let bare = i == 5;
+        let program =
+            matches!(first, "kubectl" | "vault" | "oc" | "bao") || (first == "k" && !bare);
+        let verb = if first == "vault" || first == "bao" {
+            VAULT_VERBS.contains(&second)
+        } else {
+            KUBECTL_VERBS.contains(&second)
+        };
+        if program && verb {
+            return Some(c.to_string());
         }
     }
     None
 }
+
+const KUBECTL_VERBS: &[&str] = &[
+    "get",
+    "describe",
+    "logs",
+    "events",
+    "explain",
+    "top",
+    "auth",
+    "api-resources",
+    "version",
+    "config",
+    "exec",
+    "rollout",
+    "annotate",
+    "apply",
+    "create",
+    "delete",
+    "edit",
+    "patch",
+    "label",
+    "run",
+    "debug",
+    "cluster-info",
+    "cp",
+    "port-forward",
+    "wait",
+    "krew",
+    "credtrace",
+];
+
+const VAULT_VERBS: &[&str] = &[
+    "read",
+    "list",
+    "write",
+    "delete",
+    "policy",
+    "policies",
+    "token",
+    "lease",
+    "secrets",
+    "auth",
+    "kv",
+    "status",
+    "login",
+    "operator",
+    "audit",
+    "namespace",
+    "path-help",
+    "print",
+    "version",
+    "plugin",
+    "monitor",
+    "debug",
+    "mounts",
+    "unwrap",
+];
 
 /// The text after a shell prompt such as `user@host:/path# `, `[nix-shell:~]# ` or `~ # `.
 fn after_prompt(t: &str) -> Option<&str> {

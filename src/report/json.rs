@@ -5,7 +5,7 @@ use crate::model::{CaptureSource, Loc, ObjRef};
 use crate::Analysis;
 use serde_json::{json, Value};
 
-fn subject(o: &ObjRef) -> Value {
+pub fn subject(o: &ObjRef) -> Value {
     let mut v = json!({"kind": o.kind.as_str(), "name": o.name});
     if let Some(ns) = &o.namespace {
         v["namespace"] = json!(ns);
@@ -108,6 +108,14 @@ pub fn to_value(a: &Analysis) -> Value {
         }).collect::<Vec<_>>(),
         "rules_skipped": a.skipped_rules,
         "conflicts": snap.conflicts,
+        "suppressed": a.suppressed.iter().map(|s| json!({
+            "rule": s.finding.rule,
+            "subject": subject(&s.finding.subject),
+            "message": s.finding.message,
+            "reason": s.reason,
+            "origin": s.origin,
+        })).collect::<Vec<_>>(),
+        "suppressions_expired": a.expired_suppressions,
     })
 }
 

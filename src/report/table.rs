@@ -247,6 +247,24 @@ pub fn render(a: &Analysis, color: bool) -> String {
             " (credtrace ingest lists why)".into()
         }
     );
+    if !a.suppressed.is_empty() {
+        let _ = writeln!(
+            o,
+            "{} finding(s) suppressed by the ignore file",
+            a.suppressed.len()
+        );
+    }
+    for e in &a.expired_suppressions {
+        let _ = writeln!(
+            o,
+            "  {} suppression of {} on {} expired {} ({}): it no longer applies",
+            p.yellow("expired"),
+            e.rule,
+            e.subject,
+            e.expired,
+            e.origin
+        );
+    }
     for c in &snap.conflicts {
         let _ = writeln!(o, "  conflict: {c}");
     }

@@ -183,7 +183,7 @@ fn output_is_deterministic() {
 }
 
 /// Every value a Secret in the sample holds, decoded, plus the dockerconfigjson passwords.
-fn secret_values(dir: &std::path::Path) -> Vec<String> {
+pub fn secret_values(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     let text = std::fs::read_to_string(dir.join("kubernetes/secrets-prod.yaml")).unwrap();
     let v: Value = serde_yaml::from_str(&text).unwrap();

@@ -8,5 +8,6 @@ mod no_secret_values;
 mod props;
 mod real_bundles;
 mod real_outputs;
+mod reports;
 mod synth;
 mod util;
