@@ -12,7 +12,7 @@ best() { # best of 3 wall-clock seconds, and the peak RSS in MB of that run
   local best_t=999999 best_m=0
   for _ in 1 2 3; do
     /usr/bin/time -f "%e %M" -o "$out/.t" "$@" > /dev/null 2>&1 || true
-    read -r t m < "$out/.t"
+    read -r t m < <(tail -n 1 "$out/.t")
     if awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$((m / 1024)); fi
   done
   echo "$best_t $best_m"

@@ -144,6 +144,14 @@ pub fn diagnose(
             walk_from(f, &mut covered, &mut out);
         }
     }
+    // an error no chain explains is an incident of its own (a credential that expired
+    // while its ExternalSecret looks green), unless another diagnosis already names it
+    for f in findings.iter().filter(|f| f.severity == Severity::Error && specificity(f.rule) > 0) {
+        let named = out.iter().any(|d| d.root_cause.subject == f.subject || d.symptoms.iter().any(|s| s.subject == f.subject));
+        if !covered.contains(&f.subject) && !named && !f.related.iter().any(|r| covered.contains(r)) {
+            walk_from(f, &mut covered, &mut out);
+        }
+    }
     out.sort_by(|a, b| {
         let pods = |d: &Diagnosis| {
             d.symptoms
