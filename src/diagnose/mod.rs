@@ -146,9 +146,15 @@ pub fn diagnose(
     }
     // an error no chain explains is an incident of its own (a credential that expired
     // while its ExternalSecret looks green), unless another diagnosis already names it
-    for f in findings.iter().filter(|f| f.severity == Severity::Error && specificity(f.rule) > 0) {
-        let named = out.iter().any(|d| d.root_cause.subject == f.subject || d.symptoms.iter().any(|s| s.subject == f.subject));
-        if !covered.contains(&f.subject) && !named && !f.related.iter().any(|r| covered.contains(r)) {
+    for f in findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && specificity(f.rule) > 0)
+    {
+        let named = out.iter().any(|d| {
+            d.root_cause.subject == f.subject || d.symptoms.iter().any(|s| s.subject == f.subject)
+        });
+        if !covered.contains(&f.subject) && !named && !f.related.iter().any(|r| covered.contains(r))
+        {
             walk_from(f, &mut covered, &mut out);
         }
     }

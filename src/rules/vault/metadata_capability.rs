@@ -1,10 +1,8 @@
 //! CT-VAULT-015 policy-lacks-metadata-capability.
 
-use crate::acl::explain::Denial;
-use crate::model::{Kind, ObjRef};
-use crate::rules::vault::support::{add_audit_change, add_failures, refusals, Refusal};
+use crate::acl::explain::{Denial, RuleRef};
+use crate::rules::vault::support::{policy_groups, refusals, PolicyGroup};
 use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
-use std::collections::BTreeMap;
 
 pub struct MetadataCapability;
 pub static RULE: MetadataCapability = MetadataCapability;
@@ -39,57 +37,19 @@ impl Rule for MetadataCapability {
                 return;
             }
         };
-        let mut groups: BTreeMap<(String, String), Vec<&Refusal>> = BTreeMap::new();
-        for r in &all {
-            if let Denial::MetadataNotGranted { data_grant, .. } = &r.denial {
-                groups
-                    .entry((data_grant.policy.clone(), data_grant.pattern.clone()))
-                    .or_default()
-                    .push(r);
+        fn blame(d: &Denial) -> Option<&RuleRef> {
+            match d {
+                Denial::MetadataNotGranted { data_grant, .. } => Some(data_grant),
+                _ => None,
             }
         }
-        for ((policy, pattern), rs) in groups {
-            let subject = ObjRef::new(Kind::VaultPolicy, None, &policy);
-            let first = rs[0];
-            let current = rs.iter().any(|r| r.current);
-            let mut ess: Vec<_> = rs.iter().map(|r| r.es).collect();
-            ess.sort_by_key(|e| (e.meta.namespace.clone(), e.meta.name.clone()));
-            ess.dedup_by_key(|e| (e.meta.namespace.clone(), e.meta.name.clone()));
-            let why = first
-                .denial
-                .describe(&first.request.path, first.request.capability);
-            let effect = if current {
-                "gets 403 permission denied"
-            } else {
-                "would be refused"
-            };
-            let names = crate::rules::vault::support::names(&ess);
-            let msg = format!(
-                "ExternalSecret {names} {effect} on {} {}: {why}",
-                first.request.purpose.describe(),
-                first.request.path
-            );
-            let mut f = sink.finding(subject.clone(), msg);
-            if !current {
-                f.severity = Severity::Warning;
-            }
-            if let Denial::MetadataNotGranted { data_grant, .. } = &first.denial {
-                f.evidence.push(data_grant.loc.clone());
-            }
-            for r in &rs {
-                f.evidence.push(r.request.loc.clone());
-            }
-            add_failures(snap, &mut f, &ess);
-            add_audit_change(
-                &mut f,
-                snap,
-                &["create", "update"],
-                &format!("sys/policies/acl/{policy}"),
-                &subject,
-                &format!("policy {policy} written"),
-            );
-            f.related
-                .push(ObjRef::new(Kind::VaultRole, None, &first.role));
+        for g in policy_groups(snap, sink, &all, blame) {
+            let PolicyGroup {
+                policy,
+                first,
+                ess,
+                finding: mut f,
+            } = g;
             if let (Denial::MetadataNotGranted { data_grant, .. }, Some(mount)) =
                 (&first.denial, first.request.kv2_mount.as_deref())
             {
@@ -107,7 +67,6 @@ impl Rule for MetadataCapability {
                 f.remediation
                     .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
             }
-            let _ = &pattern;
             sink.report(f);
         }
     }

@@ -2,11 +2,11 @@
 //! Kubernetes-auth role, the failure window of a set of ExternalSecrets, subject names.
 //! Helpers only; no rule depends on another rule's findings.
 
-use crate::acl::explain::Denial;
+use crate::acl::explain::{Denial, RuleRef};
 use crate::graph::access::{self, Request};
 use crate::graph::derive::es_sync;
 use crate::model::*;
-use crate::rules::Finding;
+use crate::rules::{Finding, Severity, Sink};
 
 /// One refused request of one ExternalSecret.
 pub struct Refusal<'a> {
@@ -209,4 +209,86 @@ pub fn names(ess: &[&ExternalSecret]) -> String {
     v.sort();
     v.dedup();
     v.join(", ")
+}
+
+/// A policy rule to blame and the refusals it explains, with the finding every ACL rule starts
+/// from: the ExternalSecrets refused, whether it fails now (403) or would be refused, the
+/// blamed rule's evidence, the requests, the failures, the policy's last write in the audit
+/// log, and the role. The caller adds what is specific to its failure mode (evidence, fix).
+pub struct PolicyGroup<'a> {
+    pub policy: String,
+    pub first: &'a Refusal<'a>,
+    pub ess: Vec<&'a ExternalSecret>,
+    pub finding: Finding,
+}
+
+/// Groups refusals by the rule `blame` picks from each denial and builds the base findings.
+pub fn policy_groups<'a>(
+    snap: &Snapshot,
+    sink: &Sink,
+    all: &'a [Refusal<'a>],
+    blame: impl Fn(&Denial) -> Option<&RuleRef>,
+) -> Vec<PolicyGroup<'a>> {
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<&'a Refusal<'a>>> =
+        Default::default();
+    for r in all {
+        if let Some(rule) = blame(&r.denial) {
+            groups
+                .entry((rule.policy.clone(), rule.pattern.clone()))
+                .or_default()
+                .push(r);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((policy, _), rs)| {
+            let subject = ObjRef::new(Kind::VaultPolicy, None, &policy);
+            let first = rs[0];
+            let current = rs.iter().any(|r| r.current);
+            let mut ess: Vec<&ExternalSecret> = rs.iter().map(|r| r.es).collect();
+            ess.sort_by_key(|e| (e.meta.namespace.clone(), e.meta.name.clone()));
+            ess.dedup_by_key(|e| (e.meta.namespace.clone(), e.meta.name.clone()));
+            let why = first
+                .denial
+                .describe(&first.request.path, first.request.capability);
+            let effect = if current {
+                "gets 403 permission denied"
+            } else {
+                "would be refused"
+            };
+            let msg = format!(
+                "ExternalSecret {} {effect} on {} {}: {why}",
+                names(&ess),
+                first.request.purpose.describe(),
+                first.request.path
+            );
+            let mut f = sink.finding(subject.clone(), msg);
+            if !current {
+                f.severity = Severity::Warning;
+            }
+            if let Some(rule) = blame(&first.denial) {
+                f.evidence.push(rule.loc.clone());
+            }
+            for r in &rs {
+                f.evidence.push(r.request.loc.clone());
+            }
+            add_failures(snap, &mut f, &ess);
+            add_audit_change(
+                &mut f,
+                snap,
+                &["create", "update"],
+                &format!("sys/policies/acl/{policy}"),
+                &subject,
+                &format!("policy {policy} written"),
+            );
+            f.related
+                .push(ObjRef::new(Kind::VaultRole, None, &first.role));
+            PolicyGroup {
+                policy,
+                first,
+                ess,
+                finding: f,
+            }
+        })
+        .collect()
 }
