@@ -158,6 +158,7 @@ pub fn diagnose(
             walk_from(f, &mut covered, &mut out);
         }
     }
+    let mut out = group_unexplained_by_store(snap, out);
     out.sort_by(|a, b| {
         let pods = |d: &Diagnosis| {
             d.symptoms
@@ -206,6 +207,92 @@ pub fn diagnose(
     timeline.sort_by(|a, b| (a.at, &a.subject, &a.event).cmp(&(b.at, &b.subject, &b.event)));
     timeline.dedup_by(|a, b| a.at == b.at && a.subject == b.subject && a.event == b.event);
     (out, timeline)
+}
+
+/// ExternalSecrets that fail for a reason the bundle does not show (their own sync failure is
+/// the only finding) and share a store are one incident: the store is the common link.
+fn group_unexplained_by_store(snap: &Snapshot, diagnoses: Vec<Diagnosis>) -> Vec<Diagnosis> {
+    let mut out: Vec<Diagnosis> = Vec::new();
+    let mut by_store: BTreeMap<ObjRef, usize> = BTreeMap::new();
+    for d in diagnoses {
+        let unexplained = d.root_cause.rule == "CT-ESO-001"
+            && d.chain.len() == 1
+            && d.symptom.subject.kind == Kind::ExternalSecret;
+        let store = unexplained
+            .then(|| {
+                snap.external_secret(
+                    d.symptom.subject.namespace.as_deref().unwrap_or(""),
+                    &d.symptom.subject.name,
+                )
+            })
+            .flatten()
+            .filter(|es| !es.store.name.is_empty())
+            .map(|es| {
+                if es.store.kind == "ClusterSecretStore" {
+                    ObjRef::new(Kind::ClusterSecretStore, None, &es.store.name)
+                } else {
+                    ObjRef::new(
+                        Kind::SecretStore,
+                        es.meta.namespace.as_deref(),
+                        &es.store.name,
+                    )
+                }
+            });
+        match store {
+            Some(s) => match by_store.get(&s) {
+                Some(&i) => {
+                    let target = &mut out[i];
+                    target.symptoms.extend(d.symptoms);
+                    for l in d.chain {
+                        target.chain[0]
+                            .evidence
+                            .extend(l.evidence.into_iter().take(1));
+                    }
+                }
+                None => {
+                    by_store.insert(s, out.len());
+                    out.push(d);
+                }
+            },
+            None => out.push(d),
+        }
+    }
+    for (store, i) in by_store {
+        let d = &mut out[i];
+        if d.symptoms.len() < 2 {
+            continue;
+        }
+        let cause = d
+            .symptom
+            .message
+            .split_once(": ")
+            .map(|x| x.1)
+            .unwrap_or("failing")
+            .to_string();
+        d.root_cause = RootCause {
+            subject: store.clone(),
+            rule: d.root_cause.rule.clone(),
+            message: format!(
+                "{} ExternalSecrets using {} fail to sync ({cause}); their common link is the store, whose status and events are not in the bundle",
+                d.symptoms.len(),
+                store.display()
+            ),
+        };
+        let kind = store.kind.as_str().to_ascii_lowercase();
+        let ns = store
+            .namespace
+            .as_deref()
+            .map(|n| format!(" -n {n}"))
+            .unwrap_or_default();
+        d.remediation.insert(
+            0,
+            format!(
+                "collect the store's state: kubectl describe {kind} {}{ns}",
+                store.name
+            ),
+        );
+    }
+    out
 }
 
 /// How specific a rule is as a root cause: 0 for symptoms (a Pod that fails, a sync that

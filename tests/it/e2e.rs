@@ -325,3 +325,31 @@ fn as_of_overrides_the_capture_time() {
     assert_eq!(v["bundle"]["captured_at"], "2026-02-15T00:00:00Z");
     assert_eq!(v["bundle"]["captured_at_source"], "as_of");
 }
+
+#[test]
+fn pasted_store_events_and_shared_stores_make_one_incident_each() {
+    let dir = root().join("tests").join("real-outputs");
+    // only a ClusterSecretStore's Events table survives in this paste: a proxy answered for Vault
+    let v = json(&analyze_path(&dir.join(
+        "06-eso-clustersecretstore-events-validationfailed-403-proxy.txt",
+    )));
+    assert_eq!(
+        v["diagnoses"][0]["root_cause"]["rule"], "CT-ESO-006",
+        "{:#}",
+        v["diagnoses"]
+    );
+    assert!(!v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["subject"]["kind"] == "VaultPolicy"));
+    // seven failing ExternalSecrets, two of them on the same store: six incidents, not seven
+    let v = json(&analyze_path(
+        &dir.join("01-eso-get-externalsecret-all-namespaces-syncederror.txt"),
+    ));
+    let d = v["diagnoses"].as_array().unwrap();
+    assert_eq!(d.len(), 6);
+    assert!(d.iter().any(
+        |x| x["symptoms"].as_array().unwrap().len() == 2 && x["root_cause"]["name"] == "vault"
+    ));
+}

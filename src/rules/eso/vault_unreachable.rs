@@ -85,6 +85,55 @@ impl Rule for VaultUnreachable {
             ));
             sink.report(f);
         }
+        // stores known only from their events (`kubectl describe clustersecretstore ... | grep -A Events`)
+        let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
+        for e in snap.events.iter().filter(|e| {
+            e.type_ == "Warning"
+                && matches!(e.object_kind.as_str(), "SecretStore" | "ClusterSecretStore")
+        }) {
+            let key = (
+                e.object_kind.clone(),
+                e.namespace.clone(),
+                e.object_name.clone(),
+            );
+            let known = snap
+                .stores
+                .iter()
+                .any(|s| s.kind == e.object_kind && s.meta.name == e.object_name);
+            if known || seen.contains(&key) {
+                continue;
+            }
+            let Some(class) = network_failure(&e.message) else {
+                continue;
+            };
+            seen.push(key);
+            let kind = if e.object_kind == "ClusterSecretStore" {
+                Kind::ClusterSecretStore
+            } else {
+                Kind::SecretStore
+            };
+            let ns = if kind == Kind::ClusterSecretStore {
+                None
+            } else {
+                e.namespace.as_deref()
+            };
+            // a pasted Events table may have lost the object's name
+            let name = if e.object_name.is_empty() {
+                "(name not in the bundle)"
+            } else {
+                e.object_name.as_str()
+            };
+            let mut f = sink.finding(
+                ObjRef::new(kind, ns, name),
+                format!("{} {name} cannot reach Vault: {class}", e.object_kind),
+            );
+            f.evidence.push(e.loc.clone());
+            f.since = e.first.map(|w| w.resolve(snap.captured_at));
+            f.remediation.push(
+                "check DNS, NetworkPolicy, egress proxy and the CA bundle between the ESO controller and the store's Vault server".into(),
+            );
+            sink.report(f);
+        }
         // an ExternalSecret whose own reads never reach Vault, behind a store that looks fine
         for es in &snap.external_secrets {
             let store_down = snap
