@@ -110,11 +110,16 @@ pub fn render(a: &Analysis, color: bool) -> String {
         let since = d
             .since
             .map(|t| {
-                format!(
-                    " since {} ({} before capture)",
-                    fmt_time(t),
-                    human(snap.captured_at - t)
-                )
+                // with no capture time in the bundle only the age is meaningful, not the date
+                if snap.capture_source == CaptureSource::None {
+                    format!(" since {} before capture", human(snap.captured_at - t))
+                } else {
+                    format!(
+                        " since {} ({} before capture)",
+                        fmt_time(t),
+                        human(snap.captured_at - t)
+                    )
+                }
             })
             .unwrap_or_default();
         let _ = writeln!(
