@@ -99,6 +99,18 @@ pub struct Out {
 }
 
 impl Out {
+    /// The Events read so far (tests look at them).
+    #[cfg(test)]
+    pub fn events(&self) -> Vec<&crate::model::Event> {
+        self.facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::Event(e) => Some(e.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn push(&mut self, label: &str, fact: Fact) {
         *self.kinds.entry(label.to_string()).or_default() += 1;
         self.facts.push(fact);

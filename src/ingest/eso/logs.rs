@@ -379,19 +379,6 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn events(out: &Out) -> Vec<&Event> {
-        out.facts
-            .iter()
-            .filter_map(|f| {
-                if let Fact::Event(e) = f {
-                    Some(e.as_ref())
-                } else {
-                    None
-                }
-            })
-            .collect()
-    }
-
     #[test]
     fn json_log_layouts_fold_into_events() {
         let text = [
@@ -406,7 +393,7 @@ mod tests {
         let src = Source::new(&p, &text);
         let mut out = Out::default();
         assert!(json_lines(&src, &mut out));
-        let ev = events(&out);
+        let ev = out.events();
         assert_eq!(ev.len(), 3);
         let a = ev.iter().find(|e| e.object_name == "a").unwrap();
         assert_eq!(
@@ -432,7 +419,7 @@ mod tests {
         let src = Source::new(&p, text);
         let mut out = Out::default();
         assert_eq!(console_entry(&src, 0, &mut out), Some(9));
-        let ev = events(&out);
+        let ev = out.events();
         assert_eq!(ev.len(), 1);
         assert_eq!(
             (ev[0].object_kind.as_str(), ev[0].reason.as_str()),

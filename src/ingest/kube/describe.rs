@@ -411,19 +411,6 @@ mod tests {
         out
     }
 
-    fn events(out: &Out) -> Vec<&Event> {
-        out.facts
-            .iter()
-            .filter_map(|f| {
-                if let Fact::Event(e) = f {
-                    Some(e.as_ref())
-                } else {
-                    None
-                }
-            })
-            .collect()
-    }
-
     #[test]
     fn full_pod_describe() {
         let text = "Name:             web-1\nNamespace:        shop\nNode:             node-a/10.0.0.1\nStart Time:       Thu, 19 Mar 2026 10:26:00 +0000\nStatus:           Pending\nEvents:\n  Type     Reason   Age                From     Message\n  ----     ------   ----               ----     -------\n  Warning  Failed   3m (x3 over 4m)    kubelet  Failed to pull image \"r/x:1\": 401 Unauthorized\n";
@@ -437,7 +424,7 @@ mod tests {
         assert_eq!(pod.meta.namespace.as_deref(), Some("shop"));
         assert_eq!(pod.node.as_deref(), Some("node-a"));
         assert!(pod.start_time.is_some());
-        let ev = events(&out);
+        let ev = out.events();
         assert_eq!(ev.len(), 1);
         assert_eq!(
             (
@@ -457,7 +444,7 @@ mod tests {
             text,
             Some("kubectl describe pod x-1 -n p | grep -A10 Events"),
         );
-        let ev = events(&out);
+        let ev = out.events();
         assert_eq!(ev.len(), 2);
         assert!(ev.iter().all(|e| e.object_name == "x-1"
             && e.namespace.as_deref() == Some("p")
@@ -486,7 +473,7 @@ mod tests {
             Some("SecretSyncedError")
         );
         assert!(es.refresh_time.is_some());
-        let ev = events(&out);
+        let ev = out.events();
         assert_eq!(ev.len(), 1);
         let e =
             VaultError::parse(&ev[0].message).expect("the Vault error survives the line breaks");
