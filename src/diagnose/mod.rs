@@ -4,7 +4,7 @@
 //! cause are grouped into one diagnosis.
 
 use crate::graph::{EdgeKind, EdgeStatus, Graph};
-use crate::model::{Kind, Loc, ObjRef, Snapshot, Time};
+use crate::model::{is_cluster_store, store_kind, Kind, Loc, ObjRef, Snapshot, Time};
 use crate::rules::{Finding, Severity};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -209,35 +209,45 @@ pub fn diagnose(
     (out, timeline)
 }
 
+/// The rules whose finding is "this sync object does not sync" with no more specific cause.
+const SYNC_FAILING_RULES: &[&str] = &["CT-ESO-001", "CT-VSO-001"];
+
 /// ExternalSecrets that fail for a reason the bundle does not show (their own sync failure is
 /// the only finding) and share a store are one incident: the store is the common link.
 fn group_unexplained_by_store(snap: &Snapshot, diagnoses: Vec<Diagnosis>) -> Vec<Diagnosis> {
     let mut out: Vec<Diagnosis> = Vec::new();
     let mut by_store: BTreeMap<ObjRef, usize> = BTreeMap::new();
     for d in diagnoses {
-        let unexplained = d.root_cause.rule == "CT-ESO-001"
+        let unexplained = SYNC_FAILING_RULES.contains(&d.root_cause.rule.as_str())
             && d.chain.len() == 1
-            && d.symptom.subject.kind == Kind::ExternalSecret;
+            && d.symptom.subject.kind.is_sync();
         let store = unexplained
             .then(|| {
-                snap.external_secret(
+                snap.sync_object(
+                    d.symptom.subject.kind,
                     d.symptom.subject.namespace.as_deref().unwrap_or(""),
                     &d.symptom.subject.name,
                 )
             })
             .flatten()
             .filter(|es| !es.store.name.is_empty())
-            .map(|es| {
-                if es.store.kind == "ClusterSecretStore" {
-                    ObjRef::new(Kind::ClusterSecretStore, None, &es.store.name)
-                } else {
+            .map(|es| match snap.store_for(es) {
+                Some(s) => s.obj(),
+                None => {
+                    let cluster = is_cluster_store(&es.store.kind);
+                    let ns = es
+                        .store
+                        .namespace
+                        .as_deref()
+                        .or(es.meta.namespace.as_deref());
                     ObjRef::new(
-                        Kind::SecretStore,
-                        es.meta.namespace.as_deref(),
+                        store_kind(&es.store.kind),
+                        if cluster { None } else { ns },
                         &es.store.name,
                     )
                 }
-            });
+            })
+            .filter(|s| !s.kind.is_sync() && s.kind != Kind::Pod);
         match store {
             Some(s) => match by_store.get(&s) {
                 Some(&i) => {
@@ -273,8 +283,9 @@ fn group_unexplained_by_store(snap: &Snapshot, diagnoses: Vec<Diagnosis>) -> Vec
             subject: store.clone(),
             rule: d.root_cause.rule.clone(),
             message: format!(
-                "{} ExternalSecrets using {} fail to sync ({cause}); their common link is the store, whose status and events are not in the bundle",
+                "{} {}s using {} fail to sync ({cause}); their common link is the store, whose status and events are not in the bundle",
                 d.symptoms.len(),
+                d.symptom.subject.kind.as_str(),
                 store.display()
             ),
         };
@@ -356,27 +367,21 @@ fn deepest(snap: &Snapshot, graph: &Graph, start: &ObjRef) -> Vec<Step> {
 fn relevant(snap: &Snapshot, path: &[Step], kind: EdgeKind, status: &EdgeStatus) -> bool {
     let es_failing = |p: &[Step]| {
         p.iter().all(|(o, via)| {
-            o.kind != Kind::ExternalSecret
-                || via
-                    .as_ref()
-                    .is_some_and(|(k, s, _)| *k == EdgeKind::SyncedBy && s.is_bad())
+            !o.kind.is_sync()
+                || via.as_ref().is_some_and(|(k, s, _)| {
+                    matches!(k, EdgeKind::SyncedBy | EdgeKind::Mounts) && s.is_bad()
+                })
                 || p[0].0 == *o
         })
     };
     // a store that cannot reach Vault explains everything behind it: never walk into
     // roles and policies past it (a proxy's 403 is not an ACL decision)
     let unreachable_store = path.iter().any(|(o, _)| {
-        matches!(o.kind, Kind::SecretStore | Kind::ClusterSecretStore)
-            && snap
-                .stores
-                .iter()
-                .find(|s| {
-                    s.kind == o.kind.as_str()
-                        && s.meta.name == o.name
-                        && (o.kind == Kind::ClusterSecretStore || s.meta.namespace == o.namespace)
-                })
-                .and_then(|s| crate::graph::derive::store_error(snap, s))
-                .is_some_and(|(m, _, _)| crate::graph::derive::network_failure(&m).is_some())
+        snap.stores
+            .iter()
+            .find(|s| s.obj() == *o)
+            .and_then(|s| crate::graph::derive::store_error(snap, s))
+            .is_some_and(|(m, _, _)| crate::graph::derive::network_failure(&m).is_some())
     });
     if unreachable_store && !matches!(kind, EdgeKind::UsesStore | EdgeKind::ServedBy) {
         return false;
@@ -392,20 +397,17 @@ fn relevant(snap: &Snapshot, path: &[Step], kind: EdgeKind, status: &EdgeStatus)
             }
             if kind == EdgeKind::RoleGrantsPolicy && status.is_bad() {
                 // the ExternalSecret on this path must have been denied by the ACL
-                return path
-                    .iter()
-                    .filter(|(o, _)| o.kind == Kind::ExternalSecret)
-                    .all(|(o, _)| {
-                        snap.external_secrets
-                            .iter()
-                            .find(|e| e.meta.name == o.name && e.meta.namespace == o.namespace)
-                            .map(|es| crate::graph::derive::es_sync(snap, es))
-                            .is_none_or(|st| {
-                                st.vault_error
-                                    .as_ref()
-                                    .is_none_or(|(e, _)| e.is_permission_denied())
-                            })
-                    });
+                return path.iter().filter(|(o, _)| o.kind.is_sync()).all(|(o, _)| {
+                    snap.external_secrets
+                        .iter()
+                        .find(|e| e.obj() == *o)
+                        .map(|es| crate::graph::derive::es_sync(snap, es))
+                        .is_none_or(|st| {
+                            st.vault_error
+                                .as_ref()
+                                .is_none_or(|(e, _)| e.is_permission_denied())
+                        })
+                });
             }
             true
         }

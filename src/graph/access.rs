@@ -49,11 +49,41 @@ fn is_v2(v: &VaultProvider) -> bool {
     v.version.trim() != "v1"
 }
 
-/// The requests `es` makes through `store`, resolved as ESO resolves them.
+/// The requests `es` makes through `store`, resolved as its controller resolves them.
 pub fn requests(store: &SecretStore, es: &ExternalSecret) -> Vec<Request> {
     let Some(v) = &store.vault else {
         return Vec::new();
     };
+    if !es.source.is_eso() {
+        // other controllers name the API path themselves (resolved at ingest)
+        let kv2_mount = match &es.source {
+            Source::VsoStatic {
+                mount,
+                kv_v1: false,
+            } => Some(mount.clone()),
+            _ => None,
+        };
+        let mut out: Vec<Request> = Vec::new();
+        for d in &es.data {
+            let path = d.key.trim_matches('/').to_string();
+            let capability = d.capability.unwrap_or("read");
+            if path.is_empty()
+                || out
+                    .iter()
+                    .any(|r| r.path == path && r.capability == capability)
+            {
+                continue;
+            }
+            out.push(Request {
+                path,
+                capability,
+                purpose: Purpose::Data,
+                kv2_mount: kv2_mount.clone(),
+                loc: d.loc.clone(),
+            });
+        }
+        return out;
+    }
     let v2 = is_v2(v);
     let mount_of = |path: &str| -> Option<String> {
         if !v2 {
@@ -223,10 +253,14 @@ pub enum MountProblem {
 }
 
 /// The mount a store's path should be on: the store's `path`, else the first segment.
-pub fn expected_mount(store: &SecretStore, path: &str) -> String {
+pub fn expected_mount(store: &SecretStore, es: &ExternalSecret, path: &str) -> String {
+    if let Source::VsoStatic { mount, .. } = &es.source {
+        return mount.clone();
+    }
     store
         .vault
         .as_ref()
+        .filter(|_| es.source.is_eso())
         .and_then(|v| v.path.as_deref())
         .map(|m| m.trim_matches('/'))
         .filter(|m| !m.is_empty())
@@ -234,18 +268,33 @@ pub fn expected_mount(store: &SecretStore, path: &str) -> String {
         .unwrap_or_else(|| path.split('/').next().unwrap_or("").to_string())
 }
 
-/// Whether the mount `path` is on exists and has the KV version the store expects.
-pub fn mount_problem(snap: &Snapshot, store: &SecretStore, path: &str) -> Option<MountProblem> {
-    let v = store.vault.as_ref()?;
+/// The KV version a sync object reads with: its store's for ESO, its own `type` for a VSO
+/// VaultStaticSecret, `None` for controllers that name raw API paths.
+pub fn kv_version_read(store: &SecretStore, es: &ExternalSecret) -> Option<u8> {
+    match &es.source {
+        Source::Eso => store.vault.as_ref().map(|v| if is_v2(v) { 2 } else { 1 }),
+        Source::VsoStatic { kv_v1, .. } => Some(if *kv_v1 { 1 } else { 2 }),
+        _ => None,
+    }
+}
+
+/// Whether the mount `path` is on exists and has the KV version the sync object expects.
+pub fn mount_problem(
+    snap: &Snapshot,
+    store: &SecretStore,
+    es: &ExternalSecret,
+    path: &str,
+) -> Option<MountProblem> {
+    store.vault.as_ref()?;
     match crate::graph::derive::mount_of(snap, path) {
         None if snap.vault.mounts_listed => Some(MountProblem::Missing {
-            mount: expected_mount(store, path),
+            mount: expected_mount(store, es, path),
         }),
         None => None,
         Some(m) => {
             let kv = m.type_.as_deref().is_none_or(|t| t == "kv") || m.kv_version.is_some();
             let mv = m.kv_version?;
-            let sv = if is_v2(v) { 2 } else { 1 };
+            let sv = kv_version_read(store, es)?;
             (kv && mv != sv).then(|| MountProblem::Version {
                 mount: m.path.clone(),
                 store: sv,
@@ -383,7 +432,7 @@ pub fn store_errors(snap: &Snapshot, store: &SecretStore) -> Vec<SeenError> {
             }
         }
         for e in snap.events_for(
-            "ExternalSecret",
+            es.kind().as_str(),
             es.meta.namespace.as_deref(),
             &es.meta.name,
         ) {
@@ -475,16 +524,10 @@ pub fn logins(snap: &Snapshot, store: &SecretStore) -> Result<Vec<Login>, String
         users(snap, store)
             .into_iter()
             .filter(|e| filter(e))
-            .map(|e| {
-                ObjRef::new(
-                    Kind::ExternalSecret,
-                    e.meta.namespace.as_deref(),
-                    &e.meta.name,
-                )
-            })
+            .map(|e| e.obj())
             .collect()
     };
-    let cluster = store.kind == "ClusterSecretStore";
+    let cluster = is_cluster_store(&store.kind);
     match service_account {
         Some((sa, Some(ns))) => Ok(vec![Login {
             sa: sa.clone(),

@@ -73,10 +73,60 @@ const FAILED_REASONS: &[&str] = &[
     "UnavailableStore",
 ];
 
+/// Vault Secrets Operator event reasons that mean the sync failed (consts/reasons.go).
+const VSO_FAILED_REASONS: &[&str] = &[
+    "VaultClientError",
+    "VaultClientConfigError",
+    "VaultStaticSecretError",
+    "SecretSyncError",
+    "SecretLeaseRenewalError",
+    "InvalidConfiguration",
+    "InvalidResourceRef",
+    "TransformationError",
+    "HMACDataError",
+    "InexistentDestination",
+];
+
+/// The event reasons that mean a sync object of this source failed.
+fn failed_reasons(source: &Source) -> &'static [&'static str] {
+    match source {
+        Source::Eso => FAILED_REASONS,
+        Source::VsoStatic { .. } | Source::VsoDynamic | Source::VsoPki => VSO_FAILED_REASONS,
+        Source::Csi => &["FailedMount"],
+        Source::Agent => &["VaultAgentError"],
+        Source::Certificate => &[
+            "Failed",
+            "ErrInitIssuer",
+            "ErrGetKeyPair",
+            "ErrIssuerNotReady",
+        ],
+    }
+}
+
+/// The condition that says whether a sync object works. A cert-manager Certificate stays
+/// `Ready` while its current certificate is valid, so a failed renewal (`Issuing` False,
+/// reason `Failed`) is what tells; VSO writes `SecretSynced`/`Healthy` where it has no `Ready`.
+fn sync_condition(es: &ExternalSecret) -> Option<&Condition> {
+    let find = |t: &str| es.conditions.iter().find(|c| c.type_ == t);
+    match &es.source {
+        Source::Certificate => es
+            .conditions
+            .iter()
+            .find(|c| {
+                c.type_ == "Issuing" && c.status == "False" && c.reason.as_deref() == Some("Failed")
+            })
+            .or_else(|| find("Ready")),
+        Source::VsoStatic { .. } | Source::VsoDynamic | Source::VsoPki => find("Ready")
+            .or_else(|| find("SecretSynced"))
+            .or_else(|| find("Healthy")),
+        _ => find("Ready"),
+    }
+}
+
 pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
     let mut st = SyncState::default();
     let capture = snap.captured_at;
-    if let Some(c) = es.conditions.iter().find(|c| c.type_ == "Ready") {
+    if let Some(c) = sync_condition(es) {
         // `SecretDeleted` is Ready=True: ESO deleted the target because the provider secret is gone
         let failing = c.status == "False" || c.reason.as_deref() == Some("SecretDeleted");
         st.failing = Some(failing);
@@ -100,16 +150,17 @@ pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
         st.reason = Some(status.clone());
         st.evidence.push(loc.clone());
     }
+    let reasons = failed_reasons(&es.source);
     let events: Vec<&Event> = snap
         .events_for(
-            "ExternalSecret",
+            es.kind().as_str(),
             es.meta.namespace.as_deref(),
             &es.meta.name,
         )
         .into_iter()
         .filter(|e| {
-            e.type_ == "Warning" && FAILED_REASONS.contains(&e.reason.as_str())
-                || e.reason == "Deleted"
+            e.type_ == "Warning" && reasons.contains(&e.reason.as_str())
+                || e.reason == "Deleted" && es.source.is_eso()
         })
         .collect();
     if !events.is_empty() {
@@ -171,6 +222,12 @@ pub fn vault_paths(store: &SecretStore, es: &ExternalSecret) -> Vec<(String, Loc
     let Some(v) = &store.vault else {
         return Vec::new();
     };
+    if !es.source.is_eso() {
+        return crate::graph::access::requests(store, es)
+            .into_iter()
+            .map(|r| (r.path, r.loc))
+            .collect();
+    }
     let mut out: Vec<(String, Loc)> = Vec::new();
     let mut add = |key: &str, loc: &Loc| {
         let p = resolve_read_path(v.path.as_deref(), &v.version, key);

@@ -287,15 +287,60 @@ impl Graph {
             }
         }
 
+        // Pod -> SecretProviderClass (a CSI volume)
+        for p in &snap.pods {
+            let ns = p.meta.namespace.as_deref();
+            let Some(n) = ns else { continue };
+            for v in &p.volumes {
+                let Some(class) = &v.csi_provider_class else {
+                    continue;
+                };
+                let Some(es) = snap.sync_object(Kind::SecretProviderClass, n, class) else {
+                    continue;
+                };
+                let sync = es_sync(snap, es);
+                let failures: Vec<&Event> = snap
+                    .events_for("Pod", ns, &p.meta.name)
+                    .into_iter()
+                    .filter(|e| crate::model::link::is_csi_mount_failure(e))
+                    .collect();
+                let status = match failures.last() {
+                    Some(e) => EdgeStatus::Broken(format!(
+                        "the CSI driver cannot mount SecretProviderClass {class}: {}",
+                        VaultError::parse(&e.message)
+                            .map(|v| v.summary())
+                            .unwrap_or_else(|| "FailedMount".into())
+                    )),
+                    None if p.phase.as_deref() == Some("Running") => EdgeStatus::Ok,
+                    None => EdgeStatus::Unknown,
+                };
+                let from = gr.node(
+                    kref(Kind::Pod, &p.meta.namespace, &p.meta.name),
+                    Presence::Present,
+                );
+                let to = gr.node(es.obj(), Presence::Present);
+                let mut evidence: Vec<Loc> = failures.iter().map(|e| e.loc.clone()).collect();
+                evidence.truncate(3);
+                evidence.insert(0, p.meta.loc.clone());
+                gr.edge(
+                    from,
+                    to,
+                    Edge {
+                        kind: EdgeKind::Mounts,
+                        status,
+                        evidence,
+                        fresh_at: sync.last_success.as_ref().map(|x| x.0).or(p.start_time),
+                    },
+                );
+            }
+        }
+
         // Secret -> ExternalSecret -> store -> role -> policy, ExternalSecret -> path
         for es in &snap.external_secrets {
             let ns = es.meta.namespace.as_deref();
-            let es_ref = kref(Kind::ExternalSecret, &es.meta.namespace, &es.meta.name);
-            let es_i = gr.node(es_ref, Presence::Present);
+            let es_i = gr.node(es.obj(), Presence::Present);
             let sync = es_sync(snap, es);
             let secret = ns.and_then(|n| snap.secret(n, &es.target_name));
-            let sp = snap.presence(Kind::Secret, ns, &es.target_name);
-            let sec_i = gr.node(ObjRef::new(Kind::Secret, ns, &es.target_name), sp);
             let written = secret.and_then(|s| last_write(s, cap));
             let status = match sync.failing {
                 Some(true) => EdgeStatus::Stale(format!(
@@ -312,30 +357,37 @@ impl Graph {
             if let Some((_, l, _)) = &written {
                 ev.push(l.clone());
             }
-            gr.edge(
-                sec_i,
-                es_i,
-                Edge {
-                    kind: EdgeKind::SyncedBy,
-                    status,
-                    evidence: ev,
-                    fresh_at: sync.last_success.as_ref().map(|x| x.0),
-                },
-            );
+            if es.has_target() {
+                let sp = snap.presence(Kind::Secret, ns, &es.target_name);
+                let sec_i = gr.node(ObjRef::new(Kind::Secret, ns, &es.target_name), sp);
+                gr.edge(
+                    sec_i,
+                    es_i,
+                    Edge {
+                        kind: EdgeKind::SyncedBy,
+                        status,
+                        evidence: ev,
+                        fresh_at: sync.last_success.as_ref().map(|x| x.0),
+                    },
+                );
+            }
 
-            let store_kind = if es.store.kind == "ClusterSecretStore" {
-                Kind::ClusterSecretStore
-            } else {
-                Kind::SecretStore
-            };
-            let store_ns = if store_kind == Kind::ClusterSecretStore {
-                None
-            } else {
-                ns
-            };
+            let store_kind = store_kind(&es.store.kind);
             let store = snap.store_for(es);
-            let presence = snap.presence(store_kind, store_ns, &es.store.name);
-            let st_i = gr.node(ObjRef::new(store_kind, store_ns, &es.store.name), presence);
+            let store_ref = match store {
+                Some(s) => s.obj(),
+                None => {
+                    let store_ns = if is_cluster_store(&es.store.kind) {
+                        None
+                    } else {
+                        es.store.namespace.as_deref().or(ns)
+                    };
+                    ObjRef::new(store_kind, store_ns, &es.store.name)
+                }
+            };
+            let presence =
+                snap.presence(store_kind, store_ref.namespace.as_deref(), &es.store.name);
+            let st_i = gr.node(store_ref, presence);
             let status = match (store, presence) {
                 (Some(s), _) => match store_ready(s) {
                     Some((true, _, _)) => EdgeStatus::Ok,
@@ -349,16 +401,19 @@ impl Graph {
                 )),
                 _ => EdgeStatus::Unknown,
             };
-            gr.edge(
-                es_i,
-                st_i,
-                Edge {
-                    kind: EdgeKind::UsesStore,
-                    status,
-                    evidence: vec![es.store.loc.clone()],
-                    fresh_at: None,
-                },
-            );
+            // a SecretProviderClass or an injected Pod is its own store: no edge to itself
+            if st_i != es_i {
+                gr.edge(
+                    es_i,
+                    st_i,
+                    Edge {
+                        kind: EdgeKind::UsesStore,
+                        status,
+                        evidence: vec![es.store.loc.clone()],
+                        fresh_at: None,
+                    },
+                );
+            }
 
             // paths read, each with the mount it lives on and, when the role's policies
             // refuse it, the policy to blame
@@ -405,7 +460,7 @@ impl Graph {
                             fresh_at: sync.last_success.as_ref().map(|x| x.0),
                         },
                     );
-                    let problem = access::mount_problem(snap, store, &path);
+                    let problem = access::mount_problem(snap, store, es, &path);
                     let failing = sync.failing == Some(true);
                     match (&problem, derive::mount_of(snap, &path)) {
                         (Some(MountProblem::Missing { mount }), _) => {
@@ -506,15 +561,7 @@ impl Graph {
 
         // store -> service account, store -> role
         for s in &snap.stores {
-            let skind = if s.kind == "ClusterSecretStore" {
-                Kind::ClusterSecretStore
-            } else {
-                Kind::SecretStore
-            };
-            let st_i = gr.node(
-                kref(skind, &s.meta.namespace, &s.meta.name),
-                Presence::Present,
-            );
+            let st_i = gr.node(s.obj(), Presence::Present);
             let Some(v) = &s.vault else { continue };
             if let VaultAuth::Kubernetes {
                 mount_path,

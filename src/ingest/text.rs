@@ -409,6 +409,15 @@ pub fn kube_kind(resource: &str) -> Option<&'static str> {
         "es" | "externalsecret" | "externalsecrets" => "ExternalSecret",
         "ss" | "secretstore" | "secretstores" => "SecretStore",
         "css" | "clustersecretstore" | "clustersecretstores" => "ClusterSecretStore",
+        "vaultstaticsecret" | "vaultstaticsecrets" => "VaultStaticSecret",
+        "vaultdynamicsecret" | "vaultdynamicsecrets" => "VaultDynamicSecret",
+        "vaultpkisecret" | "vaultpkisecrets" => "VaultPKISecret",
+        "vaultauth" | "vaultauths" => "VaultAuth",
+        "vaultconnection" | "vaultconnections" => "VaultConnection",
+        "secretproviderclass" | "secretproviderclasses" => "SecretProviderClass",
+        "cert" | "certs" | "certificate" | "certificates" => "Certificate",
+        "issuer" | "issuers" => "Issuer",
+        "clusterissuer" | "clusterissuers" => "ClusterIssuer",
         _ => return None,
     })
 }

@@ -146,13 +146,19 @@ pub fn folder_kind(folder: &str) -> Option<Kind> {
 /// The kind a `<plural>.<group>` custom-resource folder holds, for the kinds credtrace models.
 pub fn custom_kind(resource: &str) -> Option<Kind> {
     let (plural, group) = resource.split_once('.')?;
-    if group != "external-secrets.io" {
-        return None;
-    }
-    Some(match plural {
-        "externalsecrets" => Kind::ExternalSecret,
-        "secretstores" => Kind::SecretStore,
-        "clustersecretstores" => Kind::ClusterSecretStore,
+    Some(match (group, plural) {
+        ("external-secrets.io", "externalsecrets") => Kind::ExternalSecret,
+        ("external-secrets.io", "secretstores") => Kind::SecretStore,
+        ("external-secrets.io", "clustersecretstores") => Kind::ClusterSecretStore,
+        ("secrets.hashicorp.com", "vaultstaticsecrets") => Kind::VaultStaticSecret,
+        ("secrets.hashicorp.com", "vaultdynamicsecrets") => Kind::VaultDynamicSecret,
+        ("secrets.hashicorp.com", "vaultpkisecrets") => Kind::VaultPKISecret,
+        ("secrets.hashicorp.com", "vaultauths") => Kind::VaultAuth,
+        ("secrets.hashicorp.com", "vaultconnections") => Kind::VaultConnection,
+        ("secrets-store.csi.x-k8s.io", "secretproviderclasses") => Kind::SecretProviderClass,
+        ("cert-manager.io", "certificates") => Kind::Certificate,
+        ("cert-manager.io", "issuers") => Kind::Issuer,
+        ("cert-manager.io", "clusterissuers") => Kind::ClusterIssuer,
         _ => return None,
     })
 }
@@ -196,7 +202,7 @@ pub fn after_read(path: &str, out: &mut Out) {
             namespace,
         } => {
             if let Some(k) = custom_kind(&resource) {
-                let ns = if k == Kind::ClusterSecretStore {
+                let ns = if matches!(k, Kind::ClusterSecretStore | Kind::ClusterIssuer) {
                     None
                 } else {
                     namespace

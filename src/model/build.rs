@@ -31,8 +31,9 @@ struct Builder {
     namespaces: BTreeMap<String, Namespace>,
     workloads: BTreeMap<(String, Option<String>, String), Workload>,
     events: Vec<Event>,
-    ess: BTreeMap<(Option<String>, String), ExternalSecret>,
+    ess: BTreeMap<(Kind, Option<String>, String), ExternalSecret>,
     stores: BTreeMap<(String, Option<String>, String), SecretStore>,
+    connections: BTreeMap<(Option<String>, String), VaultConnection>,
     generators: Vec<Generator>,
     vault: VaultState,
     coverage: Coverage,
@@ -198,13 +199,15 @@ fn merge_secret(d: &mut Secret, s: &Secret, c: &mut Vec<String>) {
 }
 
 fn merge_es(d: &mut ExternalSecret, s: &ExternalSecret, c: &mut Vec<String>) {
-    merge_meta(&mut d.meta, &s.meta, c, "ExternalSecret");
+    let what = d.kind().as_str();
+    merge_meta(&mut d.meta, &s.meta, c, what);
     if !d.store.name.is_empty()
         && !s.store.name.is_empty()
         && (d.store.name != s.store.name || d.store.kind != s.store.kind)
     {
         c.push(format!(
-            "ExternalSecret {}: store {} {} ({}) disagrees with {} {} ({})",
+            "{} {}: store {} {} ({}) disagrees with {} {} ({})",
+            d.kind().as_str(),
             d.meta.name,
             d.store.kind,
             d.store.name,
@@ -232,10 +235,14 @@ fn merge_es(d: &mut ExternalSecret, s: &ExternalSecret, c: &mut Vec<String>) {
     if !d.loc_spec.is_known() {
         d.loc_spec = s.loc_spec.clone();
     }
+    fill_vec(&mut d.rollout_targets, &s.rollout_targets);
+    fill(&mut d.cert, &s.cert);
 }
 
 fn merge_store(d: &mut SecretStore, s: &SecretStore, c: &mut Vec<String>) {
-    merge_meta(&mut d.meta, &s.meta, c, "SecretStore");
+    let what = d.kind.clone();
+    merge_meta(&mut d.meta, &s.meta, c, &what);
+    fill(&mut d.connection, &s.connection);
     if d.vault.is_none() {
         d.vault.clone_from(&s.vault);
     }
@@ -278,9 +285,15 @@ impl Builder {
                 upsert!(self.workloads, k, *w, merge_workload, c)
             }
             Fact::Event(e) => self.events.push(*e),
-            Fact::ExternalSecret(e) => upsert!(self.ess, key(&e.meta), *e, merge_es, c),
+            Fact::ExternalSecret(e) => {
+                let k = (e.kind(), e.meta.namespace.clone(), e.meta.name.clone());
+                upsert!(self.ess, k, *e, merge_es, c)
+            }
+            Fact::VaultConnection(v) => {
+                self.connections.entry(key(&v.meta)).or_insert(*v);
+            }
             Fact::SecretStore(s) => {
-                let ns = if s.kind == "ClusterSecretStore" {
+                let ns = if is_cluster_store(&s.kind) {
                     None
                 } else {
                     s.meta.namespace.clone()
@@ -392,7 +405,25 @@ impl Builder {
         }
         settle(&mut self.pods, merge_pod, &mut self.conflicts);
         settle(&mut self.secrets, merge_secret, &mut self.conflicts);
-        settle(&mut self.ess, merge_es, &mut self.conflicts);
+        let orphans: Vec<_> = self
+            .ess
+            .keys()
+            .filter(|(_, ns, _)| ns.is_none())
+            .cloned()
+            .collect();
+        for k in orphans {
+            let candidates: Vec<_> = self
+                .ess
+                .keys()
+                .filter(|(kind, ns, n)| *kind == k.0 && ns.is_some() && *n == k.2)
+                .cloned()
+                .collect();
+            if candidates.len() == 1 {
+                let orphan = self.ess.remove(&k).expect("key listed above");
+                let target = self.ess.get_mut(&candidates[0]).expect("key listed above");
+                merge_es(target, &orphan, &mut self.conflicts);
+            }
+        }
     }
 
     fn newest_observed(&self) -> Option<(Time, Loc)> {
@@ -525,12 +556,14 @@ impl Builder {
             events,
             external_secrets: self.ess.into_values().collect(),
             stores: self.stores.into_values().collect(),
+            vault_connections: self.connections.into_values().collect(),
             generators: self.generators,
             vault: self.vault,
             coverage: self.coverage,
             conflicts: self.conflicts,
             index: Default::default(),
         };
+        super::link::link(&mut snap);
         snap.index = Index::build(&snap);
         snap
     }
@@ -560,6 +593,7 @@ mod tests {
                 name: "vault".into(),
                 kind: "SecretStore".into(),
                 loc: loc(path, 9),
+                ..Default::default()
             },
             target_name: "es".into(),
             conditions: vec![Condition {

@@ -8,6 +8,7 @@
 pub mod build;
 pub mod eso;
 pub mod kube;
+pub mod link;
 pub mod prov;
 pub mod redact;
 pub mod time;
@@ -48,6 +49,18 @@ pub enum Kind {
     VaultServer,
     /// The cluster as a whole (the capture event).
     Cluster,
+    /// Vault Secrets Operator (`secrets.hashicorp.com`).
+    VaultStaticSecret,
+    VaultDynamicSecret,
+    VaultPKISecret,
+    VaultAuth,
+    VaultConnection,
+    /// Secrets Store CSI driver (`secrets-store.csi.x-k8s.io`).
+    SecretProviderClass,
+    /// cert-manager (`cert-manager.io`).
+    Certificate,
+    Issuer,
+    ClusterIssuer,
 }
 
 impl Kind {
@@ -74,6 +87,15 @@ impl Kind {
             Kind::VaultToken => "VaultToken",
             Kind::VaultServer => "VaultServer",
             Kind::Cluster => "Cluster",
+            Kind::VaultStaticSecret => "VaultStaticSecret",
+            Kind::VaultDynamicSecret => "VaultDynamicSecret",
+            Kind::VaultPKISecret => "VaultPKISecret",
+            Kind::VaultAuth => "VaultAuth",
+            Kind::VaultConnection => "VaultConnection",
+            Kind::SecretProviderClass => "SecretProviderClass",
+            Kind::Certificate => "Certificate",
+            Kind::Issuer => "Issuer",
+            Kind::ClusterIssuer => "ClusterIssuer",
         }
     }
 
@@ -94,12 +116,33 @@ impl Kind {
         )
     }
 
+    /// The kinds of sync object (see [`eso::Source`]); an injected Pod is one too, but is
+    /// reported as the Pod.
+    pub fn is_sync(self) -> bool {
+        matches!(
+            self,
+            Kind::ExternalSecret
+                | Kind::VaultStaticSecret
+                | Kind::VaultDynamicSecret
+                | Kind::VaultPKISecret
+                | Kind::SecretProviderClass
+                | Kind::Certificate
+        )
+    }
+
     /// The domain a subject belongs to, as reported in a diagnosis.
     pub fn domain(self) -> &'static str {
         match self {
             Kind::ExternalSecret | Kind::SecretStore | Kind::ClusterSecretStore => {
                 "external-secrets"
             }
+            Kind::VaultStaticSecret
+            | Kind::VaultDynamicSecret
+            | Kind::VaultPKISecret
+            | Kind::VaultAuth
+            | Kind::VaultConnection => "vault-secrets-operator",
+            Kind::SecretProviderClass => "secrets-store-csi",
+            Kind::Certificate | Kind::Issuer | Kind::ClusterIssuer => "cert-manager",
             k if k.is_vault() => "vault",
             _ => "kubernetes",
         }
@@ -128,6 +171,15 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::VaultToken,
     Kind::VaultServer,
     Kind::Cluster,
+    Kind::VaultStaticSecret,
+    Kind::VaultDynamicSecret,
+    Kind::VaultPKISecret,
+    Kind::VaultAuth,
+    Kind::VaultConnection,
+    Kind::SecretProviderClass,
+    Kind::Certificate,
+    Kind::Issuer,
+    Kind::ClusterIssuer,
 ];
 
 /// A subject: kind, namespace (Kubernetes namespace, or Vault Enterprise namespace) and name.
@@ -179,6 +231,7 @@ pub enum Fact {
     Event(Box<Event>),
     ExternalSecret(Box<ExternalSecret>),
     SecretStore(Box<SecretStore>),
+    VaultConnection(Box<VaultConnection>),
     VaultMount(VaultMount),
     VaultPolicy(VaultPolicy),
     PolicyList(Vec<String>, Loc),
@@ -279,6 +332,8 @@ pub struct Snapshot {
     pub events: Vec<Event>,
     pub external_secrets: Vec<ExternalSecret>,
     pub stores: Vec<SecretStore>,
+    /// VSO VaultConnections (their address and validity are folded into the VaultAuths).
+    pub vault_connections: Vec<VaultConnection>,
     pub generators: Vec<Generator>,
     pub vault: VaultState,
     pub coverage: Coverage,
@@ -295,27 +350,37 @@ impl Snapshot {
             .map(|&i| &self.secrets[i])
     }
 
+    /// An ESO ExternalSecret.
     pub fn external_secret(&self, namespace: &str, name: &str) -> Option<&ExternalSecret> {
+        self.sync_object(Kind::ExternalSecret, namespace, name)
+    }
+
+    /// A sync object of any source, by its kind.
+    pub fn sync_object(&self, kind: Kind, namespace: &str, name: &str) -> Option<&ExternalSecret> {
         self.index
             .ess
-            .get(&(namespace.to_string(), name.to_string()))
+            .get(&(kind, namespace.to_string(), name.to_string()))
             .map(|&i| &self.external_secrets[i])
     }
 
-    /// The store an ExternalSecret refers to, resolving the kind as ESO does.
+    /// The store a sync object refers to, resolving the kind as its controller does.
     pub fn store_for(&self, es: &ExternalSecret) -> Option<&SecretStore> {
-        let cluster = es.store.kind == "ClusterSecretStore";
-        self.stores.iter().find(|s| {
-            s.meta.name == es.store.name
-                && if cluster {
-                    s.kind == "ClusterSecretStore"
-                } else {
-                    s.kind == "SecretStore" && s.meta.namespace == es.meta.namespace
-                }
-        })
+        let cluster = is_cluster_store(&es.store.kind);
+        let ns = es.store.namespace.as_ref().or(es.meta.namespace.as_ref());
+        let named = |s: &&SecretStore| s.meta.name == es.store.name && s.kind == es.store.kind;
+        let found = self
+            .stores
+            .iter()
+            .filter(named)
+            .find(|s| cluster || s.meta.namespace.as_ref() == ns);
+        match found {
+            None if es.store.any_namespace => self.stores.iter().find(named),
+            f => f,
+        }
     }
 
     /// The ExternalSecrets whose target is this Secret.
+    /// The sync objects (of any source) whose target is this Secret.
     pub fn producers_of(&self, namespace: &str, secret: &str) -> Vec<&ExternalSecret> {
         self.index
             .producers
@@ -350,14 +415,22 @@ impl Snapshot {
                 .index
                 .sas
                 .contains(&(namespace.map(str::to_string), name.to_string())),
-            Kind::ExternalSecret => namespace
-                .and_then(|ns| self.external_secret(ns, name))
+            Kind::ExternalSecret
+            | Kind::VaultStaticSecret
+            | Kind::VaultDynamicSecret
+            | Kind::VaultPKISecret
+            | Kind::Certificate => namespace
+                .and_then(|ns| self.sync_object(kind, ns, name))
                 .is_some(),
-            Kind::SecretStore | Kind::ClusterSecretStore => self.stores.iter().any(|s| {
+            Kind::SecretStore
+            | Kind::ClusterSecretStore
+            | Kind::VaultAuth
+            | Kind::SecretProviderClass
+            | Kind::Issuer
+            | Kind::ClusterIssuer => self.stores.iter().any(|s| {
                 s.meta.name == name
                     && s.kind == kind.as_str()
-                    && (kind == Kind::ClusterSecretStore
-                        || s.meta.namespace.as_deref() == namespace)
+                    && (is_cluster_store(kind.as_str()) || s.meta.namespace.as_deref() == namespace)
             }),
             Kind::VaultPolicy => {
                 if self.vault.policies.contains_key(name) {
@@ -377,7 +450,9 @@ impl Snapshot {
         }
         let collected = match kind {
             Kind::VaultPolicy => self.vault.policy_list.is_some(),
-            Kind::ClusterSecretStore => self.coverage.is_collected(kind, None),
+            Kind::ClusterSecretStore | Kind::ClusterIssuer => {
+                self.coverage.is_collected(kind, None)
+            }
             _ => self.coverage.is_collected(kind, namespace),
         };
         if collected {
@@ -392,7 +467,7 @@ impl Snapshot {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Index {
     secrets: std::collections::HashMap<(String, String), usize>,
-    ess: std::collections::HashMap<(String, String), usize>,
+    ess: std::collections::HashMap<(Kind, String, String), usize>,
     producers: std::collections::HashMap<(String, String), Vec<usize>>,
     /// (lowercase kind, name) -> events about it
     events: std::collections::HashMap<(String, String), Vec<usize>>,
@@ -409,11 +484,14 @@ impl Index {
         }
         for (i, e) in snap.external_secrets.iter().enumerate() {
             if let Some(ns) = &e.meta.namespace {
-                ix.ess.insert((ns.clone(), e.meta.name.clone()), i);
-                ix.producers
-                    .entry((ns.clone(), e.target_name.clone()))
-                    .or_default()
-                    .push(i);
+                ix.ess
+                    .insert((e.kind(), ns.clone(), e.meta.name.clone()), i);
+                if e.has_target() {
+                    ix.producers
+                        .entry((ns.clone(), e.target_name.clone()))
+                        .or_default()
+                        .push(i);
+                }
             }
         }
         for (i, e) in snap.events.iter().enumerate() {

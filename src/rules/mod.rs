@@ -218,3 +218,58 @@ pub fn force_sync(namespace: Option<&str>, es: &str) -> String {
         namespace.map(|n| format!(" -n {n}")).unwrap_or_default()
     )
 }
+
+/// `5 ExternalSecret(s)`, or `5 sync object(s)` when kinds are mixed.
+pub fn count_of(ess: &[&crate::model::ExternalSecret]) -> String {
+    let mut kinds: Vec<&str> = ess.iter().map(|e| e.kind().as_str()).collect();
+    kinds.sort();
+    kinds.dedup();
+    match kinds.as_slice() {
+        [k] => format!("{} {k}(s)", ess.len()),
+        _ => format!("{} sync object(s)", ess.len()),
+    }
+}
+
+/// The command that makes a sync object's controller try again now, once the cause is fixed.
+pub fn resync_command(snap: &Snapshot, es: &crate::model::ExternalSecret) -> String {
+    use crate::model::Source;
+    let ns = es.meta.namespace.as_deref();
+    let nsflag = ns.map(|n| format!(" -n {n}")).unwrap_or_default();
+    match &es.source {
+        Source::Eso => force_sync(ns, &es.meta.name),
+        // VSO re-reads Vault when the spec's generation changes or the operator restarts
+        Source::VsoStatic { .. } | Source::VsoDynamic | Source::VsoPki => format!(
+            "kubectl rollout restart deployment -n vault-secrets-operator-system vault-secrets-operator-controller-manager  # then: kubectl get events{nsflag} --field-selector involvedObject.name={}",
+            es.meta.name
+        ),
+        Source::Certificate => format!("cmctl renew {}{nsflag}", es.meta.name),
+        // the CSI driver and the agent read Vault when a Pod starts: restart the Pods
+        Source::Csi => {
+            let pods: Vec<&crate::model::Pod> = snap
+                .pods
+                .iter()
+                .filter(|p| {
+                    p.meta.namespace == es.meta.namespace
+                        && p.volumes
+                            .iter()
+                            .any(|v| v.csi_provider_class.as_deref() == Some(&es.meta.name))
+                })
+                .collect();
+            match pods.first() {
+                Some(p) => crate::graph::derive::restart_command(snap, p),
+                None => format!(
+                    "restart the Pods that mount SecretProviderClass {}{nsflag}",
+                    es.meta.name
+                ),
+            }
+        }
+        Source::Agent => match snap
+            .pods
+            .iter()
+            .find(|p| p.meta.namespace == es.meta.namespace && p.meta.name == es.meta.name)
+        {
+            Some(p) => crate::graph::derive::restart_command(snap, p),
+            None => format!("kubectl delete pod {}{nsflag}", es.meta.name),
+        },
+    }
+}

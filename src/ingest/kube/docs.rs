@@ -323,8 +323,18 @@ fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> 
 
 fn take_object(src: &Source, v: &Value, start: usize, end: usize, out: &mut Out) {
     let span = Span { src, start, end };
+    if let Some((label, facts)) = super::delivery::object_facts(v, &span) {
+        *out.kinds.entry(label).or_default() += 1;
+        out.facts.extend(facts);
+        return;
+    }
     let (label, fact) = object_fact(v, &span);
     *out.kinds.entry(label).or_default() += 1;
+    if let Some(Fact::Pod(_)) = &fact {
+        if let Some(agent) = super::delivery::agent_facts(v, &span) {
+            out.facts.extend(agent);
+        }
+    }
     if let Some(f) = fact {
         out.facts.push(f);
     } else if let Some(items) = v.get("items").and_then(Value::as_array) {

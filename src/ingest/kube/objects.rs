@@ -20,23 +20,23 @@ pub struct Span<'s, 'a> {
 }
 
 impl Span<'_, '_> {
-    fn field(&self, key: &str, value: &str) -> Loc {
+    pub(super) fn field(&self, key: &str, value: &str) -> Loc {
         self.src.field(self.start, self.end, key, value, self.start)
     }
-    fn field_after(&self, from: usize, key: &str, value: &str) -> Loc {
+    pub(super) fn field_after(&self, from: usize, key: &str, value: &str) -> Loc {
         let from = from.max(self.start);
         self.src.field(from, self.end, key, value, from)
     }
-    fn line_of(&self, loc: &Loc) -> usize {
+    pub(super) fn line_of(&self, loc: &Loc) -> usize {
         (loc.line as usize).saturating_sub(1)
     }
 }
 
-fn s<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+pub(super) fn s<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
     get(v, path)?.as_str()
 }
 
-fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+pub(super) fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     let mut cur = v;
     for p in path {
         cur = cur.get(p)?;
@@ -44,22 +44,22 @@ fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     Some(cur)
 }
 
-fn arr<'v>(v: &'v Value, path: &[&str]) -> &'v [Value] {
+pub(super) fn arr<'v>(v: &'v Value, path: &[&str]) -> &'v [Value] {
     get(v, path)
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
 
-fn b(v: &Value, path: &[&str]) -> bool {
+pub(super) fn b(v: &Value, path: &[&str]) -> bool {
     get(v, path).and_then(Value::as_bool).unwrap_or(false)
 }
 
-fn t(v: &Value, path: &[&str]) -> Option<Time> {
+pub(super) fn t(v: &Value, path: &[&str]) -> Option<Time> {
     s(v, path).and_then(parse_rfc3339)
 }
 
-fn owned(v: Option<&str>) -> Option<String> {
+pub(super) fn owned(v: Option<&str>) -> Option<String> {
     v.filter(|x| !x.is_empty()).map(str::to_string)
 }
 
@@ -85,7 +85,7 @@ pub fn is_object(v: &Value) -> bool {
     v.get("kind").and_then(Value::as_str).is_some() && s(v, &["metadata", "name"]).is_some()
 }
 
-fn meta(v: &Value, span: &Span) -> Meta {
+pub(super) fn meta(v: &Value, span: &Span) -> Meta {
     let name = s(v, &["metadata", "name"]).unwrap_or_default().to_string();
     let loc = span.field("name", &name);
     let managed_fields = arr(v, &["metadata", "managedFields"])
@@ -122,7 +122,7 @@ fn meta(v: &Value, span: &Span) -> Meta {
     }
 }
 
-fn conditions(v: &Value, path: &[&str], span: &Span) -> Vec<Condition> {
+pub(super) fn conditions(v: &Value, path: &[&str], span: &Span) -> Vec<Condition> {
     arr(v, path)
         .iter()
         .map(|c| {
@@ -531,6 +531,7 @@ fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
             .unwrap_or("SecretStore")
             .to_string(),
         name: store_name,
+        ..Default::default()
     };
     let target_name = owned(s(v, &["spec", "target", "name"])).unwrap_or_else(|| meta.name.clone());
     let data = arr(v, &["spec", "data"])
@@ -543,6 +544,7 @@ fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
                 property: owned(s(d, &["remoteRef", "property"])),
                 metadata_policy: owned(s(d, &["remoteRef", "metadataPolicy"])),
                 key,
+                capability: None,
             }
         })
         .collect();
@@ -593,6 +595,7 @@ fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
         table_status: None,
         loc_spec: span.field("spec", ""),
         meta,
+        ..Default::default()
     }
 }
 
@@ -682,6 +685,7 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
         } else {
             meta
         },
+        connection: None,
     }
 }
 

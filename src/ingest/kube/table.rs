@@ -209,6 +209,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                         name: cell("STORE").unwrap_or_default().to_string(),
                         kind: cell("STORETYPE").unwrap_or("SecretStore").to_string(),
                         loc: loc.clone(),
+                        ..Default::default()
                     },
                     refresh_interval: cell("REFRESH INTERVAL")
                         .or_else(|| cell("REFRESH"))

@@ -47,7 +47,7 @@ impl Rule for GeneratorTtl {
         let snap = ctx.snap;
         let cap = snap.captured_at;
         let mut needs_ttl = false;
-        for es in &snap.external_secrets {
+        for es in snap.external_secrets.iter().filter(|e| e.source.is_eso()) {
             let Some(ns) = es.meta.namespace.as_deref() else {
                 continue;
             };

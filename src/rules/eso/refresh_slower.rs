@@ -37,7 +37,7 @@ impl Rule for RefreshSlower {
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
         let cap = snap.captured_at;
-        for es in &snap.external_secrets {
+        for es in snap.external_secrets.iter().filter(|e| e.source.is_eso()) {
             let Some(ns) = es.meta.namespace.as_deref() else {
                 continue;
             };

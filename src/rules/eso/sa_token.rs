@@ -35,7 +35,11 @@ impl Rule for SaToken {
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
-        for store in &snap.stores {
+        for store in snap
+            .stores
+            .iter()
+            .filter(|s| s.kind == "SecretStore" || s.kind == "ClusterSecretStore")
+        {
             let Some(v) = &store.vault else { continue };
             let VaultAuth::Kubernetes {
                 service_account: Some((sa, sa_ns)),

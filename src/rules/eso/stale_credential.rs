@@ -47,7 +47,7 @@ impl Rule for StaleCredential {
             return;
         }
         let mut ttl_known = false;
-        for es in &snap.external_secrets {
+        for es in snap.external_secrets.iter().filter(|e| e.source.is_eso()) {
             let st = es_sync(snap, es);
             if st.failing != Some(true) {
                 continue;

@@ -2,7 +2,7 @@
 
 use crate::graph::derive::{dependents, network_failure, store_error, store_ready};
 use crate::model::time::fmt_time;
-use crate::model::{Kind, ObjRef, VaultError};
+use crate::model::{SecretStore, VaultError};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 use std::collections::BTreeSet;
 
@@ -37,94 +37,98 @@ impl Rule for StoreNotReady {
     }
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
-        let snap = ctx.snap;
-        if snap.stores.is_empty() {
+        if !ctx
+            .snap
+            .stores
+            .iter()
+            .any(|s| s.kind == "SecretStore" || s.kind == "ClusterSecretStore")
+        {
             sink.skip("no SecretStores or ClusterSecretStores in the bundle");
             return;
         }
-        for store in &snap.stores {
-            let Some((false, status, sloc)) = store_ready(store) else {
-                continue;
-            };
-            let err = store_error(snap, store);
-            if err
-                .as_ref()
-                .is_some_and(|(m, _, _)| network_failure(m).is_some())
-            {
-                continue; // vault-unreachable owns it
-            }
-            let deps = dependents(snap, store);
-            let namespaces: BTreeSet<&str> = deps
-                .iter()
-                .filter_map(|e| e.meta.namespace.as_deref())
-                .collect();
-            let detail = err
-                .as_ref()
-                .map(|(m, _, _)| match VaultError::parse(m) {
-                    Some(v) => format!("Vault answered {}", v.summary()),
-                    None => m.lines().next().unwrap_or("").to_string(),
-                })
-                .unwrap_or(status.clone());
-            let subject = ObjRef::new(
-                if store.kind == "ClusterSecretStore" {
-                    Kind::ClusterSecretStore
-                } else {
-                    Kind::SecretStore
-                },
-                store.meta.namespace.as_deref(),
-                &store.meta.name,
-            );
-            let gated = if deps.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; {} ExternalSecret(s) in {} namespace(s) depend on it",
-                    deps.len(),
-                    namespaces.len()
-                )
-            };
-            let mut f = sink.finding(
-                subject.clone(),
-                format!(
-                    "{} {} is not ready: {detail}{gated}",
-                    store.kind, store.meta.name
-                ),
-            );
-            f.evidence.push(sloc);
-            if let Some((_, l, t)) = &err {
-                f.evidence.push(l.clone());
-                f.since = *t;
-            }
-            if f.since.is_none() {
-                f.since = store
-                    .conditions
-                    .iter()
-                    .find(|c| c.type_ == "Ready")
-                    .and_then(|c| c.last_transition);
-            }
-            if let Some(t) = f.since {
-                f.events.push((
-                    t,
-                    subject.clone(),
-                    format!("store not ready since {}", fmt_time(t)),
-                ));
-            }
-            for es in deps.iter().take(50) {
-                f.related.push(ObjRef::new(
-                    Kind::ExternalSecret,
-                    es.meta.namespace.as_deref(),
-                    &es.meta.name,
-                ));
-            }
-            let kind = store.kind.to_ascii_lowercase();
-            let nsflag = store
-                .meta
-                .namespace
-                .as_deref()
-                .map(|n| format!(" -n {n}"))
-                .unwrap_or_default();
-            f.remediation.push(format!("after fixing the cause, check the store is Valid again: kubectl get {kind} {}{nsflag}", store.meta.name));
-            sink.report(f);
+        check_stores(ctx, sink, &|s| {
+            s.kind == "SecretStore" || s.kind == "ClusterSecretStore"
+        });
+    }
+}
+
+/// Reports the stores `accept` admits whose `Ready` condition is `False`, with their Vault
+/// error and the sync objects they gate. Shared with the other delivery paths' store rules.
+pub(crate) fn check_stores(ctx: &Ctx, sink: &mut Sink, accept: &dyn Fn(&SecretStore) -> bool) {
+    let snap = ctx.snap;
+    for store in snap.stores.iter().filter(|s| accept(s)) {
+        let Some((false, status, sloc)) = store_ready(store) else {
+            continue;
+        };
+        let err = store_error(snap, store);
+        if err
+            .as_ref()
+            .is_some_and(|(m, _, _)| network_failure(m).is_some())
+        {
+            continue; // vault-unreachable owns it
         }
+        let deps = dependents(snap, store);
+        let namespaces: BTreeSet<&str> = deps
+            .iter()
+            .filter_map(|e| e.meta.namespace.as_deref())
+            .collect();
+        let detail = err
+            .as_ref()
+            .map(|(m, _, _)| match VaultError::parse(m) {
+                Some(v) => format!("Vault answered {}", v.summary()),
+                None => m.lines().next().unwrap_or("").to_string(),
+            })
+            .unwrap_or(status.clone());
+        let subject = store.obj();
+        let gated = if deps.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} in {} namespace(s) depend on it",
+                crate::rules::count_of(&deps),
+                namespaces.len()
+            )
+        };
+        let mut f = sink.finding(
+            subject.clone(),
+            format!(
+                "{} {} is not ready: {detail}{gated}",
+                store.kind, store.meta.name
+            ),
+        );
+        f.evidence.push(sloc);
+        if let Some((_, l, t)) = &err {
+            f.evidence.push(l.clone());
+            f.since = *t;
+        }
+        if f.since.is_none() {
+            f.since = store
+                .conditions
+                .iter()
+                .find(|c| c.type_ == "Ready")
+                .and_then(|c| c.last_transition);
+        }
+        if let Some(t) = f.since {
+            f.events.push((
+                t,
+                subject.clone(),
+                format!("store not ready since {}", fmt_time(t)),
+            ));
+        }
+        for es in deps.iter().take(50) {
+            f.related.push(es.obj());
+        }
+        let kind = store.kind.to_ascii_lowercase();
+        let nsflag = store
+            .meta
+            .namespace
+            .as_deref()
+            .map(|n| format!(" -n {n}"))
+            .unwrap_or_default();
+        f.remediation.push(format!(
+            "after fixing the cause, check the store is Valid again: kubectl get {kind} {}{nsflag}",
+            store.meta.name
+        ));
+        sink.report(f);
     }
 }

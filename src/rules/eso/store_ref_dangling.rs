@@ -1,6 +1,6 @@
 //! CT-ESO-004 store-reference-dangling.
 
-use crate::model::{Kind, ObjRef, Presence};
+use crate::model::{is_cluster_store, store_kind, Presence, Source};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct StoreRefDangling;
@@ -33,19 +33,25 @@ impl Rule for StoreRefDangling {
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
         for es in &snap.external_secrets {
-            if es.store.name.is_empty() {
+            // an injected Pod and a SecretProviderClass are their own store; VSO's default
+            // VaultAuth lives in the operator's namespace, which the reference does not name
+            if es.store.name.is_empty()
+                || es.store.any_namespace
+                || matches!(es.source, Source::Agent | Source::Csi)
+            {
                 continue;
             }
             let ns = es.meta.namespace.as_deref();
-            let cluster = es.store.kind == "ClusterSecretStore";
-            let kind = if cluster {
-                Kind::ClusterSecretStore
+            let cluster = is_cluster_store(&es.store.kind);
+            let kind = store_kind(&es.store.kind);
+            let store_ns = if cluster {
+                None
             } else {
-                Kind::SecretStore
+                es.store.namespace.as_deref().or(ns)
             };
-            let presence = snap.presence(kind, if cluster { None } else { ns }, &es.store.name);
+            let presence = snap.presence(kind, store_ns, &es.store.name);
             let event = snap
-                .events_for("ExternalSecret", ns, &es.meta.name)
+                .events_for(es.kind().as_str(), ns, &es.meta.name)
                 .into_iter()
                 .find(|e| {
                     e.message.contains(&format!(
@@ -61,7 +67,8 @@ impl Rule for StoreRefDangling {
                 continue;
             }
             let other = snap.stores.iter().find(|s| {
-                s.meta.name == es.store.name
+                es.source.is_eso()
+                    && s.meta.name == es.store.name
                     && (if cluster {
                         s.kind == "SecretStore"
                     } else {
@@ -74,11 +81,10 @@ impl Rule for StoreRefDangling {
                 None => String::new(),
             };
             let mut f = sink.finding(
-                ObjRef::new(Kind::ExternalSecret, ns, &es.meta.name),
+                es.obj(),
                 format!(
-                    "ExternalSecret {}/{} uses {} {}, which does not exist{}{hint}",
-                    ns.unwrap_or("-"),
-                    es.meta.name,
+                    "{} uses {} {}, which does not exist{}{hint}",
+                    es.describe(),
                     kind.as_str(),
                     es.store.name,
                     if cluster { "" } else { " in its namespace" }

@@ -36,7 +36,7 @@ impl Rule for TargetConflict {
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
         let mut groups: BTreeMap<(String, String), Vec<&ExternalSecret>> = BTreeMap::new();
-        for es in &snap.external_secrets {
+        for es in snap.external_secrets.iter().filter(|e| e.has_target()) {
             if let Some(ns) = &es.meta.namespace {
                 groups
                     .entry((ns.clone(), es.target_name.clone()))
@@ -59,12 +59,24 @@ impl Rule for TargetConflict {
             });
             if owners.len() > 1 || conflict_msg.is_some() {
                 let names: Vec<&str> = ess.iter().map(|e| e.meta.name.as_str()).collect();
+                let mixed = ess.iter().any(|e| !e.source.is_eso());
+                let writers = if mixed {
+                    let all: Vec<String> = ess
+                        .iter()
+                        .map(|e| format!("{} {}", e.kind().as_str(), e.meta.name))
+                        .collect();
+                    format!(
+                        "{} objects of different controllers ({})",
+                        ess.len(),
+                        all.join(", ")
+                    )
+                } else {
+                    format!("{} ExternalSecrets ({})", ess.len(), names.join(", "))
+                };
                 let mut f = sink.finding(
                     ObjRef::new(Kind::Secret, Some(&ns), &target),
                     format!(
-                        "{} ExternalSecrets ({}) write Secret {ns}/{target}{}",
-                        ess.len(),
-                        names.join(", "),
+                        "{writers} write Secret {ns}/{target}{}",
                         if owners.len() > 1 {
                             " and more than one claims to own it"
                         } else {
@@ -79,8 +91,7 @@ impl Rule for TargetConflict {
                     f.evidence.push(c.loc.clone());
                 }
                 for e in ess.iter().skip(1) {
-                    f.related
-                        .push(ObjRef::new(Kind::ExternalSecret, Some(&ns), &e.meta.name));
+                    f.related.push(e.obj());
                 }
                 f.remediation.push(format!(
                     "give each ExternalSecret its own spec.target.name, or set creationPolicy: Merge on all but one (kubectl -n {ns} edit externalsecret {})",
@@ -89,7 +100,10 @@ impl Rule for TargetConflict {
                 sink.report(f);
                 continue;
             }
-            for e in ess.iter().filter(|e| e.creation_policy == "Merge") {
+            for e in ess
+                .iter()
+                .filter(|e| e.source.is_eso() && e.creation_policy == "Merge")
+            {
                 let waiting = e
                     .conditions
                     .iter()

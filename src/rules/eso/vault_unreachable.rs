@@ -42,12 +42,7 @@ impl Rule for VaultUnreachable {
             let Some(class) = network_failure(&msg) else {
                 continue;
             };
-            let kind = if store.kind == "ClusterSecretStore" {
-                Kind::ClusterSecretStore
-            } else {
-                Kind::SecretStore
-            };
-            let subject = ObjRef::new(kind, store.meta.namespace.as_deref(), &store.meta.name);
+            let subject = store.obj();
             let server = store
                 .vault
                 .as_ref()
@@ -57,10 +52,10 @@ impl Rule for VaultUnreachable {
             let mut f = sink.finding(
                 subject.clone(),
                 format!(
-                    "{} {} cannot reach Vault{server}: {class}; {} ExternalSecret(s) behind it cannot sync",
+                    "{} {} cannot reach Vault{server}: {class}; {} behind it cannot sync",
                     store.kind,
                     store.meta.name,
-                    deps.len()
+                    crate::rules::count_of(&deps)
                 ),
             );
             f.evidence.push(loc);
@@ -73,16 +68,19 @@ impl Rule for VaultUnreachable {
                 ));
             }
             for es in &deps {
-                f.related.push(ObjRef::new(
-                    Kind::ExternalSecret,
-                    es.meta.namespace.as_deref(),
-                    &es.meta.name,
-                ));
+                f.related.push(es.obj());
             }
-            f.remediation.push(format!(
+            let eso = deps.iter().all(|e| e.source.is_eso());
+            f.remediation.push(if !eso {
+                format!(
+                    "test the path to {} from the Pod of the {} (DNS, NetworkPolicy, egress proxy, CA bundle)",
+                    store.vault.as_ref().map(|v| v.server.trim_end_matches('/')).unwrap_or("Vault"),
+                    deps.first().map(|e| e.source.controller()).unwrap_or("controller")
+                )
+            } else { format!(
                 "test the path from the ESO controller: kubectl -n external-secrets exec deploy/external-secrets -- wget -qO- {}/v1/sys/health",
                 store.vault.as_ref().map(|v| v.server.trim_end_matches('/').to_string()).unwrap_or_else(|| "https://VAULT:8200".into())
-            ));
+            )});
             sink.report(f);
         }
         // stores known only from their events (`kubectl describe clustersecretstore ... | grep -A Events`)
@@ -150,19 +148,17 @@ impl Rule for VaultUnreachable {
             let Some(class) = st.detail.as_deref().and_then(network_failure) else {
                 continue;
             };
-            let ns = es.meta.namespace.as_deref();
             let mut f = sink.finding(
-                ObjRef::new(Kind::ExternalSecret, ns, &es.meta.name),
+                es.obj(),
                 format!(
-                    "ExternalSecret {}/{} cannot reach Vault when it reads its data: {class}",
-                    ns.unwrap_or("-"),
-                    es.meta.name
+                    "{} cannot reach Vault when it reads its data: {class}",
+                    es.describe()
                 ),
             );
             f.evidence = st.evidence.clone();
             f.since = st.since.as_ref().map(|x| x.0);
             f.remediation.push(
-                "check DNS, NetworkPolicy, egress proxy and the CA bundle between the ESO controller and the Vault address in the error".into(),
+                format!("check DNS, NetworkPolicy, egress proxy and the CA bundle between the {} and the Vault address in the error", es.source.controller()),
             );
             sink.report(f);
         }

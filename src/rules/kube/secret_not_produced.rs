@@ -98,19 +98,13 @@ impl Rule for SecretNotProduced {
             let similar: Vec<String> = snap
                 .external_secrets
                 .iter()
+                .filter(|es| es.has_target())
                 .filter(|es| {
                     let same_ns = es.meta.namespace.as_deref() == Some(ns.as_str());
                     (same_ns && (es.target_name.contains(&name) || name.contains(&es.target_name)))
                         || (!same_ns && es.target_name == name)
                 })
-                .map(|es| {
-                    format!(
-                        "ExternalSecret {}/{} writes Secret {}",
-                        es.meta.namespace.as_deref().unwrap_or("-"),
-                        es.meta.name,
-                        es.target_name
-                    )
-                })
+                .map(|es| format!("{} writes Secret {}", es.describe(), es.target_name))
                 .collect();
             let hint = if similar.is_empty() {
                 String::new()

@@ -84,10 +84,7 @@ impl Rule for AuthMountMissing {
                 )
             });
             if !ess.is_empty() {
-                msg.push_str(&format!(
-                    "; no ExternalSecret behind it can sync: {}",
-                    names(&ess)
-                ));
+                msg.push_str(&format!("; nothing behind it can sync: {}", names(&ess)));
             }
             let mut f = sink.finding(subject.clone(), msg);
             if let Some(d) = disabled.last() {

@@ -65,10 +65,7 @@ impl Rule for AuthMountRejects {
                 stores.join(", ")
             );
             if !ess.is_empty() {
-                msg.push_str(&format!(
-                    "; ExternalSecrets that cannot sync: {}",
-                    names(&ess)
-                ));
+                msg.push_str(&format!("; cannot sync: {}", names(&ess)));
             }
             let mut f = sink.finding(subject.clone(), msg);
             if let Some(m) = snap.vault.mounts.get(&(true, mount.to_string())) {

@@ -55,7 +55,7 @@ pub fn groups<'a>(ctx: &Ctx<'a>, want_missing: bool) -> Groups<'a> {
             .position(|s| std::ptr::eq(s, store))
             .unwrap_or(0);
         for r in requests(store, es) {
-            let Some(p) = mount_problem(snap, store, &r.path) else {
+            let Some(p) = mount_problem(snap, store, es, &r.path) else {
                 continue;
             };
             let (mount, is_missing) = match &p {
@@ -115,7 +115,7 @@ impl Rule for KvVersion {
             };
             let subject = ObjRef::new(Kind::VaultMount, None, &mount);
             let msg = format!(
-                "{} reads mount {mount} as KV v{sv} but the mount is KV v{mv}: ESO requests {} paths that do not exist there; ExternalSecret {}",
+                "{} reads mount {mount} as KV v{sv} but the mount is KV v{mv}: it requests {} paths that do not exist there; {}",
                 store_name(store),
                 if *sv == 2 { "data/" } else { "unversioned" },
                 names(&ess)

@@ -73,7 +73,7 @@ impl Rule for MalformedPath {
                 let current = hits.iter().any(|r| r.current);
                 if let Some(first) = hits.first() {
                     msg.push_str(&format!(
-                        "; ExternalSecret {} {} on {} {}, which \"{}\" would grant",
+                        "; {} {} on {} {}, which \"{}\" would grant",
                         names(&ess),
                         if current {
                             "gets 403 permission denied"

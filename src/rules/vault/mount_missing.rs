@@ -71,7 +71,7 @@ impl Rule for MountMissing {
                         .join(", ")
                 ));
             }
-            msg.push_str(&format!("; ExternalSecret {}", names(&ess)));
+            msg.push_str(&format!("; {}", names(&ess)));
             let mut f = sink.finding(subject.clone(), msg);
             if let Some(d) = gone.last() {
                 f.evidence.push(d.loc.clone());

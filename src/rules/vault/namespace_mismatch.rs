@@ -68,7 +68,7 @@ impl Rule for NamespaceMismatch {
                 seen.join(", ")
             );
             if !ess.is_empty() {
-                msg.push_str(&format!("; ExternalSecret {}", names(&ess)));
+                msg.push_str(&format!("; {}", names(&ess)));
             }
             let mut f = sink.finding(subject.clone(), msg);
             f.evidence.push(v.loc.clone());

@@ -95,10 +95,7 @@ impl Rule for RoleMissing {
                 msg.push_str(&format!("; the mount has roles {}", keys.join(", ")));
             }
             if !ess.is_empty() {
-                msg.push_str(&format!(
-                    "; no ExternalSecret behind it can sync: {}",
-                    names(&ess)
-                ));
+                msg.push_str(&format!("; nothing behind it can sync: {}", names(&ess)));
             }
             let mut f = sink.finding(subject.clone(), msg);
             if let Some(d) = deleted.last() {

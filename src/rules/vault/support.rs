@@ -58,7 +58,7 @@ pub fn refusals(snap: &Snapshot) -> Result<Vec<Refusal<'_>>, String> {
                 let current = access::acl_can_explain(snap, es);
                 for v in vs {
                     let Some(denial) = v.denial else { continue };
-                    if access::mount_problem(snap, store, &v.request.path).is_some() {
+                    if access::mount_problem(snap, store, es, &v.request.path).is_some() {
                         continue;
                     }
                     out.push(Refusal {
@@ -98,26 +98,17 @@ pub fn es_name(es: &ExternalSecret) -> String {
 }
 
 pub fn es_ref(es: &ExternalSecret) -> ObjRef {
-    ObjRef::new(
-        Kind::ExternalSecret,
-        es.meta.namespace.as_deref(),
-        &es.meta.name,
-    )
+    es.obj()
 }
 
 pub fn store_ref(store: &SecretStore) -> ObjRef {
-    let kind = if store.kind == "ClusterSecretStore" {
-        Kind::ClusterSecretStore
-    } else {
-        Kind::SecretStore
-    };
-    ObjRef::new(kind, store.meta.namespace.as_deref(), &store.meta.name)
+    store.obj()
 }
 
 /// `SecretStore ns/name` or `ClusterSecretStore name`.
 pub fn store_name(store: &SecretStore) -> String {
     match &store.meta.namespace {
-        Some(ns) if store.kind != "ClusterSecretStore" => {
+        Some(ns) if !is_cluster_store(&store.kind) => {
             format!("{} {ns}/{}", store.kind, store.meta.name)
         }
         _ => format!("{} {}", store.kind, store.meta.name),
@@ -126,11 +117,12 @@ pub fn store_name(store: &SecretStore) -> String {
 
 /// The `kubectl` resource and namespace flag of a store, for patch commands.
 pub fn store_kubectl(store: &SecretStore) -> String {
-    if store.kind == "ClusterSecretStore" {
-        format!("clustersecretstore {}", store.meta.name)
+    if is_cluster_store(&store.kind) {
+        format!("{} {}", store.kind.to_ascii_lowercase(), store.meta.name)
     } else {
         format!(
-            "secretstore {} -n {}",
+            "{} {} -n {}",
+            store.kind.to_ascii_lowercase(),
             store.meta.name,
             store.meta.namespace.as_deref().unwrap_or("default")
         )
@@ -203,12 +195,25 @@ pub fn add_audit_change(
     }
 }
 
-/// The names of ExternalSecrets, sorted and deduplicated.
+/// The sync objects with their kind, sorted and deduplicated: `ExternalSecret a/x, b/y;
+/// VaultStaticSecret c/z`.
 pub fn names(ess: &[&ExternalSecret]) -> String {
-    let mut v: Vec<String> = ess.iter().map(|e| es_name(e)).collect();
-    v.sort();
-    v.dedup();
-    v.join(", ")
+    let mut by_kind: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for e in ess {
+        by_kind
+            .entry(e.kind().as_str())
+            .or_default()
+            .push(es_name(e));
+    }
+    by_kind
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort();
+            v.dedup();
+            format!("{k} {}", v.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A policy rule to blame and the refusals it explains, with the finding every ACL rule starts
@@ -257,7 +262,7 @@ pub fn policy_groups<'a>(
                 "would be refused"
             };
             let msg = format!(
-                "ExternalSecret {} {effect} on {} {}: {why}",
+                "{} {effect} on {} {}: {why}",
                 names(&ess),
                 first.request.purpose.describe(),
                 first.request.path

@@ -101,7 +101,7 @@ impl Rule for TokenExpired {
             );
             if !ess.is_empty() {
                 msg.push_str(&format!(
-                    "; ExternalSecret {} {}",
+                    "; {} {}",
                     names(&ess),
                     if latent.is_some() && expired.is_none() && refused.is_empty() {
                         "will stop syncing then"

@@ -103,7 +103,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink, want: Binding) {
         }
         if !ess.is_empty() {
             msg.push_str(&format!(
-                "; {} ExternalSecret {}",
+                "; {} {}",
                 if failing { "failing" } else { "affected" },
                 names(&ess)
             ));

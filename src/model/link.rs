@@ -1,0 +1,361 @@
+//! Joins between objects of the non-ESO delivery paths that no single file holds: a VSO
+//! VaultAuth's Vault address lives on its VaultConnection, a SecretProviderClass logs in as
+//! the ServiceAccount of the Pods that mount it and fails in their `FailedMount` events, a
+//! Vault Agent's state is its Pod's `vault-agent-init` container, and a Certificate asks for
+//! its Issuer's sign path.
+//!
+//! Run once while the snapshot is built, so that every later stage sees each sync object with
+//! its store, paths and status filled in, whatever controller it belongs to.
+
+use super::*;
+use std::collections::BTreeMap;
+
+pub fn link(snap: &mut Snapshot) {
+    vso_connections(snap);
+    csi(snap);
+    agents(snap);
+    certificates(snap);
+}
+
+fn vso_connections(snap: &mut Snapshot) {
+    if snap.vault_connections.is_empty() {
+        return;
+    }
+    let conns = std::mem::take(&mut snap.vault_connections);
+    for st in snap.stores.iter_mut().filter(|s| s.kind == "VaultAuth") {
+        let (name, named) = match &st.connection {
+            Some((n, _)) => (n.clone(), true),
+            None => ("default".to_string(), false),
+        };
+        let (ns, name) = match name.split_once('/') {
+            Some((ns, n)) => (Some(ns.to_string()), n.to_string()),
+            None => (st.meta.namespace.clone(), name),
+        };
+        let conn = conns
+            .iter()
+            .find(|c| c.meta.name == name && c.meta.namespace == ns)
+            .or_else(|| {
+                (!named)
+                    .then(|| conns.iter().find(|c| c.meta.name == name))
+                    .flatten()
+            });
+        let Some(conn) = conn else { continue };
+        if let Some(v) = st.vault.as_mut() {
+            if v.server.is_empty() {
+                v.server.clone_from(&conn.address);
+                v.loc = conn.address_loc.clone();
+            }
+        }
+        let invalid = conn
+            .valid
+            .as_ref()
+            .filter(|(ok, _)| !ok)
+            .map(|(_, l)| l.clone())
+            .or_else(|| {
+                conn.conditions
+                    .iter()
+                    .find(|c| c.type_ == "Ready" && c.status == "False")
+                    .map(|c| c.loc.clone())
+            });
+        if let Some(loc) = invalid {
+            let ready_ok = st
+                .conditions
+                .iter()
+                .position(|c| c.type_ == "Ready" && c.status != "False");
+            let cond = Condition {
+                type_: "Ready".into(),
+                status: "False".into(),
+                reason: Some("VaultConnectionInvalid".into()),
+                message: Some(format!(
+                    "VaultConnection {}/{} ({}) is not valid",
+                    conn.meta.namespace.as_deref().unwrap_or("-"),
+                    conn.meta.name,
+                    conn.address
+                )),
+                last_transition: None,
+                loc,
+            };
+            match ready_ok {
+                Some(i) => st.conditions[i] = cond,
+                None if !st.conditions.iter().any(|c| c.type_ == "Ready") => {
+                    st.conditions.push(cond)
+                }
+                None => {}
+            }
+        }
+    }
+    snap.vault_connections = conns;
+}
+
+/// Is a Pod event a Secrets Store CSI mount failure?
+pub fn is_csi_mount_failure(e: &Event) -> bool {
+    e.reason == "FailedMount"
+        && (e.message.contains("secrets store")
+            || e.message.contains("secrets-store")
+            || e.message.contains("SecretProviderClass")
+            || e.message.contains("secretproviderclass"))
+}
+
+/// The volume a `MountVolume.SetUp failed for volume "NAME"` message is about.
+fn failed_volume(message: &str) -> Option<&str> {
+    let rest = &message[message.find("for volume \"")? + 12..];
+    rest.split('"').next()
+}
+
+fn csi(snap: &mut Snapshot) {
+    let classes: Vec<(String, String)> = snap
+        .stores
+        .iter()
+        .filter(|s| s.kind == "SecretProviderClass" && s.vault.is_some())
+        .filter_map(|s| Some((s.meta.namespace.clone()?, s.meta.name.clone())))
+        .collect();
+    if classes.is_empty() {
+        return;
+    }
+    // (namespace, pod) -> the mount failures reported on it
+    let mut failures: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, e) in snap.events.iter().enumerate() {
+        if e.object_kind.eq_ignore_ascii_case("pod") && is_csi_mount_failure(e) {
+            if let Some(ns) = &e.namespace {
+                failures
+                    .entry((ns.clone(), e.object_name.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
+    let mut new_events: Vec<Event> = Vec::new();
+    for (ns, class) in classes {
+        let pods: Vec<&Pod> = snap
+            .pods
+            .iter()
+            .filter(|p| p.meta.namespace.as_deref() == Some(ns.as_str()))
+            .filter(|p| {
+                p.volumes
+                    .iter()
+                    .any(|v| v.csi_provider_class.as_deref() == Some(class.as_str()))
+            })
+            .collect();
+        let mut sas: Vec<String> = pods
+            .iter()
+            .map(|p| {
+                p.service_account
+                    .clone()
+                    .unwrap_or_else(|| "default".into())
+            })
+            .collect();
+        sas.sort();
+        sas.dedup();
+        let mut failed = false;
+        for p in &pods {
+            let volumes: Vec<&str> = p
+                .volumes
+                .iter()
+                .filter(|v| v.csi_provider_class.as_deref() == Some(class.as_str()))
+                .map(|v| v.name.as_str())
+                .collect();
+            let csi_volumes = p
+                .volumes
+                .iter()
+                .filter(|v| v.csi_provider_class.is_some())
+                .count();
+            for &i in failures
+                .get(&(ns.clone(), p.meta.name.clone()))
+                .into_iter()
+                .flatten()
+            {
+                let e = &snap.events[i];
+                let ours = match failed_volume(&e.message) {
+                    Some(v) => volumes.contains(&v),
+                    None => csi_volumes == 1,
+                };
+                if ours {
+                    failed = true;
+                    let mut copy = e.clone();
+                    copy.object_kind = "SecretProviderClass".into();
+                    copy.object_name.clone_from(&class);
+                    copy.source = format!("Pod {}", p.meta.name);
+                    new_events.push(copy);
+                }
+            }
+        }
+        let running = pods
+            .iter()
+            .filter(|p| p.phase.as_deref() == Some("Running"))
+            .max_by_key(|p| p.start_time);
+        let (sa, running) = (
+            (sas.len() == 1).then(|| sas[0].clone()),
+            running.map(|p| (p.start_time, p.meta.loc.clone(), p.meta.name.clone())),
+        );
+        if let Some(st) = snap.stores.iter_mut().find(|s| {
+            s.kind == "SecretProviderClass"
+                && s.meta.name == class
+                && s.meta.namespace.as_deref() == Some(ns.as_str())
+        }) {
+            if let Some(VaultAuth::Kubernetes {
+                service_account, ..
+            }) = st.vault.as_mut().map(|v| &mut v.auth)
+            {
+                if service_account.is_none() {
+                    *service_account = sa.map(|s| (s, Some(ns.clone())));
+                }
+            }
+        }
+        // a running Pod mounted the class when it started: the last known good mount
+        if let (false, Some((start, loc, pod))) = (failed, running) {
+            if let Some(es) = snap.external_secrets.iter_mut().find(|e| {
+                e.source == Source::Csi
+                    && e.meta.name == class
+                    && e.meta.namespace.as_deref() == Some(ns.as_str())
+            }) {
+                if !es.conditions.iter().any(|c| c.type_ == "Ready") {
+                    es.conditions.push(Condition {
+                        type_: "Ready".into(),
+                        status: "True".into(),
+                        reason: Some("Mounted".into()),
+                        message: Some(format!("Pod {pod} is running with the volume mounted")),
+                        last_transition: start,
+                        loc,
+                    });
+                }
+            }
+        }
+    }
+    snap.events.extend(new_events);
+}
+
+/// Is this container the Vault Agent Injector's?
+pub fn is_agent_container(name: &str) -> bool {
+    name == "vault-agent-init" || name == "vault-agent"
+}
+
+fn agents(snap: &mut Snapshot) {
+    let capture = snap.captured_at;
+    for es in snap
+        .external_secrets
+        .iter_mut()
+        .filter(|e| e.source == Source::Agent)
+    {
+        if es.conditions.iter().any(|c| c.type_ == "Ready") {
+            continue;
+        }
+        let Some(pod) = snap
+            .pods
+            .iter()
+            .find(|p| p.meta.namespace == es.meta.namespace && p.meta.name == es.meta.name)
+        else {
+            continue;
+        };
+        let init = pod.statuses.iter().find(|s| s.name == "vault-agent-init");
+        let cond =
+            |status: &str, reason: &str, message: String, t: Option<Time>, loc: &Loc| Condition {
+                type_: "Ready".into(),
+                status: status.into(),
+                reason: Some(reason.into()),
+                message: Some(message),
+                last_transition: t,
+                loc: loc.clone(),
+            };
+        let c = match init {
+            Some(s) if s.waiting_reason.is_some() => {
+                let r = s.waiting_reason.clone().unwrap_or_default();
+                Some(cond(
+                    "False",
+                    &r,
+                    format!(
+                        "init container vault-agent-init is waiting ({r}) after {} restarts{}",
+                        s.restart_count,
+                        s.waiting_message
+                            .as_deref()
+                            .map(|m| format!(": {m}"))
+                            .unwrap_or_default()
+                    ),
+                    pod.start_time,
+                    &s.loc,
+                ))
+            }
+            // the agent retries a failing login or render forever: the Pod stays in Init
+            Some(s) if !s.ready && pod.phase.as_deref() == Some("Pending") => {
+                let stuck = s
+                    .started_at
+                    .or(pod.start_time)
+                    .is_some_and(|t| capture - t > chrono::Duration::minutes(2));
+                stuck.then(|| {
+                    cond(
+                        "False",
+                        "AgentInitStuck",
+                        "init container vault-agent-init is still running: the agent has not rendered its secrets".into(),
+                        s.started_at.or(pod.start_time),
+                        &s.loc,
+                    )
+                })
+            }
+            Some(s) if pod.phase.as_deref() == Some("Running") => Some(cond(
+                "True",
+                "Rendered",
+                "init container vault-agent-init completed".into(),
+                pod.start_time,
+                &s.loc,
+            )),
+            _ => None,
+        };
+        if let Some(c) = c {
+            es.conditions.push(c);
+        }
+    }
+}
+
+fn certificates(snap: &mut Snapshot) {
+    let paths: BTreeMap<(String, Option<String>, String), (String, Loc)> = snap
+        .stores
+        .iter()
+        .filter(|s| s.kind == "Issuer" || s.kind == "ClusterIssuer")
+        .filter_map(|s| {
+            let v = s.vault.as_ref()?;
+            let ns = if s.kind == "ClusterIssuer" {
+                None
+            } else {
+                s.meta.namespace.clone()
+            };
+            Some((
+                (s.kind.clone(), ns, s.meta.name.clone()),
+                (v.path.clone()?, v.loc.clone()),
+            ))
+        })
+        .collect();
+    for es in snap
+        .external_secrets
+        .iter_mut()
+        .filter(|e| e.source == Source::Certificate && e.data.is_empty())
+    {
+        let ns = if es.store.kind == "ClusterIssuer" {
+            None
+        } else {
+            es.meta.namespace.clone()
+        };
+        if let Some((path, loc)) = paths.get(&(es.store.kind.clone(), ns, es.store.name.clone())) {
+            es.data.push(DataRef {
+                key: path.clone(),
+                capability: Some("update"),
+                loc: loc.clone(),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_volume_names() {
+        assert_eq!(
+            failed_volume(
+                "MountVolume.SetUp failed for volume \"secrets-store-inline\" : rpc error"
+            ),
+            Some("secrets-store-inline")
+        );
+        assert_eq!(failed_volume("rpc error: code = Unknown"), None);
+    }
+}
