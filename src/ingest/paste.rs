@@ -27,6 +27,11 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
             break;
         }
     }
+    if let Some((ns, pod)) = vault::agent_log::agent_log_of(&src.path, cmd.as_ref()) {
+        if vault::agent_log::read(src, first, ns, &pod, out) {
+            return "vault-agent-log";
+        }
+    }
     let body_offset: usize = src.lines[..first]
         .iter()
         .map(|l| l.len() + 1)

@@ -6,6 +6,7 @@
 //! says so ([`Sink::skip`]); it never reports absence of evidence as health. Rules copy
 //! provenance from the model; they never invent it.
 
+mod delivery;
 mod eso;
 mod kube;
 mod vault;
@@ -174,6 +175,12 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &vault::sealed::RULE,
         &vault::namespace_mismatch::RULE,
         &vault::metadata_capability::RULE,
+        &delivery::vso_sync_failing::RULE,
+        &delivery::vso_auth_invalid::RULE,
+        &delivery::csi_mount_failing::RULE,
+        &delivery::agent_init_failing::RULE,
+        &delivery::cert_not_renewed::RULE,
+        &delivery::cert_issuer_not_ready::RULE,
     ];
     v.sort_by_key(|r| r.meta().id);
     v

@@ -1,5 +1,6 @@
 //! Vault CLI outputs (tables, lists, errors, HCL policies) and audit logs.
 
+pub mod agent_log;
 pub mod audit;
 pub mod kv;
 pub mod list;
