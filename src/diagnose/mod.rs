@@ -139,7 +139,10 @@ pub fn diagnose(
         walk_from(s, &mut covered, &mut out);
     }
     // sync failures no pod shows yet
-    for f in findings.iter().filter(|f| f.rule == "CT-ESO-001") {
+    for f in findings
+        .iter()
+        .filter(|f| SYNC_SYMPTOM_RULES.contains(&f.rule))
+    {
         if !covered.contains(&f.subject) {
             walk_from(f, &mut covered, &mut out);
         }
@@ -208,6 +211,9 @@ pub fn diagnose(
     timeline.dedup_by(|a, b| a.at == b.at && a.subject == b.subject && a.event == b.event);
     (out, timeline)
 }
+
+/// The rules whose finding is a sync object that fails (a symptom even when no Pod shows it).
+const SYNC_SYMPTOM_RULES: &[&str] = &["CT-ESO-001", "CT-VSO-001", "CT-CERT-001"];
 
 /// The rules whose finding is "this sync object does not sync" with no more specific cause.
 const SYNC_FAILING_RULES: &[&str] = &["CT-ESO-001", "CT-VSO-001"];
@@ -311,8 +317,9 @@ fn group_unexplained_by_store(snap: &Snapshot, diagnoses: Vec<Diagnosis>) -> Vec
 /// one subject, the diagnosis names the most specific.
 fn specificity(rule: &str) -> u8 {
     match rule {
-        "CT-K8S-001" | "CT-K8S-003" | "CT-ESO-001" => 0,
-        "CT-ESO-003" | "CT-K8S-002" => 1,
+        "CT-K8S-001" | "CT-K8S-003" | "CT-ESO-001" | "CT-VSO-001" | "CT-CSI-001"
+        | "CT-AGENT-001" | "CT-CERT-001" => 0,
+        "CT-ESO-003" | "CT-K8S-002" | "CT-VSO-002" | "CT-CERT-002" => 1,
         _ => 2,
     }
 }

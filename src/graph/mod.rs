@@ -932,12 +932,15 @@ fn binding_status(snap: &Snapshot, store: &SecretStore, role: &VaultRole) -> Edg
     let Ok(logins) = access::logins(snap, store) else {
         return EdgeStatus::Unknown;
     };
+    // a store that is not ready failed its own login: its bindings are in question too
+    let store_down = store_ready(store).is_some_and(|r| !r.0);
     let failing = |l: &access::Login| {
-        l.external_secrets.is_empty()
+        store_down
+            || l.external_secrets.is_empty()
             || l.external_secrets.iter().any(|o| {
                 o.namespace
                     .as_deref()
-                    .and_then(|ns| snap.external_secret(ns, &o.name))
+                    .and_then(|ns| snap.sync_object(o.kind, ns, &o.name))
                     .is_some_and(|es| es_sync(snap, es).failing == Some(true))
             })
     };

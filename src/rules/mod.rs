@@ -114,6 +114,9 @@ impl<'m> Sink<'m> {
     pub fn report(&mut self, mut f: Finding) {
         f.evidence.retain(Loc::is_known);
         f.evidence.dedup();
+        // one fix step per command, in the order the rule gave them
+        let mut seen = std::collections::BTreeSet::new();
+        f.remediation.retain(|r| seen.insert(r.clone()));
         self.findings.push(f);
     }
 
@@ -245,10 +248,9 @@ pub fn resync_command(snap: &Snapshot, es: &crate::model::ExternalSecret) -> Str
     match &es.source {
         Source::Eso => force_sync(ns, &es.meta.name),
         // VSO re-reads Vault when the spec's generation changes or the operator restarts
-        Source::VsoStatic { .. } | Source::VsoDynamic | Source::VsoPki => format!(
-            "kubectl rollout restart deployment -n vault-secrets-operator-system vault-secrets-operator-controller-manager  # then: kubectl get events{nsflag} --field-selector involvedObject.name={}",
-            es.meta.name
-        ),
+        Source::VsoStatic { .. } | Source::VsoDynamic | Source::VsoPki => {
+            "VSO retries with backoff; to retry now restart the operator: kubectl rollout restart deployment -n vault-secrets-operator-system vault-secrets-operator-controller-manager".into()
+        }
         Source::Certificate => format!("cmctl renew {}{nsflag}", es.meta.name),
         // the CSI driver and the agent read Vault when a Pod starts: restart the Pods
         Source::Csi => {

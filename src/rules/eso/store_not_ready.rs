@@ -37,12 +37,7 @@ impl Rule for StoreNotReady {
     }
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
-        if !ctx
-            .snap
-            .stores
-            .iter()
-            .any(|s| s.kind == "SecretStore" || s.kind == "ClusterSecretStore")
-        {
+        if ctx.snap.stores.is_empty() {
             sink.skip("no SecretStores or ClusterSecretStores in the bundle");
             return;
         }

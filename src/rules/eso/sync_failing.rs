@@ -35,7 +35,7 @@ impl Rule for SyncFailing {
     }
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
-        if !ctx.snap.external_secrets.iter().any(|e| e.source.is_eso()) {
+        if ctx.snap.external_secrets.is_empty() {
             sink.skip("no ExternalSecrets in the bundle");
             return;
         }
@@ -115,6 +115,20 @@ pub(crate) fn check_syncs(ctx: &Ctx, sink: &mut Sink, accept: &dyn Fn(&ExternalS
         if let Some((t, _)) = &st.since {
             f.events
                 .push((*t, subject.clone(), format!("sync starts failing: {cause}")));
+        }
+        // a 403 on a data path whose role the bundle lacks: say what to look at next
+        if let (Some((e, _)), Some(store)) = (&st.vault_error, snap.store_for(es)) {
+            let role = crate::graph::access::store_role(snap, store);
+            if let (true, Some((mount, role, None)), Some(path)) =
+                (e.is_permission_denied(), role, e.path.as_deref())
+            {
+                if !path.starts_with("auth/") {
+                    f.remediation.push(format!(
+                        "the role's policies are not in the bundle: read them with `vault read auth/{mount}/role/{role}` and `vault policy read NAME`, and grant {} on {path}",
+                        if e.method.as_deref().is_some_and(|m| m != "GET") { "update" } else { "read" }
+                    ));
+                }
+            }
         }
         f.remediation.push(resync_command(snap, es));
         sink.report(f);

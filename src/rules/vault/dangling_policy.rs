@@ -2,8 +2,9 @@
 
 use crate::graph::derive::{es_sync, network_failure, store_error};
 use crate::model::time::fmt_time;
-use crate::model::{AuditEvent, Kind, ObjRef, Presence, Snapshot, VaultAuth};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::model::{AuditEvent, ExternalSecret, Kind, ObjRef, Presence, Snapshot, VaultAuth};
+use crate::rules::vault::support::names;
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct DanglingPolicy;
 pub static RULE: DanglingPolicy = DanglingPolicy;
@@ -68,8 +69,8 @@ impl Rule for DanglingPolicy {
             );
             // ExternalSecrets whose store logs in with this role: those Vault refused with 403,
             // and those failing for a reason the bundle does not show (never network failures)
-            let mut denied: Vec<(&str, &str)> = Vec::new();
-            let mut unexplained: Vec<(&str, &str)> = Vec::new();
+            let mut denied: Vec<&ExternalSecret> = Vec::new();
+            let mut unexplained: Vec<&ExternalSecret> = Vec::new();
             for es in &snap.external_secrets {
                 let store = snap.store_for(es);
                 let uses_role = store.and_then(|s| s.vault.as_ref()).is_some_and(|v| {
@@ -82,10 +83,7 @@ impl Rule for DanglingPolicy {
                 if st.failing != Some(true) {
                     continue;
                 }
-                let id = (
-                    es.meta.namespace.as_deref().unwrap_or(""),
-                    es.meta.name.as_str(),
-                );
+                let id = es;
                 let network = st.detail.as_deref().and_then(network_failure).is_some()
                     || store
                         .and_then(|s| store_error(snap, s))
@@ -121,21 +119,17 @@ impl Rule for DanglingPolicy {
                     who.unwrap_or_default()
                 );
                 if !denied.is_empty() {
-                    let names: Vec<String> =
-                        denied.iter().map(|(n, e)| format!("{n}/{e}")).collect();
                     msg.push_str(&format!(
-                        "; ExternalSecrets logging in with this role get 403 permission denied: {}",
-                        names.join(", ")
+                        "; logging in with this role, {} {} 403 permission denied",
+                        names(&denied),
+                        if denied.len() == 1 { "gets" } else { "get" }
                     ));
                 }
                 if !unexplained.is_empty() {
-                    let names: Vec<String> = unexplained
-                        .iter()
-                        .map(|(n, e)| format!("{n}/{e}"))
-                        .collect();
                     msg.push_str(&format!(
-                        "; ExternalSecrets logging in with this role fail to sync (their Vault error is not in the bundle): {}",
-                        names.join(", ")
+                        "; logging in with this role, {} {} to sync (the Vault error is not in the bundle)",
+                        names(&unexplained),
+                        if unexplained.len() == 1 { "fails" } else { "fail" }
                     ));
                 }
                 let mut f = sink.finding(subject.clone(), msg);
@@ -183,8 +177,11 @@ impl Rule for DanglingPolicy {
                     role.name,
                     others.join(",")
                 ));
-                for (ns, es) in denied.iter().chain(&unexplained) {
-                    f.remediation.push(force_sync(Some(ns), es));
+                for es in denied.iter().chain(&unexplained) {
+                    let c = resync_command(snap, es);
+                    if !f.remediation.contains(&c) {
+                        f.remediation.push(c);
+                    }
                 }
                 sink.report(f);
             }

@@ -115,6 +115,16 @@ pub fn store_name(store: &SecretStore) -> String {
     }
 }
 
+/// The field of a store that names the ServiceAccount it logs in as.
+pub fn sa_field(store: &SecretStore) -> &'static str {
+    match store.kind.as_str() {
+        "VaultAuth" => "spec.kubernetes.serviceAccount",
+        "Issuer" | "ClusterIssuer" => "spec.vault.auth.kubernetes.serviceAccountRef.name",
+        "Pod" | "SecretProviderClass" => "the Pod's spec.serviceAccountName",
+        _ => "spec.provider.vault.auth.kubernetes.serviceAccountRef",
+    }
+}
+
 /// The `kubectl` resource and namespace flag of a store, for patch commands.
 pub fn store_kubectl(store: &SecretStore) -> String {
     if is_cluster_store(&store.kind) {
