@@ -237,6 +237,7 @@ fn merge_es(d: &mut ExternalSecret, s: &ExternalSecret, c: &mut Vec<String>) {
     }
     fill_vec(&mut d.rollout_targets, &s.rollout_targets);
     fill(&mut d.cert, &s.cert);
+    fill(&mut d.lease, &s.lease);
 }
 
 fn merge_store(d: &mut SecretStore, s: &SecretStore, c: &mut Vec<String>) {

@@ -88,6 +88,8 @@ pub struct ExternalSecret {
     pub rollout_targets: Vec<(String, String, Loc)>,
     /// cert-manager: the issued certificate's validity.
     pub cert: Option<CertStatus>,
+    /// VSO VaultDynamicSecret: the lease of the credentials it last wrote (`status.secretLease`).
+    pub lease: Option<(Duration, Loc)>,
 }
 
 impl ExternalSecret {

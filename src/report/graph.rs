@@ -152,6 +152,7 @@ fn fill(k: Kind) -> &'static str {
     match k.domain() {
         "vault" => "#fef9c3",
         "external-secrets" => "#ede9fe",
+        "vault-secrets-operator" | "secrets-store-csi" | "cert-manager" => "#dcfce7",
         _ => "#dbeafe",
     }
 }
@@ -322,7 +323,14 @@ pub fn mermaid(v: &View) -> String {
     for s in styles {
         let _ = writeln!(o, "{s}");
     }
-    for domain in ["kubernetes", "external-secrets", "vault"] {
+    for domain in [
+        "kubernetes",
+        "external-secrets",
+        "vault-secrets-operator",
+        "secrets-store-csi",
+        "cert-manager",
+        "vault",
+    ] {
         let ids: Vec<String> = v
             .nodes
             .iter()
@@ -334,6 +342,9 @@ pub fn mermaid(v: &View) -> String {
             let k = match domain {
                 "vault" => Kind::VaultPolicy,
                 "external-secrets" => Kind::ExternalSecret,
+                "vault-secrets-operator" => Kind::VaultStaticSecret,
+                "secrets-store-csi" => Kind::SecretProviderClass,
+                "cert-manager" => Kind::Certificate,
                 _ => Kind::Pod,
             };
             let _ = writeln!(o, "  classDef {class} fill:{}", fill(k));

@@ -457,6 +457,22 @@ fn blast_radius(snap: &Snapshot, d: &Diagnosis) -> String {
     for (kind, one, many) in [
         (Kind::Secret, "Secret", "Secrets"),
         (Kind::ExternalSecret, "ExternalSecret", "ExternalSecrets"),
+        (
+            Kind::VaultStaticSecret,
+            "VaultStaticSecret",
+            "VaultStaticSecrets",
+        ),
+        (
+            Kind::VaultDynamicSecret,
+            "VaultDynamicSecret",
+            "VaultDynamicSecrets",
+        ),
+        (
+            Kind::SecretProviderClass,
+            "SecretProviderClass",
+            "SecretProviderClasses",
+        ),
+        (Kind::Certificate, "Certificate", "Certificates"),
     ] {
         let n = d.chain.iter().filter(|l| l.subject.kind == kind).count();
         if n > 0 {

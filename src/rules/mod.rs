@@ -180,6 +180,7 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &vault::metadata_capability::RULE,
         &delivery::vso_sync_failing::RULE,
         &delivery::vso_auth_invalid::RULE,
+        &delivery::vso_lease_expired::RULE,
         &delivery::csi_mount_failing::RULE,
         &delivery::agent_init_failing::RULE,
         &delivery::cert_not_renewed::RULE,

@@ -239,8 +239,13 @@ fn vso_secret(kind: &str, v: &Value, span: &Span) -> ExternalSecret {
             not_after: Some((t, span.field("expiration", ""))),
             ..Default::default()
         });
+    let lease = get(v, &["status", "secretLease", "duration"])
+        .and_then(Value::as_i64)
+        .filter(|d| *d > 0)
+        .map(|d| (chrono::Duration::seconds(d), span.field("duration", "")));
     ExternalSecret {
         source,
+        lease,
         store: auth_ref(v, span),
         refresh_interval: s(v, &["spec", "refreshAfter"]).and_then(parse_duration),
         target_name: target.clone(),
