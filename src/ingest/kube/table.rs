@@ -106,6 +106,8 @@ fn infer_kind(cols: &[String]) -> Option<&'static str> {
         "Secret"
     } else if has("READY") && has("STATUS") && has("RESTARTS") {
         "Pod"
+    } else if has("READY") && has("SECRET") && has("AGE") {
+        "Certificate"
     } else if has("SECRETS") && has("AGE") {
         "ServiceAccount"
     } else if has("UP-TO-DATE") && has("AVAILABLE") {
@@ -231,6 +233,43 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                     )
                 }),
                 meta: if kind == "ClusterSecretStore" {
+                    Meta {
+                        namespace: None,
+                        ..meta
+                    }
+                } else {
+                    meta
+                },
+                ..Default::default()
+            })),
+            // cert-manager: NAME READY SECRET [ISSUER STATUS] AGE
+            "Certificate" => {
+                let ready = cell("READY").map(str::to_string);
+                let status = cell("STATUS").map(str::to_string).or_else(|| ready.clone());
+                Fact::ExternalSecret(Box::new(ExternalSecret {
+                    source: crate::model::Source::Certificate,
+                    store: StoreRef {
+                        name: cell("ISSUER").unwrap_or_default().to_string(),
+                        kind: "Issuer".into(),
+                        loc: loc.clone(),
+                        ..Default::default()
+                    },
+                    target_name: cell("SECRET").unwrap_or_default().to_string(),
+                    table_status: status.map(|s| (s, ready, loc.clone())),
+                    meta,
+                    ..Default::default()
+                }))
+            }
+            "Issuer" | "ClusterIssuer" => Fact::SecretStore(Box::new(SecretStore {
+                kind: kind.to_string(),
+                table_status: cell("READY").map(|r| {
+                    (
+                        cell("STATUS").unwrap_or(r).to_string(),
+                        Some(r.to_string()),
+                        loc.clone(),
+                    )
+                }),
+                meta: if kind == "ClusterIssuer" {
                     Meta {
                         namespace: None,
                         ..meta
@@ -384,5 +423,49 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn cert_manager_tables() {
+        // inferred from the columns, and the wide layout named by the command
+        let out = run(
+            "NAME      READY   SECRET        AGE
+web-tls   False   web-tls-pem   90d
+",
+            None,
+        );
+        match &out.facts[0] {
+            Fact::ExternalSecret(es) => {
+                assert_eq!(es.source, crate::model::Source::Certificate);
+                assert_eq!(es.target_name, "web-tls-pem");
+                assert_eq!(
+                    es.table_status.as_ref().map(|t| t.1.as_deref()),
+                    Some(Some("False"))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let out = run(
+            "NAME      READY   SECRET    ISSUER       STATUS                                         AGE
+api-tls   True    api-tls   vault-pki    Certificate is up to date and has not expired   12d
+",
+            Some("kubectl get certificate -n shop -o wide"),
+        );
+        match &out.facts[0] {
+            Fact::ExternalSecret(es) => {
+                assert_eq!(es.store.name, "vault-pki");
+                assert_eq!(es.meta.namespace.as_deref(), Some("shop"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let out = run(
+            "NAME          READY   AGE
+vault-issuer  False   3d
+",
+            Some("kubectl get clusterissuers"),
+        );
+        assert!(
+            matches!(&out.facts[0], Fact::SecretStore(s) if s.kind == "ClusterIssuer" && s.meta.namespace.is_none())
+        );
     }
 }
