@@ -2,7 +2,8 @@
 //! a bundle credtrace reads, with a `credtrace.yaml` manifest (capture time, cluster, every
 //! command with its output file and exit code).
 //!
-//! The script only runs `kubectl get`, `kubectl config current-context`, and Vault reads
+//! The script only runs `kubectl get`, `kubectl logs` (the ESO and VSO controllers, Vault
+//! Agent init containers), `kubectl config current-context`, and Vault reads
 //! (`status`, `secrets list`, `auth list`, `policy list/read`, `list`/`read` of auth roles
 //! and mount tunes). It never reads a credential path, because reading a dynamic secret
 //! issues one. Secret values are replaced by their SHA-256 before they reach the disk, and
@@ -28,8 +29,8 @@ fn sh_quote(s: &str) -> String {
 }
 
 const HEADER: &str = r#"#!/bin/sh
-# Collects a support bundle for credtrace. Read-only: it runs `kubectl get`, `kubectl config
-# current-context` and Vault reads, and writes only below the output directory.
+# Collects a support bundle for credtrace. Read-only: it runs `kubectl get`, `kubectl logs`,
+# `kubectl config current-context` and Vault reads, and writes only below the output directory.
 # Secret values never reach the disk: each value is replaced by its SHA-256 and the
 # last-applied-configuration annotation is dropped. Dynamic credential paths are never read.
 #
@@ -124,6 +125,7 @@ secrets() {
 CLUSTER=$(kubectl config current-context 2>/dev/null || echo unknown)
 
 run kubernetes/clustersecretstores.yaml kubectl get clustersecretstores -o yaml
+run kubernetes/clusterissuers.yaml kubectl get clusterissuers -o yaml
 "#;
 
 const NS_BLOCK: &str = r#"
@@ -133,9 +135,26 @@ namespace() {
   for kind in pods serviceaccounts events deployments replicasets statefulsets daemonsets jobs cronjobs externalsecrets secretstores; do
     run "kubernetes/$kind-$ns.yaml" kubectl get "$kind" -n "$ns" -o yaml
   done
+  # the other delivery paths; a kind whose CRD is not installed just records its error
+  for kind in vaultconnections vaultauths vaultstaticsecrets vaultdynamicsecrets vaultpkisecrets secretproviderclasses certificates certificaterequests issuers; do
+    run "kubernetes/$kind-$ns.yaml" kubectl get "$kind" -n "$ns" -o yaml
+  done
   run "kubernetes/get-pods-$ns-wide.txt" kubectl get pods -n "$ns" -o wide
   run "kubernetes/get-externalsecrets-$ns.txt" kubectl get externalsecrets -n "$ns"
   secrets "$ns" "kubernetes/secrets-$ns.yaml"
+  # the Vault Agent's log is where an injected Pod's Vault error is
+  for pod in $(kubectl get pods -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.initContainers[*].name}{"\n"}{end}' 2>/dev/null | awk '/vault-agent-init/ { print $1 }'); do
+    run "kubernetes/logs-$ns-$pod-vault-agent-init.txt" kubectl logs "$pod" -n "$ns" -c vault-agent-init --tail=500
+  done
+}
+
+# controller_logs LABEL: the last day of logs of the controllers with that app label
+controller_logs() {
+  kubectl get deployments -A -l "app.kubernetes.io/name=$1" -o jsonpath='{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' 2>/dev/null |
+  while read -r cns cdeploy; do
+    [ -n "$cdeploy" ] || continue
+    run "kubernetes/logs-$cns-$cdeploy.txt" kubectl logs "deployment/$cdeploy" -n "$cns" --since=24h --tail=5000
+  done
 }
 
 "#;
@@ -195,6 +214,7 @@ pub fn script(spec: &CollectSpec) -> String {
     for n in &spec.namespaces {
         s.push_str(&format!("namespace {}\n", sh_quote(n)));
     }
+    s.push_str("controller_logs external-secrets\ncontroller_logs vault-secrets-operator\n");
     s.push_str(MOUNT_FN);
     let mounts: String = spec
         .vault_mounts

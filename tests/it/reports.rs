@@ -509,13 +509,16 @@ fn stubs(dir: &Path, sample: &Path) {
         &format!(
             r#"#!/bin/sh
 S='{s}'
-echo "kubectl $*" >> "$STUB_LOG"
+printf '%s\n' "kubectl $*" >> "$STUB_LOG"
 strip() {{ sed '1{{/^\$ /d;}}' "$1"; }}
 case "$*" in
   "config current-context") echo prod-eu-1 ;;
   "get clustersecretstores -o yaml") echo 'error: the server does not have a resource type "clustersecretstores"' >&2; exit 1 ;;
   "get pods -n prod -o wide") strip "$S/kubernetes/get-pods-prod-wide.txt" ;;
   "get externalsecrets -n prod") strip "$S/kubernetes/get-externalsecrets-prod.txt" ;;
+  "get deployments -A -l "*" -o jsonpath="*) printf 'external-secrets external-secrets\n' ;;
+  "get pods -n prod -o jsonpath="*) printf 'order-service-8c7d6e5f4-p2n8q \n' ;;
+  "logs deployment/external-secrets -n external-secrets "*) echo '{{"level":"info","ts":"2026-03-19T10:00:00Z","msg":"reconciled"}}' ;;
   "get "*" -n prod -o yaml")
     kind=$2
     if [ -f "$S/kubernetes/$kind-prod.yaml" ]; then strip "$S/kubernetes/$kind-prod.yaml"
@@ -618,6 +621,7 @@ fn collect_script_against_stubs_makes_a_bundle_credtrace_reads() {
     let calls = std::fs::read_to_string(&log).unwrap();
     for c in calls.lines() {
         let ok = c.starts_with("kubectl get ")
+            || c.starts_with("kubectl logs ")
             || c == "kubectl config current-context"
             || [
                 "status",
