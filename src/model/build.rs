@@ -196,6 +196,10 @@ fn merge_secret(d: &mut Secret, s: &Secret, c: &mut Vec<String>) {
     fill(&mut d.docker, &s.docker);
     d.immutable |= s.immutable;
     d.has_data |= s.has_data;
+    if d.certs.is_empty() && d.cert_error.is_none() {
+        d.certs.clone_from(&s.certs);
+        d.cert_error.clone_from(&s.cert_error);
+    }
 }
 
 fn merge_es(d: &mut ExternalSecret, s: &ExternalSecret, c: &mut Vec<String>) {

@@ -1,7 +1,8 @@
 //! Kubernetes objects, reduced to what the rules read.
 //!
-//! Secret values never enter the model: a Secret keeps its type, key names, a fingerprint
-//! and, for pull secrets, the shape of its dockerconfigjson.
+//! Secret values never enter the model: a Secret keeps its type, key names, a fingerprint,
+//! for pull secrets the shape of its dockerconfigjson and, for TLS Secrets, the public facts
+//! of the certificates in `tls.crt` (never `tls.key`).
 
 use super::{Condition, Loc, Time, When};
 use std::collections::BTreeMap;
@@ -152,6 +153,49 @@ pub struct Secret {
     pub immutable: bool,
     /// Whether `data` was in the dump (false for metadata-only or table sources).
     pub has_data: bool,
+    /// The certificate chain in `tls.crt`, leaf first (empty when the key is absent or unreadable).
+    pub certs: Vec<CertInfo>,
+    /// Why `tls.crt` could not be read as a PEM X.509 chain (never quotes its bytes), and
+    /// the line of `tls.crt`.
+    pub cert_error: Option<(String, Loc)>,
+}
+
+/// One certificate of a Secret's `tls.crt`: only what a certificate makes public.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertInfo {
+    /// 0 for the first certificate (the leaf), then the chain in file order.
+    pub position: usize,
+    /// The subject as an RFC 4514 string (`CN=api.example.com,O=Example`).
+    pub subject: String,
+    pub subject_cn: Option<String>,
+    pub issuer: String,
+    pub issuer_cn: Option<String>,
+    /// The serial number in hex.
+    pub serial: String,
+    pub not_before: Time,
+    pub not_after: Time,
+    /// DNS names of the subjectAltName extension.
+    pub dns_names: Vec<String>,
+    /// basicConstraints `cA: TRUE`.
+    pub is_ca: bool,
+    /// The `tls.crt` line of the Secret.
+    pub loc: Loc,
+}
+
+impl CertInfo {
+    /// `CN=...` when the subject has a common name, else the whole subject.
+    pub fn label(&self) -> String {
+        match &self.subject_cn {
+            Some(cn) => format!("CN={cn}"),
+            None if self.subject.is_empty() => "an empty subject".to_string(),
+            None => self.subject.clone(),
+        }
+    }
+
+    /// Issued by itself (a root), so clients use their own copy, not this one.
+    pub fn self_signed(&self) -> bool {
+        self.subject == self.issuer
+    }
 }
 
 #[derive(Clone, Debug, Default)]

@@ -151,6 +151,7 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &kube::pull_secret_unusable::RULE,
         &kube::stale_env::RULE,
         &kube::clock_skew::RULE,
+        &kube::tls_expiring::RULE,
         &eso::sync_failing::RULE,
         &eso::stale_credential::RULE,
         &eso::store_not_ready::RULE,

@@ -9,6 +9,7 @@
 //! message_contains: [text]    # optional: every text appears in some finding's message
 //! skipped: true               # optional: the rule reports itself skipped (evidence missing)
 //! root_cause: VaultPolicy/x   # optional: the first diagnosis names this root cause
+//! ingest_note_contains: [text] # optional: every text appears in some `<file>: <note>` of ingest
 //! ```
 //!
 //! Adding a rule means adding its fixture folders; this runner finds them.
@@ -108,6 +109,21 @@ fn check_case(rule: &str, case: &Path) -> Result<(), String> {
                     subject_id(&got)
                 }
             ));
+        }
+    }
+    let notes: Vec<String> = a
+        .files
+        .iter()
+        .flat_map(|f| f.notes.iter().map(move |n| format!("{}: {n}", f.path)))
+        .collect();
+    for text in expect["ingest_note_contains"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let t = text.as_str().unwrap_or("");
+        if !notes.iter().any(|n| n.contains(t)) {
+            return Err(format!("no ingest note contains {t:?}: {notes:?}"));
         }
     }
     // every finding cites evidence inside the bundle

@@ -15,7 +15,13 @@ const PLANTED: &[&str] = &[
     "zz-planted-db-password",
     "zz-planted-troubleshoot",
     "zz-planted-odd-read",
+    "zz-planted-tls-key",
 ];
+
+/// A real certificate chain (public) beside a planted `tls.key`.
+const TLS_CRT: &str = include_str!("../certs/expired.pem");
+const TLS_KEY: &str =
+    "-----BEGIN EC PRIVATE KEY-----\nzz-planted-tls-key\n-----END EC PRIVATE KEY-----\n";
 
 fn bundle(dir: &std::path::Path) {
     let w = |rel: &str, s: &str| {
@@ -50,6 +56,14 @@ fn bundle(dir: &std::path::Path) {
     w(
         "vault/creds.txt",
         "$ vault read database/creds/app\nKey                Value\n---                -----\nlease_id           database/creds/app/xyz\nlease_duration     1h\nlease_renewable    true\npassword           zz-planted-db-password\nusername           v-app\n",
+    );
+    w(
+        "kubernetes/tls.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-tls\n  namespace: prod\ntype: kubernetes.io/tls\ndata:\n  tls.crt: {}\n  tls.key: {}\n",
+            b64(TLS_CRT),
+            b64(TLS_KEY)
+        ),
     );
     // a Secret printed as compact JSON: its data shares the line with its name
     w(
@@ -94,10 +108,17 @@ fn planted_values_reach_no_output() {
     for f in ing["files"].as_array().unwrap() {
         assert!(f.get("skipped").is_none(), "{f}");
     }
-    let encoded: Vec<String> = ["zz-planted-compact", "zz-planted-secret-data"]
-        .iter()
-        .map(|v| base64::engine::general_purpose::STANDARD.encode(v))
-        .collect();
+    let mut encoded: Vec<String> = [
+        "zz-planted-compact",
+        "zz-planted-secret-data",
+        TLS_CRT,
+        TLS_KEY,
+    ]
+    .iter()
+    .map(|v| base64::engine::general_purpose::STANDARD.encode(v))
+    .collect();
+    // the certificate's own base64 (DER) is not printed either: only its subject and dates
+    encoded.extend(TLS_CRT.lines().nth(1).map(str::to_string));
     for out in &outputs {
         for e in &encoded {
             assert!(!out.contains(e.as_str()), "encoded Secret data leaked");
@@ -113,4 +134,18 @@ fn planted_values_reach_no_output() {
     for v in PLANTED {
         assert!(!model.contains(v), "{v} is in the model");
     }
+    for e in &encoded {
+        assert!(
+            !model.contains(e.as_str()),
+            "encoded Secret data is in the model"
+        );
+    }
+    // the certificate was read (so the test above proves something about it)
+    let tls = a
+        .snapshot
+        .secrets
+        .iter()
+        .find(|s| s.meta.name == "web-tls")
+        .unwrap();
+    assert_eq!(tls.certs.len(), 2, "{:?}", tls.cert_error);
 }

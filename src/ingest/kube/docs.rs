@@ -345,8 +345,17 @@ fn take_object(src: &Source, v: &Value, start: usize, end: usize, out: &mut Out)
             }
         }
     }
-    if let Some(Fact::Secret(_)) = out.facts.last() {
-        // nothing else to do: values were reduced in objects::secret
+    // values were reduced in objects::secret; an unreadable tls.crt is worth a note
+    if let Some(Fact::Secret(sec)) = out.facts.last() {
+        if let Some((e, loc)) = &sec.cert_error {
+            let ns = sec.meta.namespace.as_deref();
+            out.notes.push(format!(
+                "line {}: Secret {}{}: tls.crt is not a readable certificate chain: {e}",
+                loc.line,
+                ns.map(|n| format!("{n}/")).unwrap_or_default(),
+                sec.meta.name
+            ));
+        }
     }
 }
 

@@ -7,3 +7,4 @@ pub mod docs;
 pub mod events;
 pub mod objects;
 pub mod table;
+pub mod x509;

@@ -3,7 +3,8 @@
 //! The values come from `kubectl get -o json|yaml` dumps (single objects, `List`s, bare
 //! arrays, multi-document YAML). Each object becomes a typed model fact; the text of the file
 //! is used only to find the line of each field a rule may cite. Secret values are reduced to
-//! key names, a fingerprint and the shape of a dockerconfigjson right here, and go no further.
+//! key names, a fingerprint, the shape of a dockerconfigjson and the public facts of a
+//! `tls.crt` right here, and go no further.
 
 use crate::ingest::text::Source;
 use crate::model::time::{parse_duration, parse_rfc3339};
@@ -376,6 +377,17 @@ fn secret(v: &Value, span: &Span) -> Secret {
             ));
         }
     }
+    // the last tls.crt: stringData overrides data
+    let (certs, cert_error) = match decoded.iter().rfind(|(k, _)| k == "tls.crt") {
+        Some((_, crt)) => {
+            let loc = span.field("tls.crt", "");
+            match super::x509::read_chain(crt, &loc) {
+                Ok(c) => (c, None),
+                Err(e) => (Vec::new(), Some((e, loc))),
+            }
+        }
+        None => (Vec::new(), None),
+    };
     decoded.sort();
     for (k, val) in &decoded {
         hasher.update(k.as_bytes());
@@ -404,6 +416,8 @@ fn secret(v: &Value, span: &Span) -> Secret {
         docker,
         immutable: b(v, &["immutable"]),
         has_data,
+        certs,
+        cert_error,
         meta,
     }
 }

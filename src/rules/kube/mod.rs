@@ -8,3 +8,4 @@ pub mod secret_key_missing;
 pub mod secret_not_produced;
 pub mod sibling_outlier;
 pub mod stale_env;
+pub mod tls_expiring;
