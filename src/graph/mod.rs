@@ -937,7 +937,7 @@ fn binding_status(snap: &Snapshot, store: &SecretStore, role: &VaultRole) -> Edg
             || l.external_secrets.iter().any(|o| {
                 o.namespace
                     .as_deref()
-                    .and_then(|ns| snap.external_secret(ns, &o.name))
+                    .and_then(|ns| snap.sync_object(o.kind, ns, &o.name))
                     .is_some_and(|es| es_sync(snap, es).failing == Some(true))
             })
     };

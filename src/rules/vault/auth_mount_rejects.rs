@@ -3,7 +3,7 @@
 use crate::graph::access::{self, audit_on, mount_rejects_logins, stores_on_mount, users};
 use crate::model::{ExternalSecret, Kind, ObjRef};
 use crate::rules::vault::support::{add_audit_change, add_failures, names, store_name, store_ref};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct AuthMountRejects;
 pub static RULE: AuthMountRejects = AuthMountRejects;
@@ -101,8 +101,7 @@ impl Rule for AuthMountRejects {
                 "rewrite it with a valid reviewer token and CA: vault write auth/{mount}/config kubernetes_host=https://KUBERNETES_API:443 kubernetes_ca_cert=@ca.crt token_reviewer_jwt=@reviewer.jwt"
             ));
             for es in &ess {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             f.severity = Severity::Error;
             sink.report(f);

@@ -2,8 +2,9 @@
 
 use crate::graph::derive::{es_sync, network_failure, store_error};
 use crate::model::time::fmt_time;
-use crate::model::{AuditEvent, Kind, ObjRef, Presence, Snapshot, VaultAuth};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::model::{AuditEvent, ExternalSecret, Kind, ObjRef, Presence, Snapshot, VaultAuth};
+use crate::rules::vault::support::{es_name, names};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct DanglingPolicy;
 pub static RULE: DanglingPolicy = DanglingPolicy;
@@ -68,8 +69,8 @@ impl Rule for DanglingPolicy {
             );
             // ExternalSecrets whose store logs in with this role: those Vault refused with 403,
             // and those failing for a reason the bundle does not show (never network failures)
-            let mut denied: Vec<(&str, &str)> = Vec::new();
-            let mut unexplained: Vec<(&str, &str)> = Vec::new();
+            let mut denied: Vec<&ExternalSecret> = Vec::new();
+            let mut unexplained: Vec<&ExternalSecret> = Vec::new();
             for es in &snap.external_secrets {
                 let store = snap.store_for(es);
                 let uses_role = store.and_then(|s| s.vault.as_ref()).is_some_and(|v| {
@@ -82,17 +83,13 @@ impl Rule for DanglingPolicy {
                 if st.failing != Some(true) {
                     continue;
                 }
-                let id = (
-                    es.meta.namespace.as_deref().unwrap_or(""),
-                    es.meta.name.as_str(),
-                );
                 let network = st.detail.as_deref().and_then(network_failure).is_some()
                     || store
                         .and_then(|s| store_error(snap, s))
                         .is_some_and(|(m, _, _)| network_failure(&m).is_some());
                 match &st.vault_error {
-                    Some((e, _)) if e.is_permission_denied() => denied.push(id),
-                    None if !network => unexplained.push(id),
+                    Some((e, _)) if e.is_permission_denied() => denied.push(es),
+                    None if !network => unexplained.push(es),
                     _ => {}
                 }
             }
@@ -121,21 +118,15 @@ impl Rule for DanglingPolicy {
                     who.unwrap_or_default()
                 );
                 if !denied.is_empty() {
-                    let names: Vec<String> =
-                        denied.iter().map(|(n, e)| format!("{n}/{e}")).collect();
+                    let (what, list) = listed(&denied);
                     msg.push_str(&format!(
-                        "; ExternalSecrets logging in with this role get 403 permission denied: {}",
-                        names.join(", ")
+                        "; {what} logging in with this role get 403 permission denied: {list}"
                     ));
                 }
                 if !unexplained.is_empty() {
-                    let names: Vec<String> = unexplained
-                        .iter()
-                        .map(|(n, e)| format!("{n}/{e}"))
-                        .collect();
+                    let (what, list) = listed(&unexplained);
                     msg.push_str(&format!(
-                        "; ExternalSecrets logging in with this role fail to sync (their Vault error is not in the bundle): {}",
-                        names.join(", ")
+                        "; {what} logging in with this role fail to sync (their Vault error is not in the bundle): {list}"
                     ));
                 }
                 let mut f = sink.finding(subject.clone(), msg);
@@ -181,13 +172,31 @@ impl Rule for DanglingPolicy {
                     "or, if it was removed on purpose, drop it from the role: vault write auth/{}/role/{} token_policies={}",
                     role.mount,
                     role.name,
-                    others.join(",")
+                    if others.is_empty() {
+                        "\"\"".to_string()
+                    } else {
+                        others.join(",")
+                    }
                 ));
-                for (ns, es) in denied.iter().chain(&unexplained) {
-                    f.remediation.push(force_sync(Some(ns), es));
+                for es in denied.iter().chain(&unexplained) {
+                    let cmd = resync_command(snap, es);
+                    if !f.remediation.contains(&cmd) {
+                        f.remediation.push(cmd);
+                    }
                 }
                 sink.report(f);
             }
         }
+    }
+}
+
+/// How a message names the sync objects of a role: `ns/name, ...` when all are ExternalSecrets,
+/// each with its kind otherwise.
+fn listed(ess: &[&ExternalSecret]) -> (&'static str, String) {
+    if ess.iter().all(|e| e.source.is_eso()) {
+        let ids: Vec<String> = ess.iter().map(|e| es_name(e)).collect();
+        ("ExternalSecrets", ids.join(", "))
+    } else {
+        ("sync objects", names(ess))
     }
 }

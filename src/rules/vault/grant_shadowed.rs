@@ -2,7 +2,7 @@
 
 use crate::acl::explain::{Denial, RuleRef};
 use crate::rules::vault::support::{policy_groups, refusals, PolicyGroup};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct GrantShadowed;
 pub static RULE: GrantShadowed = GrantShadowed;
@@ -68,8 +68,7 @@ impl Rule for GrantShadowed {
                 });
             }
             for es in &ess {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);
         }

@@ -2,7 +2,7 @@
 
 use crate::acl::explain::{Denial, RuleRef};
 use crate::rules::vault::support::{policy_groups, refusals, PolicyGroup};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct Kv2PrefixMissing;
 pub static RULE: Kv2PrefixMissing = Kv2PrefixMissing;
@@ -69,8 +69,7 @@ impl Rule for Kv2PrefixMissing {
                 ));
             }
             for es in &ess {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);
         }

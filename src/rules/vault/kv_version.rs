@@ -4,7 +4,7 @@
 use crate::graph::access::{audit_clause, audit_on, mount_problem, requests, MountProblem};
 use crate::model::{ExternalSecret, Kind, ObjRef, SecretStore};
 use crate::rules::vault::support::{add_failures, names, store_kubectl, store_name, store_ref};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 use std::collections::BTreeMap;
 
 pub struct KvVersion;
@@ -155,8 +155,7 @@ impl Rule for KvVersion {
                 ));
             }
             for es in &ess {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);
         }

@@ -4,7 +4,7 @@ use crate::acl::explain::{meant_pattern, Denial};
 use crate::acl::{lint_path, PathProblem};
 use crate::model::{Kind, ObjRef};
 use crate::rules::vault::support::{add_failures, names, refusals, Refusal};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct MalformedPath;
 pub static RULE: MalformedPath = MalformedPath;
@@ -106,8 +106,7 @@ impl Rule for MalformedPath {
                     ),
                 });
                 for es in &ess {
-                    f.remediation
-                        .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                    f.remediation.push(resync_command(snap, es));
                 }
                 sink.report(f);
             }

@@ -4,7 +4,7 @@ use super::kv_version::{groups, patch};
 use crate::graph::access::{audit_clause, audit_on};
 use crate::model::{Kind, ObjRef};
 use crate::rules::vault::support::{add_failures, names, store_name, store_ref};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct MountMissing;
 pub static RULE: MountMissing = MountMissing;
@@ -107,8 +107,7 @@ impl Rule for MountMissing {
                 if store.vault.as_ref().is_some_and(|v| v.version.trim() == "v1") { 1 } else { 2 }
             ));
             for es in &ess {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);
         }

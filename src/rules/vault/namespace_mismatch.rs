@@ -3,7 +3,7 @@
 use crate::graph::access::{namespace_mismatch, store_role, users};
 use crate::model::{Kind, ObjRef};
 use crate::rules::vault::support::{add_failures, names, store_kubectl, store_name, store_ref};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct NamespaceMismatch;
 pub static RULE: NamespaceMismatch = NamespaceMismatch;
@@ -88,8 +88,7 @@ impl Rule for NamespaceMismatch {
                 store_kubectl(store)
             ));
             for es in &ess {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);
         }

@@ -5,7 +5,7 @@ use crate::model::{Kind, ObjRef};
 use crate::rules::vault::support::{
     add_failures, names, store_failing_since, store_kubectl, store_name, store_ref,
 };
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct RoleMissing;
 pub static RULE: RoleMissing = RoleMissing;
@@ -140,8 +140,7 @@ impl Rule for RoleMissing {
                 ));
             }
             for es in &ess {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);
         }

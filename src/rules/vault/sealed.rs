@@ -4,7 +4,7 @@ use crate::graph::access::{audit_on, sealed};
 use crate::graph::derive::es_sync;
 use crate::model::{ExternalSecret, Kind, ObjRef};
 use crate::rules::vault::support::{add_failures, store_ref};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct Sealed;
 pub static RULE: Sealed = Sealed;
@@ -110,8 +110,7 @@ impl Rule for Sealed {
                 .iter()
                 .filter(|e| es_sync(snap, e).failing == Some(true))
             {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);
         }

@@ -6,7 +6,7 @@ use crate::model::{Kind, ObjRef, VaultAuth};
 use crate::rules::vault::support::{
     add_failures, names, store_failing_since, store_name, store_ref,
 };
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct TokenExpired;
 pub static RULE: TokenExpired = TokenExpired;
@@ -137,8 +137,7 @@ impl Rule for TokenExpired {
                 "store it where the store reads it: kubectl create secret generic {secret} -n {secret_ns} --from-literal={key}=NEW_TOKEN --dry-run=client -o yaml | kubectl apply -f -"
             ));
             for es in &ess {
-                f.remediation
-                    .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+                f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);
         }

@@ -5,7 +5,7 @@ use crate::graph::access::{self, audit_on, binding, logins, store_errors, store_
 use crate::graph::derive::es_sync;
 use crate::model::{ExternalSecret, Kind, ObjRef};
 use crate::rules::vault::support::{add_audit_change, add_failures, names, store_name, store_ref};
-use crate::rules::{force_sync, Ctx, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Severity, Sink};
 
 /// Checks every Kubernetes-auth store's logins against its role; reports the misses of kind
 /// `want` (name or namespace).
@@ -47,7 +47,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink, want: Binding) {
             let ess: Vec<&ExternalSecret> = l
                 .external_secrets
                 .iter()
-                .filter_map(|o| snap.external_secret(o.namespace.as_deref()?, &o.name))
+                .filter_map(|o| snap.sync_object(o.kind, o.namespace.as_deref()?, &o.name))
                 .filter(|es| es_sync(snap, es).failing != Some(false))
                 .collect();
             if ess.is_empty() && !l.external_secrets.is_empty() {
@@ -161,14 +161,28 @@ pub fn check(ctx: &Ctx, sink: &mut Sink, want: Binding) {
             values.join(",")
         ));
         if want == Binding::NameNotBound {
-            f.remediation.push(format!(
-                "or make the store log in as a bound ServiceAccount (spec.provider.vault.auth.kubernetes.serviceAccountRef of {})",
-                store_name(store)
-            ));
+            f.remediation.push(match store.kind.as_str() {
+                // the CSI provider and the agent log in as the Pod's own ServiceAccount
+                "SecretProviderClass" | "Pod" => format!(
+                    "or run the Pods as a bound ServiceAccount (spec.serviceAccountName of the workload behind {})",
+                    store_name(store)
+                ),
+                "VaultAuth" => format!(
+                    "or make the VaultAuth log in as a bound ServiceAccount (spec.kubernetes.serviceAccount of {})",
+                    store_name(store)
+                ),
+                "Issuer" | "ClusterIssuer" => format!(
+                    "or make the issuer log in as a bound ServiceAccount (spec.vault.auth.kubernetes.serviceAccountRef.name of {})",
+                    store_name(store)
+                ),
+                _ => format!(
+                    "or make the store log in as a bound ServiceAccount (spec.provider.vault.auth.kubernetes.serviceAccountRef of {})",
+                    store_name(store)
+                ),
+            });
         }
         for es in &ess {
-            f.remediation
-                .push(force_sync(es.meta.namespace.as_deref(), &es.meta.name));
+            f.remediation.push(resync_command(snap, es));
         }
         sink.report(f);
     }
