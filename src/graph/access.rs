@@ -56,7 +56,7 @@ pub fn requests(store: &SecretStore, es: &ExternalSecret) -> Vec<Request> {
     };
     if !es.source.is_eso() {
         // other controllers name the API path themselves (resolved at ingest)
-        let kv2_mount = match &es.source {
+        let named_mount = match &es.source {
             Source::VsoStatic {
                 mount,
                 kv_v1: false,
@@ -74,11 +74,18 @@ pub fn requests(store: &SecretStore, es: &ExternalSecret) -> Vec<Request> {
             {
                 continue;
             }
+            // the CSI provider and the agent are given the API path: on KV v2 it holds the
+            // `data/` (or `metadata/`) segment right after the mount
+            let kv2_mount = match (&es.source, &named_mount) {
+                (_, Some(m)) => Some(m.clone()),
+                (Source::Csi | Source::Agent, None) => kv2_mount_in_api_path(&path),
+                _ => None,
+            };
             out.push(Request {
                 path,
                 capability,
                 purpose: Purpose::Data,
-                kv2_mount: kv2_mount.clone(),
+                kv2_mount,
                 loc: d.loc.clone(),
             });
         }
@@ -148,6 +155,18 @@ pub fn requests(store: &SecretStore, es: &ExternalSecret) -> Vec<Request> {
         }
     }
     out
+}
+
+/// The KV v2 mount of an API path a controller was given as is (`secret/data/app/db` ->
+/// `secret`): the segments before the first `data` or `metadata` one.
+fn kv2_mount_in_api_path(path: &str) -> Option<String> {
+    let segs: Vec<&str> = path.split('/').collect();
+    let i = segs
+        .iter()
+        .skip(1)
+        .position(|s| *s == "data" || *s == "metadata")?
+        + 1;
+    (i + 1 < segs.len()).then(|| segs[..i].join("/"))
 }
 
 /// The Kubernetes-auth login of a store: (mount, role name, the role when the bundle has it).
@@ -847,5 +866,16 @@ mod tests {
         ] {
             assert_eq!(glob_match(p, s), want, "{p} vs {s}");
         }
+    }
+
+    #[test]
+    fn kv2_mounts_of_api_paths() {
+        let m = |p: &str| kv2_mount_in_api_path(p);
+        assert_eq!(m("secret/data/app/db").as_deref(), Some("secret"));
+        assert_eq!(m("team/kv/data/app").as_deref(), Some("team/kv"));
+        assert_eq!(m("kv/metadata/app").as_deref(), Some("kv"));
+        assert_eq!(m("database/creds/app"), None);
+        assert_eq!(m("data/app"), None);
+        assert_eq!(m("secret/data"), None);
     }
 }

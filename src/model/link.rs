@@ -125,6 +125,7 @@ fn csi(snap: &mut Snapshot) {
         }
     }
     let mut new_events: Vec<Event> = Vec::new();
+    let mut joined: Vec<usize> = Vec::new();
     for (ns, class) in classes {
         let pods: Vec<&Pod> = snap
             .pods
@@ -171,6 +172,7 @@ fn csi(snap: &mut Snapshot) {
                 };
                 if ours {
                     failed = true;
+                    joined.push(i);
                     let mut copy = e.clone();
                     copy.object_kind = "SecretProviderClass".into();
                     copy.object_name.clone_from(&class);
@@ -221,7 +223,105 @@ fn csi(snap: &mut Snapshot) {
             }
         }
     }
+    new_events.extend(csi_by_object(snap, &joined));
     snap.events.extend(new_events);
+}
+
+/// CSI read failures that no Pod of the bundle ties to a class: a pasted provider error
+/// (`snap.vault.errors`), or the `FailedMount` event of a Pod the bundle lacks. The object
+/// it names (`couldn't read secret "NAME"`) is the class's `objectName`: when exactly one
+/// vault SecretProviderClass (of the event's namespace, when known) has it, the failure
+/// becomes a `FailedMount` event on that class.
+fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
+    let class_of = |ns: Option<&str>, object: &str| -> Option<(String, String)> {
+        let mut hits = snap.external_secrets.iter().filter(|e| {
+            e.source == Source::Csi
+                && ns.is_none_or(|n| e.meta.namespace.as_deref() == Some(n))
+                && e.data.iter().any(|d| d.secret_key == object)
+        });
+        let one = hits.next()?;
+        if hits.next().is_some() {
+            return None;
+        }
+        Some((one.meta.namespace.clone()?, one.meta.name.clone()))
+    };
+    let mut out: Vec<Event> = Vec::new();
+    // (namespace, object) named by a Pod event: a paste of the same error adds nothing
+    let mut named: Vec<(Option<String>, String)> = Vec::new();
+    for (i, e) in snap.events.iter().enumerate() {
+        if !(e.object_kind.eq_ignore_ascii_case("pod") && is_csi_mount_failure(e)) {
+            continue;
+        }
+        let Some(object) = crate::model::vault::csi_object_of(&e.message) else {
+            continue;
+        };
+        named.push((e.namespace.clone(), object.to_string()));
+        if joined.contains(&i) {
+            continue;
+        }
+        if let Some((_, class)) = class_of(e.namespace.as_deref(), object) {
+            let mut copy = e.clone();
+            copy.object_kind = "SecretProviderClass".into();
+            copy.object_name = class;
+            copy.source = format!("Pod {}", e.object_name);
+            out.push(copy);
+        }
+    }
+    for (err, loc) in &snap.vault.errors {
+        let Some(object) = err.csi_object.as_deref() else {
+            continue;
+        };
+        let Some((ns, class)) = class_of(None, object) else {
+            continue;
+        };
+        if named
+            .iter()
+            .any(|(n, o)| o == object && n.as_deref().is_none_or(|n| n == ns))
+        {
+            continue;
+        }
+        out.push(Event {
+            namespace: Some(ns),
+            object_kind: "SecretProviderClass".into(),
+            object_name: class,
+            type_: "Warning".into(),
+            reason: "FailedMount".into(),
+            message: format!(
+                "couldn't read secret \"{object}\": {}",
+                vault_error_text(err)
+            ),
+            count: 1,
+            first: None,
+            last: None,
+            source: "Vault error".into(),
+            loc: loc.clone(),
+        });
+    }
+    out
+}
+
+/// A parsed Vault error written back in the client's words, so that what reads an event's
+/// message reads the same error (the host is not kept: `/v1/PATH`).
+fn vault_error_text(e: &VaultError) -> String {
+    let mut s = String::from("Error making API request.\n\n");
+    if let Some(p) = &e.path {
+        s.push_str(&format!(
+            "URL: {} /v1/{p}\n",
+            e.method.as_deref().unwrap_or("GET")
+        ));
+    }
+    if let Some(c) = e.code {
+        s.push_str(&format!("Code: {c}."));
+    }
+    if e.raw_message {
+        s.push_str(" Raw Message:\n");
+    } else {
+        s.push_str(" Errors:\n\n");
+        for m in &e.errors {
+            s.push_str(&format!("* {m}\n"));
+        }
+    }
+    s
 }
 
 /// Is this container the Vault Agent Injector's?
@@ -357,5 +457,55 @@ mod tests {
             Some("secrets-store-inline")
         );
         assert_eq!(failed_volume("rpc error: code = Unknown"), None);
+    }
+
+    fn snapshot(files: &[(&str, &str)]) -> Snapshot {
+        let mut facts = Vec::new();
+        for (name, text) in files {
+            let p: std::sync::Arc<str> = std::sync::Arc::from(*name);
+            facts.extend(
+                crate::ingest::ingest_file(&p, text.as_bytes(), None)
+                    .0
+                    .facts,
+            );
+        }
+        Snapshot::build(facts, Default::default())
+    }
+
+    const CLASS: &str = "apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata:\n  name: search-creds\n  namespace: search\nspec:\n  provider: vault\n  parameters:\n    roleName: search\n    objects: |\n      - objectName: \"es-username\"\n        secretPath: \"kv/data/search/es\"\n        secretKey: \"username\"\n";
+
+    const PASTE: &str = "err: rpc error: code = Unknown desc = error making mount request: couldn't read secret \"es-username\": Error making API request.\n\nURL: GET http://vault:8200/v1/kv/data/search/es\nCode: 403. Errors:\n\n* 1 error occurred:\n  * permission denied\n";
+
+    #[test]
+    fn a_pasted_csi_error_joins_the_class_by_object_name() {
+        let snap = snapshot(&[("spc.yaml", CLASS), ("paste.txt", PASTE)]);
+        let evs: Vec<&Event> = snap
+            .events
+            .iter()
+            .filter(|e| e.object_kind == "SecretProviderClass")
+            .collect();
+        assert_eq!(evs.len(), 1, "{:?}", snap.events);
+        assert_eq!(evs[0].object_name, "search-creds");
+        assert_eq!(evs[0].reason, "FailedMount");
+        assert_eq!(evs[0].loc.path.as_ref(), "paste.txt");
+        let v = VaultError::parse(&evs[0].message).expect("the Vault error survives");
+        assert_eq!(v.path.as_deref(), Some("kv/data/search/es"));
+        assert!(v.is_permission_denied());
+        let es = snap
+            .sync_object(Kind::SecretProviderClass, "search", "search-creds")
+            .unwrap();
+        let st = crate::graph::derive::es_sync(&snap, es);
+        assert_eq!(st.failing, Some(true));
+        assert!(st.vault_error.is_some());
+    }
+
+    #[test]
+    fn an_object_two_classes_share_joins_neither() {
+        let other = CLASS.replace("search-creds", "search-creds-canary");
+        let snap = snapshot(&[("a.yaml", CLASS), ("b.yaml", &other), ("paste.txt", PASTE)]);
+        assert!(!snap
+            .events
+            .iter()
+            .any(|e| e.object_kind == "SecretProviderClass"));
     }
 }

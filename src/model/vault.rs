@@ -115,6 +115,9 @@ pub struct VaultError {
     /// `Raw Message:` bodies: the reply did not come from Vault (a proxy, a load balancer).
     pub raw_message: bool,
     pub namespace: Option<String>,
+    /// The object a Secrets Store CSI provider was reading (`couldn't read secret "NAME": ...`
+    /// before the error): how a paste without its Pod is joined to a SecretProviderClass.
+    pub csi_object: Option<String>,
 }
 
 /// One audit log entry.
@@ -203,6 +206,14 @@ pub struct VaultState {
     pub when_hint: Option<When>,
 }
 
+/// The object name of the last `couldn't read secret "NAME"` in `text` (the vault CSI
+/// provider's wrapping of a read error).
+pub fn csi_object_of(text: &str) -> Option<&str> {
+    const P: &str = "couldn't read secret \"";
+    let rest = &text[text.rfind(P)? + P.len()..];
+    rest.split('"').next().filter(|n| !n.is_empty())
+}
+
 impl VaultError {
     /// Finds a Vault API error inside free text: a CLI error, or the tail of an ESO/VSO event
     /// message (`... Error making API request.\n\nURL: GET https://v/v1/p\nCode: 403. Errors:\n\n* permission denied`).
@@ -211,7 +222,10 @@ impl VaultError {
             .find("Error making API request")
             .or_else(|| text.find("Code: "))?;
         let body = &text[start..];
-        let mut e = VaultError::default();
+        let mut e = VaultError {
+            csi_object: csi_object_of(&text[..start]).map(str::to_string),
+            ..Default::default()
+        };
         // a paste may start at `URL:`, before the `Code:` line that anchors the body
         let url_src = if body.contains("URL: ") { body } else { text };
         if let Some(p) = url_src.find("URL: ") {
@@ -327,6 +341,19 @@ impl VaultError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csi_object_names() {
+        assert_eq!(
+            csi_object_of(
+                "error making mount request: couldn't read secret \"es-username\": Error"
+            ),
+            Some("es-username")
+        );
+        assert_eq!(csi_object_of("failed to login"), None);
+        let e = VaultError::parse("err: rpc error: code = Unknown desc = error making mount request: couldn't read secret \"db-pass\": Error making API request.\n\nURL: GET http://vault:8200/v1/secret/data/db\nCode: 403. Errors:\n\n* permission denied").unwrap();
+        assert_eq!(e.csi_object.as_deref(), Some("db-pass"));
+    }
 
     #[test]
     fn parses_vault_errors() {

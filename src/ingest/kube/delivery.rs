@@ -272,13 +272,17 @@ fn vso_secret(kind: &str, v: &Value, span: &Span) -> ExternalSecret {
     }
 }
 
-/// The `objects` parameter of a vault SecretProviderClass: a YAML string with an `array` of
-/// YAML strings, each `{objectName, secretPath, secretKey, method}`.
+/// The `objects` parameter of a vault SecretProviderClass: a YAML string holding a list of
+/// `{objectName, secretPath, secretKey, method}` (the vault provider's format), or an `array`
+/// of YAML strings each holding one (the format other providers use, also seen on vault ones).
 fn csi_objects(text: &str) -> Vec<(String, String, String)> {
     let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
         return Vec::new();
     };
-    let Some(items) = doc.get("array").and_then(|a| a.as_sequence()) else {
+    let Some(items) = doc
+        .as_sequence()
+        .or_else(|| doc.get("array").and_then(|a| a.as_sequence()))
+    else {
         return Vec::new();
     };
     items
@@ -361,11 +365,20 @@ fn provider_class(v: &Value, span: &Span) -> Vec<Fact> {
             ..Default::default()
         })
         .collect();
-    let target = arr(v, &["spec", "secretObjects"])
+    let synced = arr(v, &["spec", "secretObjects"])
         .iter()
-        .find_map(|o| s(o, &["secretName"]))
+        .find(|o| s(o, &["secretName"]).is_some());
+    let target = synced
+        .and_then(|o| s(o, &["secretName"]))
         .unwrap_or_default()
         .to_string();
+    // the synced Secret's keys are `secretObjects[].data[].key`, not the object names
+    let template_keys: Vec<String> = synced
+        .map(|o| arr(o, &["data"]))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| s(d, &["key"]).map(str::to_string))
+        .collect();
     let sync = ExternalSecret {
         source: Source::Csi,
         store: StoreRef {
@@ -378,6 +391,7 @@ fn provider_class(v: &Value, span: &Span) -> Vec<Fact> {
         target_name: target,
         creation_policy: "Owner".into(),
         deletion_policy: "Delete".into(),
+        template_keys,
         data,
         meta,
         ..Default::default()
@@ -636,6 +650,15 @@ mod tests {
                 ),
                 ("cert".into(), "pki/issue/web".into(), "PUT".into()),
             ]
+        );
+        let plain = "- objectName: \"pg-user\"\n  secretPath: \"database/creds/ledger-rw\"\n  secretKey: \"username\"\n";
+        assert_eq!(
+            csi_objects(plain),
+            vec![(
+                "pg-user".into(),
+                "database/creds/ledger-rw".into(),
+                "GET".into()
+            )]
         );
         assert!(csi_objects("not: [valid").is_empty());
         assert!(csi_objects("").is_empty());

@@ -47,13 +47,34 @@ pub fn agent_log_of(path: &str, cmd: Option<&Command>) -> Option<(Option<String>
 fn entry_error(src: &Source, i: usize) -> (String, usize) {
     let line = src.lines[i];
     if let Some(p) = line.find("error=\"") {
-        let raw = &line[p + 7..];
-        let raw = raw.strip_suffix('"').unwrap_or(raw);
+        // the quoted value ends at the first unescaped quote (`" backoff=1s` may follow); older
+        // agents print its newlines raw, so it may close lines later
+        let mut raw = String::new();
+        let mut j = i;
+        let mut part = &line[p + 7..];
+        loop {
+            if let Some(end) = closing_quote(part) {
+                raw.push_str(&part[..end]);
+                break;
+            }
+            raw.push_str(part);
+            j += 1;
+            match src.lines.get(j) {
+                Some(l) if !is_entry(l) => {
+                    raw.push('\n');
+                    part = l;
+                }
+                _ => {
+                    j -= 1;
+                    break;
+                }
+            }
+        }
         let text = raw
             .replace("\\n", "\n")
             .replace("\\t", "\t")
             .replace("\\\"", "\"");
-        return (text, i + 1);
+        return (text, j + 1);
     }
     let mut text = String::new();
     let mut j = i + 1;
@@ -72,15 +93,24 @@ fn entry_error(src: &Source, i: usize) -> (String, usize) {
     (text, j)
 }
 
+/// The byte offset of the first quote not escaped by a backslash.
+fn closing_quote(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    (0..b.len()).find(|&k| b[k] == b'"' && (k == 0 || b[k - 1] != b'\\'))
+}
+
+/// Does this line start a log entry (`TIME [LEVEL] ...`)?
+fn is_entry(line: &str) -> bool {
+    line.contains("[ERROR]") || line.contains("[INFO]") || line.contains("[WARN]")
+}
+
 /// Reads an agent log; returns whether it held any line of one.
 pub fn read(src: &Source, first: usize, ns: Option<String>, pod: &str, out: &mut Out) -> bool {
     let mut seen = false;
     let mut i = first;
     while i < src.lines.len() {
         let line = src.lines[i];
-        let is_entry =
-            line.contains("[ERROR]") || line.contains("[INFO]") || line.contains("[WARN]");
-        if !is_entry {
+        if !is_entry(line) {
             i += 1;
             continue;
         }
@@ -154,6 +184,25 @@ mod tests {
         );
         let c = Command::parse("kubectl logs web-1 -n shop");
         assert_eq!(agent_log_of("x.txt", Some(&c)), None);
+    }
+
+    #[test]
+    fn quoted_errors_spanning_raw_lines() {
+        // older agents: `auth.handler:` without the `agent.` prefix, newlines printed raw
+        let text = "2021-05-27T08:59:50.377Z [ERROR] auth.handler: error authenticating: error=\"Error making API request.\n\nURL: PUT http://vault.vault:8200/v1/auth/kubernetes/login\nCode: 403. Errors:\n\n* permission denied\" backoff=1.324120587\n\
+2021-05-27T08:59:51.702Z [INFO]  auth.handler: authenticating\n\
+2021-05-27T08:59:51.710Z [ERROR] auth.handler: error authenticating: error=\"context deadline exceeded\" backoff=2.1s\n";
+        let path: Arc<str> = Arc::from("logs.txt");
+        let src = Source::new(&path, text);
+        let mut out = Out::default();
+        assert!(read(&src, 0, Some("ops".into()), "api-0", &mut out));
+        let evs = out.events();
+        assert_eq!(evs.len(), 2);
+        let login = VaultError::parse(&evs[0].message).expect("login error");
+        assert_eq!(login.path.as_deref(), Some("auth/kubernetes/login"));
+        assert!(login.is_permission_denied());
+        assert!(!evs[0].message.contains("backoff"));
+        assert!(evs[1].message.ends_with("context deadline exceeded"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::graph::derive::restart_command;
 use crate::model::link::is_csi_mount_failure;
 use crate::model::time::fmt_time;
+use crate::model::vault::csi_object_of;
 use crate::model::{Event, Kind, ObjRef, VaultError};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
@@ -20,7 +21,8 @@ Pods with `FailedMount` events from the Secrets Store CSI driver (`failed to mou
 NS/POD, err: ... error making mount request: couldn't read secret \"NAME\": Error making API request. ... \
 Code: 403`), joined with the SecretProviderClass the failing volume names. The class's `roleName`, \
 `vaultKubernetesMountPath` and `objects[].secretPath` give the Vault side, and the Pod's ServiceAccount is the one \
-that logs in, so the Vault rules trace a refusal to its policy.\n\n\
+that logs in, so the Vault rules trace a refusal to its policy. A provider error pasted without its Pod is joined \
+to the one class whose `objects` hold the `objectName` it names, and reported on that class.\n\n\
 ## Why it matters\n\
 The kubelet does not start a Pod whose CSI volume cannot be mounted: it stays `ContainerCreating`, and a synced \
 Secret (`secretObjects`) is not updated either.\n\n\
@@ -33,12 +35,6 @@ Code: 403. Errors: * permission denied`.\n\n\
 Fix what the Vault error names (the role's policy, the role's bound ServiceAccount, the mount path), then \
 restart the Pod's workload so the driver mounts again.",
 };
-
-/// The object name of `couldn't read secret "NAME"`.
-fn object_of(message: &str) -> Option<&str> {
-    let rest = &message[message.find("couldn't read secret \"")? + 22..];
-    rest.split('"').next()
-}
 
 impl Rule for CsiMountFailing {
     fn meta(&self) -> &'static RuleMeta {
@@ -61,9 +57,64 @@ impl Rule for CsiMountFailing {
                 .or_default()
                 .push(e);
         }
-        if by_pod.is_empty() {
+        // failures joined to a class from a pasted provider error, with no Pod event behind
+        let orphans: Vec<&Event> = snap
+            .events
+            .iter()
+            .filter(|e| {
+                e.object_kind == "SecretProviderClass"
+                    && e.reason == "FailedMount"
+                    && !e.source.starts_with("Pod ")
+            })
+            .collect();
+        if by_pod.is_empty() && orphans.is_empty() {
             // a delivery path the cluster does not use: nothing to check, nothing to report
             return;
+        }
+        let mut by_class: std::collections::BTreeMap<(Option<String>, String), Vec<&Event>> =
+            Default::default();
+        for e in orphans {
+            let pod_events = snap
+                .events_for(
+                    "SecretProviderClass",
+                    e.namespace.as_deref(),
+                    &e.object_name,
+                )
+                .into_iter()
+                .any(|x| x.reason == "FailedMount" && x.source.starts_with("Pod "));
+            if !pod_events {
+                by_class
+                    .entry((e.namespace.clone(), e.object_name.clone()))
+                    .or_default()
+                    .push(e);
+            }
+        }
+        for ((ns, class), events) in by_class {
+            let e = events[0];
+            let cause = VaultError::parse(&e.message)
+                .map(|v| format!("Vault answered {}", v.summary()))
+                .unwrap_or_else(|| e.message.lines().next().unwrap_or("").to_string());
+            let object = csi_object_of(&e.message)
+                .map(|o| format!(" (object {o})"))
+                .unwrap_or_default();
+            let subject = ObjRef::new(Kind::SecretProviderClass, ns.as_deref(), &class);
+            let mut f = sink.finding(
+                subject,
+                format!(
+                    "the Secrets Store CSI driver cannot mount SecretProviderClass {}/{class}: {cause}{object}; the Pods that mount it cannot start",
+                    ns.as_deref().unwrap_or("-")
+                ),
+            );
+            f.evidence.extend(events.iter().map(|e| e.loc.clone()));
+            if let Some(es) = snap.sync_object(
+                Kind::SecretProviderClass,
+                ns.as_deref().unwrap_or_default(),
+                &class,
+            ) {
+                f.evidence.push(es.meta.loc.clone());
+                f.remediation.push(crate::rules::resync_command(snap, es));
+            }
+            sink.report(f);
         }
         for ((ns, pod_name), events) in by_pod {
             let pod = snap
@@ -110,7 +161,7 @@ impl Rule for CsiMountFailing {
                     .unwrap_or("")
                     .to_string(),
             };
-            let object = object_of(&newest.message)
+            let object = csi_object_of(&newest.message)
                 .map(|o| format!(" (object {o})"))
                 .unwrap_or_default();
             let subject = ObjRef::new(Kind::Pod, ns.as_deref(), &pod_name);
@@ -153,19 +204,5 @@ impl Rule for CsiMountFailing {
             });
             sink.report(f);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn object_names() {
-        assert_eq!(
-            super::object_of(
-                "error making mount request: couldn't read secret \"es-username\": Error"
-            ),
-            Some("es-username")
-        );
-        assert_eq!(super::object_of("failed to login"), None);
     }
 }

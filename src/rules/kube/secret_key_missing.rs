@@ -2,7 +2,7 @@
 
 use crate::graph::derive::{produced_keys, secret_failure};
 use crate::model::{Kind, Loc, ObjRef};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct SecretKeyMissing;
 pub static RULE: SecretKeyMissing = SecretKeyMissing;
@@ -100,7 +100,8 @@ impl Rule for SecretKeyMissing {
                 if let Some((es, keys)) = &produced {
                     if !keys.contains(&key) {
                         msg.push_str(&format!(
-                            "; ExternalSecret {} writes {}",
+                            "; {} {} writes {}",
+                            es.kind().as_str(),
                             es.meta.name,
                             if keys.is_empty() {
                                 "no keys".to_string()
@@ -121,11 +122,18 @@ impl Rule for SecretKeyMissing {
                 }
                 if let Some((es, _)) = &produced {
                     f.evidence.push(es.loc_spec.clone());
-                    f.remediation.push(format!(
-                        "make the key names agree: add `secretKey: {key}` to ExternalSecret {} (kubectl -n {ns} edit externalsecret {}), or change the Pod's key",
-                        es.meta.name, es.meta.name
-                    ));
-                    f.remediation.push(force_sync(Some(ns), &es.meta.name));
+                    f.remediation.push(if es.source == crate::model::Source::Csi {
+                        format!(
+                            "make the key names agree: add `- key: {key}` (with its objectName) to secretObjects of SecretProviderClass {} (kubectl -n {ns} edit secretproviderclass {}), or change the Pod's key",
+                            es.meta.name, es.meta.name
+                        )
+                    } else {
+                        format!(
+                            "make the key names agree: add `secretKey: {key}` to ExternalSecret {} (kubectl -n {ns} edit externalsecret {}), or change the Pod's key",
+                            es.meta.name, es.meta.name
+                        )
+                    });
+                    f.remediation.push(resync_command(snap, es));
                 } else {
                     f.remediation.push(format!(
                         "add key {key} to Secret {secret}, or change the Pod's key"

@@ -83,14 +83,13 @@ impl Rule for DanglingPolicy {
                 if st.failing != Some(true) {
                     continue;
                 }
-                let id = es;
                 let network = st.detail.as_deref().and_then(network_failure).is_some()
                     || store
                         .and_then(|s| store_error(snap, s))
                         .is_some_and(|(m, _, _)| network_failure(&m).is_some());
                 match &st.vault_error {
-                    Some((e, _)) if e.is_permission_denied() => denied.push(id),
-                    None if !network => unexplained.push(id),
+                    Some((e, _)) if e.is_permission_denied() => denied.push(es),
+                    None if !network => unexplained.push(es),
                     _ => {}
                 }
             }
@@ -175,7 +174,11 @@ impl Rule for DanglingPolicy {
                     "or, if it was removed on purpose, drop it from the role: vault write auth/{}/role/{} token_policies={}",
                     role.mount,
                     role.name,
-                    others.join(",")
+                    if others.is_empty() {
+                        "\"\"".to_string()
+                    } else {
+                        others.join(",")
+                    }
                 ));
                 for es in denied.iter().chain(&unexplained) {
                     let c = resync_command(snap, es);
