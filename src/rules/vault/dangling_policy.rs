@@ -2,8 +2,9 @@
 
 use crate::graph::derive::{es_sync, network_failure, store_error};
 use crate::model::time::fmt_time;
-use crate::model::{AuditEvent, Kind, ObjRef, Presence, Snapshot, VaultAuth};
-use crate::rules::{force_sync, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::model::{AuditEvent, ExternalSecret, Kind, ObjRef, Presence, Snapshot, VaultAuth};
+use crate::rules::vault::support::es_name;
+use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct DanglingPolicy;
 pub static RULE: DanglingPolicy = DanglingPolicy;
@@ -68,8 +69,9 @@ impl Rule for DanglingPolicy {
             );
             // ExternalSecrets whose store logs in with this role: those Vault refused with 403,
             // and those failing for a reason the bundle does not show (never network failures)
-            let mut denied: Vec<(&str, &str)> = Vec::new();
-            let mut unexplained: Vec<(&str, &str)> = Vec::new();
+            let mut denied: Vec<&ExternalSecret> = Vec::new();
+            let mut unexplained: Vec<&ExternalSecret> = Vec::new();
+            let mut kinds: Vec<Kind> = Vec::new();
             for es in &snap.external_secrets {
                 let store = snap.store_for(es);
                 let uses_role = store.and_then(|s| s.vault.as_ref()).is_some_and(|v| {
@@ -82,18 +84,17 @@ impl Rule for DanglingPolicy {
                 if st.failing != Some(true) {
                     continue;
                 }
-                let id = (
-                    es.meta.namespace.as_deref().unwrap_or(""),
-                    es.meta.name.as_str(),
-                );
                 let network = st.detail.as_deref().and_then(network_failure).is_some()
                     || store
                         .and_then(|s| store_error(snap, s))
                         .is_some_and(|(m, _, _)| network_failure(&m).is_some());
                 match &st.vault_error {
-                    Some((e, _)) if e.is_permission_denied() => denied.push(id),
-                    None if !network => unexplained.push(id),
-                    _ => {}
+                    Some((e, _)) if e.is_permission_denied() => denied.push(es),
+                    None if !network => unexplained.push(es),
+                    _ => continue,
+                }
+                if !kinds.contains(&es.kind()) {
+                    kinds.push(es.kind());
                 }
             }
             for (policy, ploc) in &role.policies {
@@ -120,21 +121,28 @@ impl Rule for DanglingPolicy {
                     role.name,
                     who.unwrap_or_default()
                 );
+                // what logs in with the role: ExternalSecrets through their store, Certificates
+                // through their issuer, ...
+                let who_logs_in = match kinds.as_slice() {
+                    [Kind::ExternalSecret] | [] => "ExternalSecrets logging in".to_string(),
+                    [k] => format!(
+                        "{}s logging in through their {}",
+                        k.as_str(),
+                        store_word(*k)
+                    ),
+                    _ => "objects logging in".to_string(),
+                };
                 if !denied.is_empty() {
-                    let names: Vec<String> =
-                        denied.iter().map(|(n, e)| format!("{n}/{e}")).collect();
+                    let names: Vec<String> = denied.iter().map(|e| es_name(e)).collect();
                     msg.push_str(&format!(
-                        "; ExternalSecrets logging in with this role get 403 permission denied: {}",
+                        "; {who_logs_in} with this role get 403 permission denied: {}",
                         names.join(", ")
                     ));
                 }
                 if !unexplained.is_empty() {
-                    let names: Vec<String> = unexplained
-                        .iter()
-                        .map(|(n, e)| format!("{n}/{e}"))
-                        .collect();
+                    let names: Vec<String> = unexplained.iter().map(|e| es_name(e)).collect();
                     msg.push_str(&format!(
-                        "; ExternalSecrets logging in with this role fail to sync (their Vault error is not in the bundle): {}",
+                        "; {who_logs_in} with this role fail to sync (their Vault error is not in the bundle): {}",
                         names.join(", ")
                     ));
                 }
@@ -183,11 +191,20 @@ impl Rule for DanglingPolicy {
                     role.name,
                     others.join(",")
                 ));
-                for (ns, es) in denied.iter().chain(&unexplained) {
-                    f.remediation.push(force_sync(Some(ns), es));
+                for es in denied.iter().chain(&unexplained) {
+                    f.remediation.push(resync_command(snap, es));
                 }
                 sink.report(f);
             }
         }
+    }
+}
+
+/// What a sync object of this kind logs in to Vault through.
+fn store_word(k: Kind) -> &'static str {
+    match k {
+        Kind::Certificate => "issuer",
+        Kind::VaultStaticSecret | Kind::VaultDynamicSecret | Kind::VaultPKISecret => "VaultAuth",
+        _ => "store",
     }
 }
