@@ -80,7 +80,12 @@ impl Denial {
             Denial::KvV1Layout { grant, .. } => Some(&grant.policy),
             Denial::Malformed { rule, .. } => Some(&rule.policy),
             Denial::MetadataNotGranted { data_grant, .. } => Some(&data_grant.policy),
-            Denial::NotGranted { .. } | Denial::Templated { .. } => None,
+            // the rule that decides matches the path and lacks the capability: that rule is
+            // where the capability goes (`update` on a PKI sign path granted only `read`)
+            Denial::NotGranted {
+                decided_by: Some(r),
+            } => Some(&r.policy),
+            Denial::NotGranted { decided_by: None } | Denial::Templated { .. } => None,
         }
     }
 

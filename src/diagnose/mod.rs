@@ -75,10 +75,19 @@ pub struct TimelineEvent {
 }
 
 /// Findings that predict a failure (an expiry ahead) which no diagnosis covers yet, soonest first.
+/// A subject that is only a symptom of a diagnosis, with nothing failing for its users yet
+/// (a renewal refused while the certificate is still valid), stays: the diagnosis says why,
+/// the risk says when.
 pub fn latent_risks(findings: &[Finding], diagnoses: &[Diagnosis]) -> Vec<LatentRisk> {
+    let latent = latent_subjects(findings);
     let on_chain: BTreeSet<&ObjRef> = diagnoses
         .iter()
-        .flat_map(|d| d.chain.iter().map(|l| &l.subject))
+        .flat_map(|d| {
+            d.chain
+                .iter()
+                .map(|l| &l.subject)
+                .filter(|s| !(latent.contains(s) && d.symptoms.iter().any(|x| &x.subject == *s)))
+        })
         .collect();
     let mut v: Vec<LatentRisk> = findings
         .iter()
@@ -94,6 +103,20 @@ pub fn latent_risks(findings: &[Finding], diagnoses: &[Diagnosis]) -> Vec<Latent
         .collect();
     v.sort_by(|a, b| (a.predicted_at, &a.subject).cmp(&(b.predicted_at, &b.subject)));
     v
+}
+
+/// Subjects with a predicted failure and no error: nothing fails for their users yet.
+fn latent_subjects(findings: &[Finding]) -> BTreeSet<&ObjRef> {
+    let errors: BTreeSet<&ObjRef> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| &f.subject)
+        .collect();
+    findings
+        .iter()
+        .filter(|f| f.predicted.is_some() && !errors.contains(&f.subject))
+        .map(|f| &f.subject)
+        .collect()
 }
 
 /// The diagnoses (ranked: pods first, then confidence) and the timeline of their chains.
@@ -158,6 +181,23 @@ pub fn diagnose(
         });
         if !covered.contains(&f.subject) && !named && !f.related.iter().any(|r| covered.contains(r))
         {
+            walk_from(f, &mut covered, &mut out);
+        }
+    }
+    // last, a sync object that fails now while what it delivered is still valid (a renewal that
+    // Vault refuses before notAfter): an incident with a date, though no error yet
+    for f in findings.iter().filter(|f| {
+        f.predicted.is_some()
+            && f.subject.kind.is_sync()
+            && snap
+                .sync_object(
+                    f.subject.kind,
+                    f.subject.namespace.as_deref().unwrap_or(""),
+                    &f.subject.name,
+                )
+                .is_some_and(|es| crate::graph::derive::es_sync(snap, es).failing == Some(true))
+    }) {
+        if !covered.contains(&f.subject) {
             walk_from(f, &mut covered, &mut out);
         }
     }
@@ -482,10 +522,27 @@ fn build(
         })
         .or_else(|| pick(&last.0))
         .unwrap_or(sym);
-    let root_cause = RootCause {
-        subject: root_finding.subject.clone(),
-        rule: root_finding.rule.to_string(),
-        message: root_finding.message.clone(),
+    // no rule names the policy (it matches the path and lacks the capability), but the
+    // ACL does: the graph's refused policy -> path edge is the root cause
+    let refused_by_policy = match (&last.1, path.len().checked_sub(2).map(|i| &path[i].0)) {
+        (Some((EdgeKind::PolicyGrantsPath, EdgeStatus::Broken(why), _)), Some(policy))
+            if std::ptr::eq(root_finding, sym) && policy.kind == Kind::VaultPolicy =>
+        {
+            Some((policy.clone(), why.clone()))
+        }
+        _ => None,
+    };
+    let root_cause = match &refused_by_policy {
+        Some((policy, why)) => RootCause {
+            subject: policy.clone(),
+            rule: sym.rule.to_string(),
+            message: format!("Vault refuses {}: {why}", start.display()),
+        },
+        None => RootCause {
+            subject: root_finding.subject.clone(),
+            rule: root_finding.rule.to_string(),
+            message: root_finding.message.clone(),
+        },
     };
     let mut domains: Vec<&'static str> = Vec::new();
     for l in &chain {
@@ -498,15 +555,23 @@ fn build(
         .iter()
         .filter(|(_, via)| matches!(via, Some((_, EdgeStatus::Unknown, _))))
         .count();
-    let confidence =
-        if root_finding.rule != sym.rule && !root_finding.evidence.is_empty() && unknown_links == 0
-        {
+    let confidence = if refused_by_policy.is_some() {
+        // the policy text and Vault's 403 on the path agree
+        if unknown_links == 0 {
             Confidence::High
-        } else if root_finding.rule != sym.rule {
-            Confidence::Medium
         } else {
-            Confidence::Low
-        };
+            Confidence::Medium
+        }
+    } else if root_finding.rule != sym.rule
+        && !root_finding.evidence.is_empty()
+        && unknown_links == 0
+    {
+        Confidence::High
+    } else if root_finding.rule != sym.rule {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
     // fix steps: the root cause first, then each link back to the symptom
     let mut remediation: Vec<String> = Vec::new();
     let mut push = |r: &String| {

@@ -718,7 +718,12 @@ pub fn network_failure(message: &str) -> Option<&'static str> {
     let m = message.to_ascii_lowercase();
     if m.contains("raw message") {
         Some("a proxy or load balancer in front of Vault answered (the reply is not from Vault)")
-    } else if m.contains("x509") || m.contains("tls:") || m.contains("certificate") {
+    } else if VaultError::parse(message).is_some_and(|e| e.code.is_some() && !e.raw_message) {
+        // Vault itself answered with a status code: the network path works
+        None
+    } else if m.contains("x509") || m.contains("tls:") {
+        // Go's TLS errors always carry one of these; a bare "certificate" is what
+        // cert-manager requests are about, not a handshake failure
         Some("the TLS handshake with Vault failed (certificate not trusted or for another name)")
     } else if m.contains("context deadline exceeded")
         || m.contains("i/o timeout")
@@ -812,5 +817,22 @@ mod tests {
         assert!(!is_auth_failure(
             "manifest for x:v9 not found: manifest unknown"
         ));
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::network_failure;
+
+    #[test]
+    fn a_vault_answer_is_not_a_network_failure() {
+        // cert-manager's sign error names a certificate, but Vault answered it
+        let signed = "Vault failed to sign certificate: failed to sign certificate by vault: Error making API request.\n\nURL: PUT https://vault.example:8200/v1/pki_int/sign/web\nCode: 403. Errors:\n\n* 1 error occurred:\n\t* permission denied\n\n";
+        assert_eq!(network_failure(signed), None);
+        assert!(network_failure(
+            "Vault failed to sign certificate: Put \"https://vault.example:8200/v1/pki_int/sign/web\": tls: failed to verify certificate: x509: certificate signed by unknown authority"
+        )
+        .is_some());
+        assert!(network_failure("Code: 403. Raw Message:\n\n<html>403 Forbidden</html>").is_some());
     }
 }

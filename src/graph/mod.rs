@@ -190,7 +190,7 @@ impl Graph {
         let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
         // (policy, path, why, evidence): the role's policies refuse a path an ExternalSecret reads
         let mut denied: Vec<(String, String, String, Vec<Loc>)> = Vec::new();
-        // paths read with another capability than `read` (find lists, metadata)
+        // paths read with another capability than `read` (find lists, metadata, PKI signing):
         // the capability each path is read with (first one wins)
         let mut needs: std::collections::HashMap<String, &'static str> =
             std::collections::HashMap::new();
@@ -541,6 +541,9 @@ impl Graph {
                                     data_grant,
                                     ..
                                 } => ev.push(data_grant.loc.clone()),
+                                crate::acl::explain::Denial::NotGranted {
+                                    decided_by: Some(r),
+                                } => ev.push(r.loc.clone()),
                                 _ => {}
                             }
                             ev.retain(Loc::is_known);
@@ -552,7 +555,9 @@ impl Graph {
                             ));
                         }
                     }
-                    if req.purpose != Purpose::Data {
+                    // a data request is a `read`, except on the other delivery paths (a PKI
+                    // sign or issue path is an `update`)
+                    if req.purpose != Purpose::Data || req.capability != "read" {
                         needs.entry(path.clone()).or_insert(req.capability);
                     }
                 }

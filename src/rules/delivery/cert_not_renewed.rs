@@ -1,8 +1,10 @@
 //! CT-CERT-001 certificate-not-renewed.
 
+use crate::acl::explain::{Denial, RuleRef};
+use crate::graph::access;
 use crate::graph::derive::{consumers, es_sync, restart_command};
 use crate::model::time::{fmt_time, human};
-use crate::model::Source;
+use crate::model::{Source, VaultError};
 use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct CertNotRenewed;
@@ -63,6 +65,36 @@ impl Rule for CertNotRenewed {
                 (None, None, Some(m)) => m.lines().next().unwrap_or("").to_string(),
                 _ => st.reason.clone().unwrap_or_else(|| "not ready".into()),
             };
+            // with the role's policies in the bundle, the ACL says which policy refuses the
+            // sign request and why (a rule on the sign path without `update`)
+            // with the role's policies in the bundle, the ACL says which policy refuses the
+            // request and why; a rule that matches it without the capability is fixed here
+            // (shadowing and malformed paths have Vault rules of their own)
+            let mut refused: Vec<String> = Vec::new();
+            let mut fixes: Vec<(RuleRef, &str)> = Vec::new();
+            if access::acl_can_explain(snap, es) {
+                for v in access::verdicts(snap, es)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                {
+                    let Some(d) = &v.denial else { continue };
+                    if d.policy().is_none() {
+                        continue;
+                    }
+                    refused.push(d.describe(&v.request.path, v.request.capability));
+                    if let Denial::NotGranted {
+                        decided_by: Some(r),
+                    } = d
+                    {
+                        fixes.push((r.clone(), v.request.capability));
+                    }
+                }
+            }
+            let cause = match refused.first() {
+                Some(why) => format!("{cause}: {why}"),
+                None => cause,
+            };
             let validity = match (&not_after, expired) {
                 (_, Some((t, _))) => format!(
                     "its certificate expired at {} ({} before the capture)",
@@ -75,6 +107,32 @@ impl Rule for CertNotRenewed {
                     human(*t - cap)
                 ),
                 (None, None) => "the bundle does not show its notAfter".into(),
+            };
+            // an expired certificate is served now by every Pod that mounts its Secret
+            let pods = es
+                .meta
+                .namespace
+                .as_deref()
+                .map(|ns| consumers(snap, ns, &es.target_name))
+                .unwrap_or_default();
+            let validity = if expired.is_some() && !pods.is_empty() {
+                let mut names: Vec<&str> = pods.iter().map(|p| p.meta.name.as_str()).collect();
+                names.sort_unstable();
+                let more = names.len().saturating_sub(3);
+                names.truncate(3);
+                format!(
+                    "{validity}, and Secret {} is mounted by {} Pod(s): {}{}",
+                    es.target_name,
+                    pods.len(),
+                    names.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )
+            } else {
+                validity
             };
             let msg = if failing {
                 format!(
@@ -111,6 +169,24 @@ impl Rule for CertNotRenewed {
                 f.events
                     .push((*t, subject.clone(), "certificate notAfter".into()));
             }
+            for (r, cap) in &fixes {
+                if r.loc.is_known() && !f.evidence.contains(&r.loc) {
+                    f.evidence.push(r.loc.clone());
+                }
+                let p = &r.policy;
+                let fix = format!(
+                    "grant {cap} in policy {p}: vault policy read {p} > {p}.hcl, add \"{cap}\" to the capabilities of path \"{}\", then vault policy write {p} {p}.hcl",
+                    r.pattern
+                );
+                if !f.remediation.contains(&fix) {
+                    f.remediation.push(fix);
+                }
+            }
+            if let Some((e, _)) = &st.vault_error {
+                if let Some(fix) = pki_role_fix(e) {
+                    f.remediation.push(fix);
+                }
+            }
             f.remediation.push(resync_command(snap, es));
             if let Some(ns) = es.meta.namespace.as_deref() {
                 for p in consumers(snap, ns, &es.target_name).iter().take(3) {
@@ -123,4 +199,20 @@ impl Rule for CertNotRenewed {
             sink.report(f);
         }
     }
+}
+
+/// A PKI role that refuses what the Certificate asks for (`common name X not allowed by this
+/// role`, a TTL or key type it does not allow): the fix is on the role behind `MOUNT/sign/ROLE`.
+fn pki_role_fix(e: &VaultError) -> Option<String> {
+    if e.code != Some(400) {
+        return None;
+    }
+    let path = e.path.as_deref()?;
+    let (mount, role) = path
+        .rsplit_once("/sign/")
+        .or_else(|| path.rsplit_once("/issue/"))?;
+    let what = e.errors.iter().find(|x| x.contains("not allowed"))?;
+    Some(format!(
+        "the PKI role refuses the request ({what}): check it with vault read {mount}/roles/{role}, then allow the names (allowed_domains, allow_subdomains) or key type with vault write {mount}/roles/{role} ..., or change the Certificate's dnsNames/commonName"
+    ))
 }
