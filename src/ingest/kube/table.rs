@@ -223,25 +223,28 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                     ..Default::default()
                 }))
             }
-            "SecretStore" | "ClusterSecretStore" => Fact::SecretStore(Box::new(SecretStore {
-                kind: kind.to_string(),
-                table_status: cell("STATUS").map(|s| {
-                    (
-                        s.to_string(),
-                        cell("READY").map(str::to_string),
-                        loc.clone(),
-                    )
-                }),
-                meta: if kind == "ClusterSecretStore" {
-                    Meta {
-                        namespace: None,
-                        ..meta
-                    }
-                } else {
-                    meta
-                },
-                ..Default::default()
-            })),
+            // ESO stores (STATUS, READY) and cert-manager issuers (READY, STATUS when wide)
+            "SecretStore" | "ClusterSecretStore" | "Issuer" | "ClusterIssuer" => {
+                Fact::SecretStore(Box::new(SecretStore {
+                    kind: kind.to_string(),
+                    table_status: cell("STATUS").or_else(|| cell("READY")).map(|s| {
+                        (
+                            s.to_string(),
+                            cell("READY").map(str::to_string),
+                            loc.clone(),
+                        )
+                    }),
+                    meta: if is_cluster_store(kind) {
+                        Meta {
+                            namespace: None,
+                            ..meta
+                        }
+                    } else {
+                        meta
+                    },
+                    ..Default::default()
+                }))
+            }
             // cert-manager: NAME READY SECRET [ISSUER STATUS] AGE
             "Certificate" => {
                 let ready = cell("READY").map(str::to_string);
@@ -260,25 +263,6 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                     ..Default::default()
                 }))
             }
-            "Issuer" | "ClusterIssuer" => Fact::SecretStore(Box::new(SecretStore {
-                kind: kind.to_string(),
-                table_status: cell("READY").map(|r| {
-                    (
-                        cell("STATUS").unwrap_or(r).to_string(),
-                        Some(r.to_string()),
-                        loc.clone(),
-                    )
-                }),
-                meta: if kind == "ClusterIssuer" {
-                    Meta {
-                        namespace: None,
-                        ..meta
-                    }
-                } else {
-                    meta
-                },
-                ..Default::default()
-            })),
             "ServiceAccount" => Fact::ServiceAccount(ServiceAccount { meta }),
             "Namespace" => Fact::Namespace(Namespace { meta }),
             "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
