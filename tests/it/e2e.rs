@@ -353,3 +353,78 @@ fn pasted_store_events_and_shared_stores_make_one_incident_each() {
         |x| x["symptoms"].as_array().unwrap().len() == 2 && x["root_cause"]["name"] == "vault"
     ));
 }
+
+#[test]
+fn delivery_paths_mixed_in_one_bundle_make_one_incident_each() {
+    // ESO, VSO, the CSI driver, the Vault Agent Injector and cert-manager side by side, each
+    // broken in its own way: every incident keeps its own root cause, none leaks into another
+    let dir = tempdir("mixed-delivery");
+    let fixtures = root().join("tests").join("fixtures");
+    // one manifest for the whole bundle: every command under its folder, the latest capture time
+    let mut commands: Vec<Value> = Vec::new();
+    let mut captured = String::new();
+    for case in [
+        "CT-VAULT-001/fires-policy-deleted",
+        "CT-VSO-001/fires-static-403-policy-deleted",
+        "CT-CSI-001/fires-policy-without-kv2-data-segment",
+        "CT-AGENT-001/fires-login-denied-sa-not-bound",
+        "CT-CERT-001/fires-clusterissuer-role-policy-deleted",
+    ] {
+        let sub = case.replace('/', "-");
+        let dst = dir.join(&sub);
+        copy_tree(&fixtures.join(case).join("bundle"), &dst, &|s| {
+            s.to_string()
+        });
+        let manifest = dst.join("credtrace.yaml");
+        let m: Value = serde_yaml::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        std::fs::remove_file(manifest).unwrap();
+        let at = m["captured_at"].as_str().unwrap().to_string();
+        if at > captured {
+            captured = at;
+        }
+        for c in m["commands"].as_array().unwrap() {
+            // a mount list is a whole-Vault fact: keep none, as the fixtures come from
+            // different Vaults
+            if c["command"]
+                .as_str()
+                .unwrap()
+                .starts_with("vault secrets list")
+            {
+                continue;
+            }
+            let mut c = c.clone();
+            c["output"] = Value::String(format!("{sub}/{}", c["output"].as_str().unwrap()));
+            commands.push(c);
+        }
+    }
+    let manifest = serde_json::json!({ "captured_at": captured, "commands": commands });
+    std::fs::write(
+        dir.join("credtrace.yaml"),
+        serde_yaml::to_string(&manifest).unwrap(),
+    )
+    .unwrap();
+    let v = json(&analyze_path(&dir));
+    let got: std::collections::BTreeSet<(String, String, String)> = v["diagnoses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["symptom"]["kind"].as_str().unwrap().to_string(),
+                d["root_cause"]["kind"].as_str().unwrap().to_string(),
+                d["root_cause"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: std::collections::BTreeSet<(String, String, String)> = [
+        ("ExternalSecret", "VaultPolicy", "fleet-gps"),
+        ("VaultStaticSecret", "VaultPolicy", "ledger-db-read"),
+        ("Pod", "VaultPolicy", "catalog-search-read"),
+        ("Pod", "VaultRole", "kubernetes/billing-invoices"),
+        ("Certificate", "VaultPolicy", "pki-edge-sign"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(got, want, "{:#}", v["diagnoses"]);
+}
