@@ -4,5 +4,6 @@
 pub mod describe;
 pub mod docs;
 pub mod events;
+pub mod json;
 pub mod objects;
 pub mod table;
