@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 cargo build --release --quiet --example synth
+bin=${CARGO_TARGET_DIR:-target}/release
 out=target/bench-data
 mkdir -p "$out"
 best() { # best of 3 wall-clock seconds, and the peak RSS in MB of that run
@@ -21,13 +22,13 @@ printf '%-9s %-9s %-22s %-22s %-22s %-22s\n' services MB "cat floor (s)" "analyz
 for n in "${@:-2000 10000}"; do
   for s in $n; do
     dir="$out/floor-$s"
-    [ -f "$dir/credtrace.yaml" ] || ./target/release/examples/synth --services "$s" --out "$dir" --broken 0.02 2>/dev/null
+    [ -f "$dir/credtrace.yaml" ] || "$bin/examples/synth" --services "$s" --out "$dir" --broken 0.02 2>/dev/null
     [ -f "$dir.tar.gz" ] || tar -C "$out" -czf "$dir.tar.gz" "floor-$s"
     mb=$(du -sm "$dir" | cut -f1)
     read -r cat_t _ < <(best sh -c "find '$dir' -type f -exec cat {} + > /dev/null")
-    read -r dir_t dir_m < <(best ./target/release/credtrace analyze "$dir" --format json --max-total-bytes 8G --max-entry-bytes 1G)
+    read -r dir_t dir_m < <(best "$bin/credtrace" analyze "$dir" --format json --max-total-bytes 8G --max-entry-bytes 1G)
     read -r gz_t _ < <(best sh -c "gzip -dc '$dir.tar.gz' > /dev/null")
-    read -r tgz_t tgz_m < <(best ./target/release/credtrace analyze "$dir.tar.gz" --format json --max-total-bytes 8G --max-entry-bytes 1G)
+    read -r tgz_t tgz_m < <(best "$bin/credtrace" analyze "$dir.tar.gz" --format json --max-total-bytes 8G --max-entry-bytes 1G)
     printf '%-9s %-9s %-22s %-22s %-22s %-22s\n' "$s" "$mb" "$cat_t" "$dir_t, $dir_m" "$gz_t" "$tgz_t, $tgz_m"
   done
 done

@@ -39,7 +39,16 @@ pub struct Analysis {
 
 /// Runs ingest, model, graph, rules and diagnosis. Does no I/O.
 pub fn analyze(bundle: &Bundle, opts: &Options) -> Analysis {
-    let ingested = ingest::ingest(bundle);
+    finish(bundle.source.clone(), ingest::ingest(bundle), opts)
+}
+
+/// [`analyze`], freeing each file of the bundle as soon as it is read.
+pub fn analyze_owned(bundle: Bundle, opts: &Options) -> Analysis {
+    let source = bundle.source.clone();
+    finish(source, ingest::ingest_owned(bundle), opts)
+}
+
+fn finish(source: String, ingested: ingest::Ingested, opts: &Options) -> Analysis {
     let snapshot = Snapshot::build(ingested.facts, ClockPolicy { as_of: opts.as_of });
     let graph = Graph::build(&snapshot);
     let (findings, skipped_rules) = rules::run(&snapshot, &graph);
@@ -48,7 +57,7 @@ pub fn analyze(bundle: &Bundle, opts: &Options) -> Analysis {
     let (diagnoses, timeline) = diagnose::diagnose(&snapshot, &graph, &findings);
     let latent = diagnose::latent_risks(&findings, &diagnoses);
     Analysis {
-        source: bundle.source.clone(),
+        source,
         files: ingested.files,
         snapshot,
         graph,

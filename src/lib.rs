@@ -19,6 +19,6 @@ pub mod report;
 pub mod rules;
 pub mod suppress;
 
-pub use analysis::{analyze, Analysis, Options};
+pub use analysis::{analyze, analyze_owned, Analysis, Options};
 
 mod analysis;

@@ -302,7 +302,7 @@ fn open_and_analyze(src: &str, opts: &Options) -> Result<crate::Analysis, UsageE
         }
         None => None,
     };
-    let a = crate::analyze(&b, opts);
+    let a = crate::analyze_owned(b, opts);
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
@@ -421,7 +421,11 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
                 0
             };
             if outputs.is_empty() {
-                return Ok((report::render(&a, fmt, color), code));
+                let text = report::render(&a, fmt, color);
+                // freeing a fleet's model takes a noticeable share of the run: let another
+                // thread do it while the output is written
+                std::thread::spawn(move || drop(a));
+                return Ok((text, code));
             }
             let mut stdout = String::new();
             for (f, path) in outputs {

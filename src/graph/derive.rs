@@ -123,7 +123,27 @@ fn sync_condition(es: &ExternalSecret) -> Option<&Condition> {
     }
 }
 
+/// The sync state of a sync object.
+///
+/// Rules and the graph ask this many times of each ExternalSecret: for those of the
+/// snapshot it is computed once for all and kept in the snapshot's index.
 pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
+    let all = &snap.external_secrets;
+    let at = (es as *const ExternalSecret as usize)
+        .checked_sub(all.as_ptr() as usize)
+        .map(|off| off / std::mem::size_of::<ExternalSecret>().max(1))
+        .filter(|&i| i < all.len() && std::ptr::eq(&all[i], es));
+    match at {
+        Some(i) => snap
+            .index
+            .sync
+            .get_or_init(|| all.iter().map(|e| compute_es_sync(snap, e)).collect())[i]
+            .clone(),
+        None => compute_es_sync(snap, es),
+    }
+}
+
+fn compute_es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
     let mut st = SyncState::default();
     let capture = snap.captured_at;
     if let Some(c) = sync_condition(es) {

@@ -128,6 +128,49 @@ impl Out {
 
 /// Reads every entry of the bundle.
 pub fn ingest(bundle: &Bundle) -> Ingested {
+    use rayon::prelude::*;
+    let (mut ing, ctx) = prepare(bundle);
+    let results: Vec<(FileReport, Vec<Fact>)> = bundle
+        .entries
+        .par_iter()
+        .filter(|e| !manifest::is_manifest(&e.path))
+        .map(|e| ingest_entry(e, bundle, &ctx))
+        .collect();
+    merge(&mut ing, results);
+    ing
+}
+
+/// [`ingest`], freeing each file's bytes as soon as it is read: on a fleet the bundle
+/// is then gone by the time the model is built, and the two are never held at once.
+pub fn ingest_owned(mut bundle: Bundle) -> Ingested {
+    use rayon::prelude::*;
+    let (mut ing, ctx) = prepare(&bundle);
+    let entries = std::mem::take(&mut bundle.entries);
+    let results: Vec<(FileReport, Vec<Fact>)> = entries
+        .into_par_iter()
+        .filter(|e| !manifest::is_manifest(&e.path))
+        .map(|e| ingest_entry(&e, &bundle, &ctx))
+        .collect();
+    merge(&mut ing, results);
+    ing
+}
+
+/// What every file is read with: the commands the manifest names, the troubleshoot root.
+struct Context {
+    hints: BTreeMap<String, String>,
+    ts_root: Option<String>,
+}
+
+fn merge(ing: &mut Ingested, results: Vec<(FileReport, Vec<Fact>)>) {
+    for (report, facts) in results {
+        ing.files.push(report);
+        ing.facts.extend(facts);
+    }
+    ing.files.sort_by(|a, b| a.path.cmp(&b.path));
+}
+
+/// The manifest, skipped entries and the capture time in a name: read before the files.
+fn prepare(bundle: &Bundle) -> (Ingested, Context) {
     let mut ing = Ingested::default();
     // the manifest first: it maps output files to the commands that wrote them
     let mut hints: BTreeMap<String, String> = BTreeMap::new();
@@ -167,55 +210,48 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
             break;
         }
     }
-    // files are independent: read them in parallel, then merge in bundle order so the result
-    // does not depend on scheduling
-    use rayon::prelude::*;
-    let results: Vec<(FileReport, Vec<Fact>)> = bundle
-        .entries
-        .par_iter()
-        .filter(|e| !manifest::is_manifest(&e.path))
-        .map(|e| {
-            let hint = hints.get(&*e.path).map(|c| Command::parse(c));
-            let (out, format, mut skipped) =
-                ingest_file_with(&e.path, &e.data, hint, &bundle.limits);
-            // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
-            if let (Some(root), Some(reason)) = (&ts_root, skipped.as_mut()) {
-                if let Some(rel) = e.path.strip_prefix(root.as_str()) {
-                    let collector = rel.split('/').next().unwrap_or(rel);
-                    if rel.contains('/') && troubleshoot::classify(rel).is_none()
-                        || collector.ends_with(".json")
-                    {
-                        *reason = format!(
-                            "troubleshoot {collector} output, not used by credtrace ({reason})"
-                        );
-                    }
-                }
+    // files are independent: they are read in parallel, then merged in bundle order so the
+    // result does not depend on scheduling
+    (ing, Context { hints, ts_root })
+}
+
+/// Reads one file of the bundle.
+fn ingest_entry(
+    e: &crate::bundle::Entry,
+    bundle: &Bundle,
+    ctx: &Context,
+) -> (FileReport, Vec<Fact>) {
+    let hint = ctx.hints.get(&*e.path).map(|c| Command::parse(c));
+    let (out, format, mut skipped) = ingest_file_with(&e.path, &e.data, hint, &bundle.limits);
+    // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
+    if let (Some(root), Some(reason)) = (&ctx.ts_root, skipped.as_mut()) {
+        if let Some(rel) = e.path.strip_prefix(root.as_str()) {
+            let collector = rel.split('/').next().unwrap_or(rel);
+            if rel.contains('/') && troubleshoot::classify(rel).is_none()
+                || collector.ends_with(".json")
+            {
+                *reason =
+                    format!("troubleshoot {collector} output, not used by credtrace ({reason})");
             }
-            let mut report = FileReport::new(&e.path, format, &out, skipped);
-            // what the bundle reader knows (a truncated archive) comes first
-            let mut notes: Vec<String> = bundle
-                .notes
-                .iter()
-                .filter(|n| *n.path == *e.path)
-                .map(|n| n.reason.clone())
-                .collect();
-            notes.append(&mut report.notes);
-            report.notes = notes;
-            // a command line may carry a secret (`vault login TOKEN`)
-            report.commands = report
-                .commands
-                .iter()
-                .map(|c| crate::model::redact::redact_command(c))
-                .collect();
-            (report, out.facts)
-        })
-        .collect();
-    for (report, facts) in results {
-        ing.files.push(report);
-        ing.facts.extend(facts);
+        }
     }
-    ing.files.sort_by(|a, b| a.path.cmp(&b.path));
-    ing
+    let mut report = FileReport::new(&e.path, format, &out, skipped);
+    // what the bundle reader knows (a truncated archive) comes first
+    let mut notes: Vec<String> = bundle
+        .notes
+        .iter()
+        .filter(|n| *n.path == *e.path)
+        .map(|n| n.reason.clone())
+        .collect();
+    notes.append(&mut report.notes);
+    report.notes = notes;
+    // a command line may carry a secret (`vault login TOKEN`)
+    report.commands = report
+        .commands
+        .iter()
+        .map(|c| crate::model::redact::redact_command(c))
+        .collect();
+    (report, out.facts)
 }
 
 fn is_binary(data: &[u8]) -> bool {

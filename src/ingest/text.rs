@@ -100,6 +100,26 @@ pub struct Source<'a> {
     /// Lines that hold a secret value (a Secret's `data` on one line, a KV read printed as
     /// compact JSON): cited by number only, their text never becomes an excerpt.
     withheld: std::cell::RefCell<std::collections::BTreeSet<usize>>,
+    /// The field name each line starts with (YAML `key:` or JSON `"key":`), found on the
+    /// first [`Source::field`]: locating a field is then a comparison per line, not a
+    /// trim, two formatted prefixes and a search.
+    keys: std::cell::OnceCell<Vec<Option<&'a str>>>,
+}
+
+/// A line's text after its indentation and list markers.
+fn field_text(l: &str) -> &str {
+    l.trim_start().trim_start_matches("- ")
+}
+
+/// The field name a line starts with: `key` of `key: ...` or of `"key": ...`.
+fn field_key(t: &str) -> Option<&str> {
+    if let Some(rest) = t.strip_prefix('"') {
+        let end = rest.find('"')?;
+        return (rest.as_bytes().get(end + 1) == Some(&b':')).then(|| &rest[..end]);
+    }
+    let end = t.find(':')?;
+    let key = &t[..end];
+    (!key.contains('"')).then_some(key)
 }
 
 impl<'a> Source<'a> {
@@ -108,6 +128,7 @@ impl<'a> Source<'a> {
             path: path.clone(),
             lines: text.lines().collect(),
             withheld: Default::default(),
+            keys: Default::default(),
         }
     }
 
@@ -161,12 +182,25 @@ impl<'a> Source<'a> {
     /// contains `value` (empty: any value). Falls back to `fallback`.
     pub fn field(&self, from: usize, to: usize, key: &str, value: &str, fallback: usize) -> Loc {
         let needle = searchable(value);
-        let (yaml_key, json_key) = (format!("{key}:"), format!("\"{key}\":"));
-        let i = self.find(from, to, |l| {
-            let t = l.trim_start().trim_start_matches("- ");
-            let keyed = t.starts_with(&yaml_key) || t.starts_with(&json_key);
-            keyed && (needle.is_empty() || t.contains(needle))
+        let holds = |i: usize| needle.is_empty() || field_text(self.lines[i]).contains(needle);
+        if key.contains(['"', ':']) {
+            // not a name the index holds: scan
+            let (yaml_key, json_key) = (format!("{key}:"), format!("\"{key}\":"));
+            let i = self.find(from, to, |l| {
+                let t = field_text(l);
+                let keyed = t.starts_with(&yaml_key) || t.starts_with(&json_key);
+                keyed && (needle.is_empty() || t.contains(needle))
+            });
+            return self.loc(i.unwrap_or(fallback));
+        }
+        let to = to.min(self.lines.len());
+        let keys = self.keys.get_or_init(|| {
+            self.lines
+                .iter()
+                .map(|l| field_key(field_text(l)))
+                .collect()
         });
+        let i = (from..to).find(|&i| keys[i] == Some(key) && holds(i));
         self.loc(i.unwrap_or(fallback))
     }
 
@@ -492,6 +526,39 @@ mod tests {
             s.field(0, 99, "message", "could not get\nsecret", 0).line,
             6
         );
+    }
+
+    #[test]
+    fn indexed_field_lookup_equals_a_scan() {
+        let text = "items:\n- name: a\n  - name: b\n    \"name\": \"c\",\n  \"na\\\"me\": x\n  key:name: y\n  \"key\": 1\n  name:\n   name : z\n  \"name\" : w\n  - - name: a2\n";
+        let path: Arc<str> = Arc::from("x.yaml");
+        let s = Source::new(&path, text);
+        let scan = |from: usize, to: usize, key: &str, value: &str| {
+            let needle = searchable(value);
+            let (yaml_key, json_key) = (format!("{key}:"), format!("\"{key}\":"));
+            s.find(from, to, |l| {
+                let t = l.trim_start().trim_start_matches("- ");
+                (t.starts_with(&yaml_key) || t.starts_with(&json_key))
+                    && (needle.is_empty() || t.contains(needle))
+            })
+            .map(|i| i + 1)
+            .unwrap_or(0)
+        };
+        for key in [
+            "name", "key", "na\\", "key:name", "\"name\"", "items", "nam", "",
+        ] {
+            for value in ["", "a", "b", "c", "x", "y", "z", "w", "a2", "1"] {
+                for from in 0..s.lines.len() + 1 {
+                    for to in [from, from + 2, 99] {
+                        assert_eq!(
+                            s.field(from, to, key, value, 0).line as usize,
+                            scan(from, to, key, value).max(1),
+                            "{key:?} {value:?} {from}..{to}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

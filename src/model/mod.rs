@@ -346,7 +346,7 @@ impl Snapshot {
     pub fn secret(&self, namespace: &str, name: &str) -> Option<&Secret> {
         self.index
             .secrets
-            .get(&(namespace.to_string(), name.to_string()))
+            .get(namespace, name)
             .map(|&i| &self.secrets[i])
     }
 
@@ -359,7 +359,8 @@ impl Snapshot {
     pub fn sync_object(&self, kind: Kind, namespace: &str, name: &str) -> Option<&ExternalSecret> {
         self.index
             .ess
-            .get(&(kind, namespace.to_string(), name.to_string()))
+            .get(&kind)
+            .and_then(|m| m.get(namespace, name))
             .map(|&i| &self.external_secrets[i])
     }
 
@@ -384,7 +385,7 @@ impl Snapshot {
     pub fn producers_of(&self, namespace: &str, secret: &str) -> Vec<&ExternalSecret> {
         self.index
             .producers
-            .get(&(namespace.to_string(), secret.to_string()))
+            .get(namespace, secret)
             .map(|v| v.iter().map(|&i| &self.external_secrets[i]).collect())
             .unwrap_or_default()
     }
@@ -393,7 +394,9 @@ impl Snapshot {
     pub fn events_for(&self, kind: &str, namespace: Option<&str>, name: &str) -> Vec<&Event> {
         self.index
             .events
-            .get(&(kind.to_ascii_lowercase(), name.to_string()))
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(kind))
+            .and_then(|(_, m)| m.get(name))
             .map(|v| {
                 v.iter()
                     .map(|&i| &self.events[i])
@@ -411,10 +414,10 @@ impl Snapshot {
     pub fn presence(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Presence {
         let present = match kind {
             Kind::Secret => namespace.and_then(|ns| self.secret(ns, name)).is_some(),
-            Kind::ServiceAccount => self
-                .index
-                .sas
-                .contains(&(namespace.map(str::to_string), name.to_string())),
+            Kind::ServiceAccount => match namespace {
+                Some(ns) => self.index.sas.get(ns, name).is_some(),
+                None => self.index.sas_cluster.contains(name),
+            },
             Kind::ExternalSecret
             | Kind::VaultStaticSecret
             | Kind::VaultDynamicSecret
@@ -466,12 +469,16 @@ impl Snapshot {
 /// Lookup tables built once with the snapshot, so that joins are not quadratic on a fleet.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Index {
-    secrets: std::collections::HashMap<(String, String), usize>,
-    ess: std::collections::HashMap<(Kind, String, String), usize>,
-    producers: std::collections::HashMap<(String, String), Vec<usize>>,
-    /// (lowercase kind, name) -> events about it
-    events: std::collections::HashMap<(String, String), Vec<usize>>,
-    sas: std::collections::HashSet<(Option<String>, String)>,
+    secrets: Map2<usize>,
+    ess: std::collections::HashMap<Kind, Map2<usize>>,
+    producers: Map2<Vec<usize>>,
+    /// kind (as the events spell it; matched ignoring case) -> name -> events about it
+    events: Vec<(String, std::collections::HashMap<String, Vec<usize>>)>,
+    /// ServiceAccounts by namespace and name, and those read without a namespace
+    sas: Map2<()>,
+    sas_cluster: std::collections::HashSet<String>,
+    /// Each ExternalSecret's sync state (by position), computed on first use.
+    pub(crate) sync: std::sync::OnceLock<Vec<crate::graph::derive::SyncState>>,
 }
 
 impl Index {
@@ -479,31 +486,80 @@ impl Index {
         let mut ix = Index::default();
         for (i, s) in snap.secrets.iter().enumerate() {
             if let Some(ns) = &s.meta.namespace {
-                ix.secrets.insert((ns.clone(), s.meta.name.clone()), i);
+                ix.secrets.insert(ns, &s.meta.name, i);
             }
         }
         for (i, e) in snap.external_secrets.iter().enumerate() {
             if let Some(ns) = &e.meta.namespace {
                 ix.ess
-                    .insert((e.kind(), ns.clone(), e.meta.name.clone()), i);
+                    .entry(e.kind())
+                    .or_default()
+                    .insert(ns, &e.meta.name, i);
                 if e.has_target() {
-                    ix.producers
-                        .entry((ns.clone(), e.target_name.clone()))
-                        .or_default()
-                        .push(i);
+                    ix.producers.entry(ns, &e.target_name).push(i);
                 }
             }
         }
         for (i, e) in snap.events.iter().enumerate() {
-            ix.events
-                .entry((e.object_kind.to_ascii_lowercase(), e.object_name.clone()))
+            let at = match ix
+                .events
+                .iter()
+                .position(|(k, _)| k.eq_ignore_ascii_case(&e.object_kind))
+            {
+                Some(at) => at,
+                None => {
+                    ix.events.push((e.object_kind.clone(), Default::default()));
+                    ix.events.len() - 1
+                }
+            };
+            ix.events[at]
+                .1
+                .entry(e.object_name.clone())
                 .or_default()
                 .push(i);
         }
         for s in &snap.service_accounts {
-            ix.sas
-                .insert((s.meta.namespace.clone(), s.meta.name.clone()));
+            match &s.meta.namespace {
+                Some(ns) => ix.sas.insert(ns, &s.meta.name, ()),
+                None => {
+                    ix.sas_cluster.insert(s.meta.name.clone());
+                }
+            }
         }
         ix
+    }
+}
+
+/// A map keyed by two strings (namespace, name), looked up without building a key.
+#[derive(Clone, Debug)]
+pub(crate) struct Map2<V>(std::collections::HashMap<String, std::collections::HashMap<String, V>>);
+
+impl<V> Default for Map2<V> {
+    fn default() -> Self {
+        Map2(Default::default())
+    }
+}
+
+impl<V> Map2<V> {
+    pub(crate) fn get(&self, a: &str, b: &str) -> Option<&V> {
+        self.0.get(a)?.get(b)
+    }
+
+    pub(crate) fn insert(&mut self, a: &str, b: &str, v: V) {
+        self.inner(a).insert(b.to_string(), v);
+    }
+
+    pub(crate) fn entry(&mut self, a: &str, b: &str) -> &mut V
+    where
+        V: Default,
+    {
+        self.inner(a).entry(b.to_string()).or_default()
+    }
+
+    fn inner(&mut self, a: &str) -> &mut std::collections::HashMap<String, V> {
+        if !self.0.contains_key(a) {
+            self.0.insert(a.to_string(), Default::default());
+        }
+        self.0.get_mut(a).expect("inserted above")
     }
 }

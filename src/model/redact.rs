@@ -40,24 +40,32 @@ pub fn redact_line(line: &str) -> String {
     // key: value / key=value / "key": "value" / `key  value` where key names a secret
     let lower = line.to_ascii_lowercase();
     let bytes = lower.as_bytes();
+    // A key counts where the text before it (or before its opening quote) is blank or
+    // ends with `{`, `,` or `-`: those places are found once, and each key is tried there.
+    let mut starts = Vec::new();
+    let mut last = None;
+    for (i, c) in lower.char_indices() {
+        if matches!(last, None | Some('{' | ',' | '-')) {
+            starts.push(i);
+        }
+        if !c.is_whitespace() {
+            last = Some(c);
+        }
+    }
     for key in SECRET_KEYS {
-        let mut from = 0;
-        while let Some(off) = lower[from..].find(key) {
-            let pos = from + off;
-            from = pos + 1;
+        for &kstart in &starts {
             // the key may be quoted
-            let (kstart, mut after) = (pos, pos + key.len());
-            let quoted = kstart > 0 && bytes[kstart - 1] == b'"' && bytes.get(after) == Some(&b'"');
-            let kstart = if quoted { kstart - 1 } else { kstart };
-            if quoted {
-                after += 1;
-            }
-            let boundary_ok = kstart == 0
-                || !bytes[kstart - 1].is_ascii_alphanumeric() && bytes[kstart - 1] != b'_';
-            let starts_line = lower[..kstart].trim().is_empty()
-                || lower[..kstart].trim_end().ends_with(['{', ',', '-']);
-            if !boundary_ok || !starts_line {
+            let quoted = bytes[kstart] == b'"';
+            let pos = if quoted { kstart + 1 } else { kstart };
+            if !lower[pos..].starts_with(key) {
                 continue;
+            }
+            let mut after = pos + key.len();
+            if quoted {
+                if bytes.get(after) != Some(&b'"') {
+                    continue;
+                }
+                after += 1;
             }
             // the separator: `:`, `=`, or whitespace (a table row)
             let sep = match bytes.get(after) {
@@ -113,25 +121,29 @@ pub fn redact_command(cmd: &str) -> String {
 
 /// Replaces token-shaped words and long base64 runs inside free text.
 pub fn redact_tokens(text: &str) -> String {
+    // words are runs of ASCII bytes, so slicing at their ends stays on char boundaries
+    let in_word =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'/' | b'=');
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && in_word(bytes[i]) {
+            i += 1;
+        }
+        let word = &text[start..i];
         if looks_like_secret(word) {
             out.push_str("<redacted>");
         } else {
             out.push_str(word);
         }
-        word.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '/' | '=') {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
+        let start = i;
+        while i < bytes.len() && !in_word(bytes[i]) {
+            i += 1;
         }
+        out.push_str(&text[start..i]);
     }
-    flush(&mut word, &mut out);
     out
 }
 
@@ -171,6 +183,125 @@ pub fn looks_like_secret(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first implementation, kept to check the faster one against.
+    fn reference_line(line: &str) -> String {
+        let line = line.trim();
+        let line: String = if line.chars().count() > 240 {
+            let cut: String = line.chars().take(240).collect();
+            format!("{cut}...")
+        } else {
+            line.to_string()
+        };
+        // key: value / key=value / "key": "value" / `key  value` where key names a secret
+        let lower = line.to_ascii_lowercase();
+        let bytes = lower.as_bytes();
+        for key in SECRET_KEYS {
+            let mut from = 0;
+            while let Some(off) = lower[from..].find(key) {
+                let pos = from + off;
+                from = pos + 1;
+                // the key may be quoted
+                let (kstart, mut after) = (pos, pos + key.len());
+                let quoted =
+                    kstart > 0 && bytes[kstart - 1] == b'"' && bytes.get(after) == Some(&b'"');
+                let kstart = if quoted { kstart - 1 } else { kstart };
+                if quoted {
+                    after += 1;
+                }
+                let boundary_ok = kstart == 0
+                    || !bytes[kstart - 1].is_ascii_alphanumeric() && bytes[kstart - 1] != b'_';
+                let starts_line = lower[..kstart].trim().is_empty()
+                    || lower[..kstart].trim_end().ends_with(['{', ',', '-']);
+                if !boundary_ok || !starts_line {
+                    continue;
+                }
+                // the separator: `:`, `=`, or whitespace (a table row)
+                let sep = match bytes.get(after) {
+                    Some(b':') | Some(b'=') => 1,
+                    Some(b' ') | Some(b'\t') => 0,
+                    _ => continue,
+                };
+                let spaced = sep == 0;
+                let rest_start = after + sep;
+                let ws = lower[rest_start..].len() - lower[rest_start..].trim_start().len();
+                let value_start = rest_start + ws;
+                let rest = line[value_start..].trim();
+                // `key value` (a Vault table row) only when the value is one word
+                let table_row = !spaced || rest.split_whitespace().count() == 1;
+                if table_row && !rest.is_empty() && rest != "\"\"" && rest != "|" && rest != ">" {
+                    return format!("{}<redacted>", &line[..value_start]);
+                }
+            }
+        }
+        reference_tokens(&line)
+    }
+
+    fn reference_tokens(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            if looks_like_secret(word) {
+                out.push_str("<redacted>");
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '/' | '=') {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+
+    const PIECES: &[&str] = &[
+        "password",
+        "\"token\"",
+        "token",
+        ":",
+        "=",
+        " ",
+        "  ",
+        "\t",
+        "{",
+        ",",
+        "-",
+        "\"",
+        "secret_id",
+        "secret",
+        "auth",
+        "x",
+        "client_token",
+        "hvs.CAESIGabcdefghijk1234",
+        "é",
+        "\u{3000}",
+        "\u{a0}",
+        "|",
+        ">",
+        ".dockercfg",
+        "AKIAabcdefghijkl1234",
+        "_",
+        "aZ09+/aZ09+/aZ09+/aZ09+/",
+        "eyJa.b.c",
+        "\"\"",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn same_as_the_first_implementation(
+            parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..14)
+        ) {
+            let line = parts.concat();
+            proptest::prop_assert_eq!(redact_line(&line), reference_line(&line));
+            proptest::prop_assert_eq!(redact_tokens(&line), reference_tokens(&line));
+        }
+    }
 
     #[test]
     fn redacts_secret_keys_and_tokens() {

@@ -8,10 +8,29 @@
 //! resolved to Vault API paths with the capability the controller needs, because unlike ESO
 //! these controllers name the API path (or enough to build it) themselves.
 
+use super::json::Json;
 use super::objects::{arr, b, conditions, get, meta, owned, s, t, Span};
 use crate::model::time::{parse_duration, parse_rfc3339};
 use crate::model::*;
 use serde_json::Value;
+
+/// Whether an object of this `apiVersion` may be one of the delivery paths read here: a cheap
+/// test before the object is turned into a `serde_json::Value`.
+pub fn handles(api: &str) -> bool {
+    matches!(
+        api.split('/').next().unwrap_or_default(),
+        "secrets.hashicorp.com" | "secrets-store.csi.x-k8s.io" | "cert-manager.io"
+    )
+}
+
+/// Whether a Pod carries Vault Agent Injector annotations (checked before [`agent_facts`]).
+pub fn may_be_injected<V: Json>(v: &V) -> bool {
+    let Some(ann) = v.get("metadata").and_then(|m| m.get("annotations")) else {
+        return false;
+    };
+    ann.get("vault.hashicorp.com/agent-inject").is_some()
+        || ann.get("vault.hashicorp.com/agent-inject-status").is_some()
+}
 
 /// Facts for an object of another delivery path, or `None` when `v` is not one.
 pub fn object_facts(v: &Value, span: &Span) -> Option<(String, Vec<Fact>)> {
@@ -367,7 +386,7 @@ fn provider_class(v: &Value, span: &Span) -> Vec<Fact> {
         .collect();
     let synced = arr(v, &["spec", "secretObjects"])
         .iter()
-        .find(|o| s(o, &["secretName"]).is_some());
+        .find(|o| s(*o, &["secretName"]).is_some());
     let target = synced
         .and_then(|o| s(o, &["secretName"]))
         .unwrap_or_default()

@@ -4,6 +4,7 @@
 //! serde gives values without positions, so each object's line range is recovered from the
 //! text (list items start at the same indentation), and fields are located inside it.
 
+use super::json::{Json, Node};
 use super::objects::{is_object, object_fact, Span};
 use crate::ingest::text::Source;
 use crate::ingest::Out;
@@ -45,7 +46,7 @@ pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String
             "JSON nested deeper than {max} levels (--max-depth), not read"
         ));
     }
-    let v: Value = serde_json::from_str(text).map_err(|e| {
+    let v = Node::parse(text).map_err(|e| {
         format!(
             "invalid JSON at line {}: {}",
             e.line(),
@@ -245,53 +246,52 @@ impl<'de> serde::de::Visitor<'de> for Counted<'_> {
     }
 }
 
-fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> Doc {
-    static EMPTY: Vec<Value> = Vec::new();
-    let items: Option<&Vec<Value>> = match &v {
-        Value::Array(a) => Some(a),
-        Value::Object(o) => {
-            let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
-            if kind == "List" || kind.ends_with("List") {
-                // `"items": null` is how an empty list is serialised by some clients
-                match o.get("items") {
-                    Some(Value::Array(a)) => Some(a),
-                    Some(Value::Null) | None => Some(&EMPTY),
-                    _ => None,
-                }
-            } else {
-                None
+fn take_value<V: Json>(src: &Source, v: V, from: usize, to: usize, out: &mut Out) -> Doc {
+    let items: Option<&[V]> = if let Some(a) = v.as_array() {
+        Some(a)
+    } else if v.is_object() {
+        let kind = v.get("kind").and_then(V::as_str).unwrap_or("");
+        if kind == "List" || kind.ends_with("List") {
+            // `"items": null` is how an empty list is serialised by some clients
+            match v.get("items") {
+                Some(a) if a.as_array().is_some() => a.as_array(),
+                Some(n) if n.is_null() => Some(&[]),
+                None => Some(&[]),
+                _ => None,
             }
+        } else {
+            None
         }
-        _ => None,
+    } else {
+        None
     };
     match items {
         Some(items) => {
             if !items.is_empty() && !items.iter().any(is_object) {
-                return Doc::Other(v);
+                return Doc::Other(v.into_value());
             }
             if items.is_empty() {
                 out.recognised = true;
-                out.notes.push(match &v {
-                    Value::Object(o) => format!(
+                out.notes.push(if v.is_object() {
+                    format!(
                         "empty {}",
-                        o.get("kind").and_then(Value::as_str).unwrap_or("List")
-                    ),
-                    _ => "empty list".to_string(),
+                        v.get("kind").and_then(V::as_str).unwrap_or("List")
+                    )
+                } else {
+                    "empty list".to_string()
                 });
             }
-            let starts = item_starts(src, from, to, items, matches!(v, Value::Array(_)));
+            let starts = item_starts(src, from, to, items, v.as_array().is_some());
             let mut seen = std::collections::BTreeSet::new();
             for (i, item) in items.iter().enumerate() {
                 let start = starts[i];
                 let end = starts.get(i + 1).copied().unwrap_or(to);
                 take_object(src, item, start, end, out);
                 if let (Some(k), Some(ns)) = (
-                    item.get("kind")
-                        .and_then(Value::as_str)
-                        .and_then(Kind::parse),
+                    item.get("kind").and_then(V::as_str).and_then(Kind::parse),
                     item.get("metadata")
                         .and_then(|m| m.get("namespace"))
-                        .and_then(Value::as_str),
+                        .and_then(V::as_str),
                 ) {
                     seen.insert((k, ns.to_string()));
                 }
@@ -300,15 +300,13 @@ fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> 
             for (k, ns) in seen {
                 out.cover(k, Some(ns));
             }
-            if let Value::Object(o) = &v {
-                if let Some(kind) = o
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .and_then(|k| k.strip_suffix("List"))
-                    .and_then(Kind::parse)
-                {
-                    out.list_kind = Some(kind);
-                }
+            if let Some(kind) = v
+                .get("kind")
+                .and_then(V::as_str)
+                .and_then(|k| k.strip_suffix("List"))
+                .and_then(Kind::parse)
+            {
+                out.list_kind = Some(kind);
             }
             out.was_list = true;
             Doc::Objects
@@ -317,27 +315,30 @@ fn take_value(src: &Source, v: Value, from: usize, to: usize, out: &mut Out) -> 
             take_object(src, &v, from, to, out);
             Doc::Objects
         }
-        None => Doc::Other(v),
+        None => Doc::Other(v.into_value()),
     }
 }
 
-fn take_object(src: &Source, v: &Value, start: usize, end: usize, out: &mut Out) {
+fn take_object<V: Json>(src: &Source, v: &V, start: usize, end: usize, out: &mut Out) {
     let span = Span { src, start, end };
-    if let Some((label, facts)) = super::delivery::object_facts(v, &span) {
-        *out.kinds.entry(label).or_default() += 1;
-        out.facts.extend(facts);
-        return;
+    let api = v.get("apiVersion").and_then(V::as_str).unwrap_or_default();
+    if super::delivery::handles(api) {
+        if let Some((label, facts)) = super::delivery::object_facts(&v.as_value(), &span) {
+            *out.kinds.entry(label).or_default() += 1;
+            out.facts.extend(facts);
+            return;
+        }
     }
     let (label, fact) = object_fact(v, &span);
     *out.kinds.entry(label).or_default() += 1;
-    if let Some(Fact::Pod(_)) = &fact {
-        if let Some(agent) = super::delivery::agent_facts(v, &span) {
+    if let (Some(Fact::Pod(_)), true) = (&fact, super::delivery::may_be_injected(v)) {
+        if let Some(agent) = super::delivery::agent_facts(&v.as_value(), &span) {
             out.facts.extend(agent);
         }
     }
     if let Some(f) = fact {
         out.facts.push(f);
-    } else if let Some(items) = v.get("items").and_then(Value::as_array) {
+    } else if let Some(items) = v.get("items").and_then(V::as_array) {
         // nested lists are rare but legal
         for item in items {
             if is_object(item) {
@@ -361,7 +362,13 @@ fn take_object(src: &Source, v: &Value, start: usize, end: usize, out: &mut Out)
 
 /// The first line of each item of a list, found by indentation; falls back to searching
 /// for each item's name in order.
-fn item_starts(src: &Source, from: usize, to: usize, items: &[Value], bare: bool) -> Vec<usize> {
+fn item_starts<V: Json>(
+    src: &Source,
+    from: usize,
+    to: usize,
+    items: &[V],
+    bare: bool,
+) -> Vec<usize> {
     let to = to.min(src.lines.len());
     let anchor = if bare {
         src.find(from, to, |l| l.trim_start().starts_with('['))
@@ -399,7 +406,7 @@ fn item_starts(src: &Source, from: usize, to: usize, items: &[Value], bare: bool
             let name = it
                 .get("metadata")
                 .and_then(|m| m.get("name"))
-                .and_then(Value::as_str)
+                .and_then(V::as_str)
                 .unwrap_or("");
             let found = src.find(cursor, to, |l| {
                 let t = l.trim_start().trim_start_matches("- ");

@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod describe;
 pub mod docs;
 pub mod events;
+pub mod json;
 pub mod objects;
 pub mod table;
 pub mod x509;

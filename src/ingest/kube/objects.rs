@@ -6,6 +6,7 @@
 //! key names, a fingerprint, the shape of a dockerconfigjson and the public facts of a
 //! `tls.crt` right here, and go no further.
 
+use super::json::Json;
 use crate::ingest::text::Source;
 use crate::model::time::{parse_duration, parse_rfc3339};
 use crate::model::*;
@@ -33,11 +34,11 @@ impl Span<'_, '_> {
     }
 }
 
-pub(super) fn s<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+pub(super) fn s<'v, V: Json>(v: &'v V, path: &[&str]) -> Option<&'v str> {
     get(v, path)?.as_str()
 }
 
-pub(super) fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+pub(super) fn get<'v, V: Json>(v: &'v V, path: &[&str]) -> Option<&'v V> {
     let mut cur = v;
     for p in path {
         cur = cur.get(p)?;
@@ -45,18 +46,15 @@ pub(super) fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     Some(cur)
 }
 
-pub(super) fn arr<'v>(v: &'v Value, path: &[&str]) -> &'v [Value] {
-    get(v, path)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+pub(super) fn arr<'v, V: Json>(v: &'v V, path: &[&str]) -> &'v [V] {
+    get(v, path).and_then(V::as_array).unwrap_or(&[])
 }
 
-pub(super) fn b(v: &Value, path: &[&str]) -> bool {
-    get(v, path).and_then(Value::as_bool).unwrap_or(false)
+pub(super) fn b<V: Json>(v: &V, path: &[&str]) -> bool {
+    get(v, path).and_then(V::as_bool).unwrap_or(false)
 }
 
-pub(super) fn t(v: &Value, path: &[&str]) -> Option<Time> {
+pub(super) fn t<V: Json>(v: &V, path: &[&str]) -> Option<Time> {
     s(v, path).and_then(parse_rfc3339)
 }
 
@@ -64,29 +62,28 @@ pub(super) fn owned(v: Option<&str>) -> Option<String> {
     v.filter(|x| !x.is_empty()).map(str::to_string)
 }
 
-fn string_map(v: Option<&Value>) -> std::collections::BTreeMap<String, String> {
-    v.and_then(Value::as_object)
+fn string_map<V: Json>(v: Option<&V>) -> std::collections::BTreeMap<String, String> {
+    v.and_then(V::entries)
         .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect()
+            m.map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_json_string()),
+                )
+            })
+            .collect()
         })
         .unwrap_or_default()
 }
 
 /// Is `v` a Kubernetes object (has `kind` and `metadata.name`)?
-pub fn is_object(v: &Value) -> bool {
-    v.get("kind").and_then(Value::as_str).is_some() && s(v, &["metadata", "name"]).is_some()
+pub fn is_object<V: Json>(v: &V) -> bool {
+    v.get("kind").and_then(V::as_str).is_some() && s(v, &["metadata", "name"]).is_some()
 }
 
-pub(super) fn meta(v: &Value, span: &Span) -> Meta {
+pub(super) fn meta<V: Json>(v: &V, span: &Span) -> Meta {
     let name = s(v, &["metadata", "name"]).unwrap_or_default().to_string();
     let loc = span.field("name", &name);
     let managed_fields = arr(v, &["metadata", "managedFields"])
@@ -123,7 +120,7 @@ pub(super) fn meta(v: &Value, span: &Span) -> Meta {
     }
 }
 
-pub(super) fn conditions(v: &Value, path: &[&str], span: &Span) -> Vec<Condition> {
+pub(super) fn conditions<V: Json>(v: &V, path: &[&str], span: &Span) -> Vec<Condition> {
     arr(v, path)
         .iter()
         .map(|c| {
@@ -150,12 +147,13 @@ pub(super) fn conditions(v: &Value, path: &[&str], span: &Span) -> Vec<Condition
 
 /// Converts one object into facts. Returns the kind label used for the file report
 /// (`other:<Kind>` for kinds credtrace does not model).
-pub fn object_fact(v: &Value, span: &Span) -> (String, Option<Fact>) {
-    let kind = v.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let api = v
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+///
+/// The kinds a fleet holds many of are read from any [`Json`] tree (JSON files give a
+/// borrowed [`super::json::Node`], YAML a `Value`); every other kind is read from a
+/// `serde_json::Value` by [`value_fact`].
+pub fn object_fact<V: Json>(v: &V, span: &Span) -> (String, Option<Fact>) {
+    let kind = v.get("kind").and_then(V::as_str).unwrap_or_default();
+    let api = v.get("apiVersion").and_then(V::as_str).unwrap_or_default();
     let fact = match kind {
         "Pod" => Fact::Pod(Box::new(pod(v, span))),
         "Secret" => Fact::Secret(Box::new(secret(v, span))),
@@ -170,8 +168,8 @@ pub fn object_fact(v: &Value, span: &Span) -> (String, Option<Fact>) {
             Fact::Workload(Box::new(Workload {
                 kind: kind.to_string(),
                 meta: meta(v, span),
-                replicas: get(v, &["spec", "replicas"]).and_then(Value::as_i64),
-                ready: get(v, &["status", "readyReplicas"]).and_then(Value::as_i64),
+                replicas: get(v, &["spec", "replicas"]).and_then(V::as_i64),
+                ready: get(v, &["status", "readyReplicas"]).and_then(V::as_i64),
                 conditions: conditions(v, &["status", "conditions"], span),
             }))
         }
@@ -181,6 +179,15 @@ pub fn object_fact(v: &Value, span: &Span) -> (String, Option<Fact>) {
         "SecretStore" | "ClusterSecretStore" if api.starts_with("external-secrets.io/") => {
             Fact::SecretStore(Box::new(store(v, kind, span)))
         }
+        _ => return value_fact(&v.as_value(), kind, api, span),
+    };
+    (kind.to_string(), Some(fact))
+}
+
+/// The kinds read from a `serde_json::Value` (`kind` and `apiVersion` already read from
+/// it): what [`object_fact`] does not read itself.
+pub fn value_fact(v: &Value, kind: &str, api: &str, span: &Span) -> (String, Option<Fact>) {
+    let fact = match kind {
         "VaultDynamicSecret" if api.starts_with("generators.external-secrets.io/") => {
             let meta = meta(v, span);
             let path = owned(s(v, &["spec", "path"]));
@@ -196,7 +203,7 @@ pub fn object_fact(v: &Value, span: &Span) -> (String, Option<Fact>) {
     (kind.to_string(), Some(fact))
 }
 
-fn pod(v: &Value, span: &Span) -> Pod {
+fn pod<V: Json>(v: &V, span: &Span) -> Pod {
     let meta = meta(v, span);
     let mut containers = Vec::new();
     for (key, init) in [("initContainers", true), ("containers", false)] {
@@ -313,9 +320,7 @@ fn pod(v: &Value, span: &Span) -> Pod {
                 waiting_reason,
                 waiting_message: owned(s(cs, &["state", "waiting", "message"])),
                 started_at: t(cs, &["state", "running", "startedAt"]),
-                restart_count: get(cs, &["restartCount"])
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0) as u32,
+                restart_count: get(cs, &["restartCount"]).and_then(V::as_u64).unwrap_or(0) as u32,
                 loc,
             });
         }
@@ -336,16 +341,17 @@ fn pod(v: &Value, span: &Span) -> Pod {
 }
 
 /// Every string leaf of a JSON value.
-pub fn string_leaves<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
-    match v {
-        Value::String(s) => out.push(s),
-        Value::Array(a) => a.iter().for_each(|x| string_leaves(x, out)),
-        Value::Object(m) => m.values().for_each(|x| string_leaves(x, out)),
-        _ => {}
+pub fn string_leaves<'v, V: Json>(v: &'v V, out: &mut Vec<&'v str>) {
+    if let Some(s) = v.as_str() {
+        out.push(s);
+    } else if let Some(a) = v.as_array() {
+        a.iter().for_each(|x| string_leaves(x, out));
+    } else if let Some(m) = v.entries() {
+        m.for_each(|(_, x)| string_leaves(x, out));
     }
 }
 
-fn secret(v: &Value, span: &Span) -> Secret {
+fn secret<V: Json>(v: &V, span: &Span) -> Secret {
     // a Secret printed on few lines (compact JSON) would carry its data into an excerpt
     let mut values = Vec::new();
     for key in ["data", "stringData"] {
@@ -358,21 +364,21 @@ fn secret(v: &Value, span: &Span) -> Secret {
     let mut keys = Vec::new();
     let mut hasher = Sha256::new();
     let mut decoded: Vec<(String, Vec<u8>)> = Vec::new();
-    if let Some(data) = v.get("data").and_then(Value::as_object) {
+    if let Some(data) = v.get("data").and_then(V::entries) {
         for (k, val) in data {
             let raw = val.as_str().unwrap_or_default();
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(raw.trim())
                 .unwrap_or_else(|_| raw.as_bytes().to_vec());
-            keys.push(k.clone());
-            decoded.push((k.clone(), bytes));
+            keys.push(k.to_string());
+            decoded.push((k.to_string(), bytes));
         }
     }
-    if let Some(data) = v.get("stringData").and_then(Value::as_object) {
+    if let Some(data) = v.get("stringData").and_then(V::entries) {
         for (k, val) in data {
-            keys.push(k.clone());
+            keys.push(k.to_string());
             decoded.push((
-                k.clone(),
+                k.to_string(),
                 val.as_str().unwrap_or_default().as_bytes().to_vec(),
             ));
         }
@@ -476,7 +482,7 @@ pub fn credential_shape(value: &str) -> CredentialShape {
     CredentialShape::Other
 }
 
-fn event(v: &Value, span: &Span) -> Event {
+fn event<V: Json>(v: &V, span: &Span) -> Event {
     let obj = get(v, &["involvedObject"]).or_else(|| get(v, &["regarding"]));
     let message = s(v, &["message"])
         .or_else(|| s(v, &["note"]))
@@ -501,7 +507,7 @@ fn event(v: &Value, span: &Span) -> Event {
         count: get(v, &["count"])
             .or_else(|| get(v, &["series", "count"]))
             .or_else(|| get(v, &["deprecatedCount"]))
-            .and_then(Value::as_u64)
+            .and_then(V::as_u64)
             .unwrap_or(1) as u32,
         first: when(&[
             &["firstTimestamp"],
@@ -530,7 +536,7 @@ fn event(v: &Value, span: &Span) -> Event {
     }
 }
 
-fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
+fn external_secret<V: Json>(v: &V, span: &Span) -> ExternalSecret {
     let meta = meta(v, span);
     let store_name = s(v, &["spec", "secretStoreRef", "name"])
         .unwrap_or_default()
@@ -585,8 +591,8 @@ fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
         })
         .collect();
     let template_keys = get(v, &["spec", "target", "template", "data"])
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
+        .and_then(V::entries)
+        .map(|m| m.map(|(k, _)| k.to_string()).collect())
         .unwrap_or_default();
     ExternalSecret {
         store,
@@ -613,9 +619,9 @@ fn external_secret(v: &Value, span: &Span) -> ExternalSecret {
     }
 }
 
-fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
+fn store<V: Json>(v: &V, kind: &str, span: &Span) -> SecretStore {
     let meta = meta(v, span);
-    let provider = get(v, &["spec", "provider"]).and_then(Value::as_object);
+    let provider = get(v, &["spec", "provider"]).filter(|p| p.is_object());
     let vault = get(v, &["spec", "provider", "vault"]).map(|p| {
         let auth = if let Some(k) = get(p, &["auth", "kubernetes"]) {
             let role = s(k, &["role"]).unwrap_or_default().to_string();
@@ -642,11 +648,12 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
                 namespace: owned(s(tk, &["namespace"])),
             }
         } else if let Some(m) = get(p, &["auth"])
-            .and_then(Value::as_object)
-            .and_then(|a| a.keys().find(|k| *k != "namespace"))
+            .and_then(V::entries)
+            .and_then(|mut a| a.find(|(k, _)| *k != "namespace"))
+            .map(|(k, _)| k)
         {
             VaultAuth::Other {
-                method: m.clone(),
+                method: m.to_string(),
                 loc: span.field(m, ""),
             }
         } else {
@@ -663,7 +670,10 @@ fn store(v: &Value, kind: &str, span: &Span) -> SecretStore {
         }
     });
     let other_provider = if vault.is_none() {
-        provider.and_then(|m| m.keys().next().cloned())
+        provider
+            .and_then(V::entries)
+            .and_then(|mut m| m.next())
+            .map(|(k, _)| k.to_string())
     } else {
         None
     };

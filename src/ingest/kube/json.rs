@@ -1,0 +1,340 @@
+//! A JSON tree that borrows its strings from the text, and the [`Json`] trait the object
+//! readers are written against.
+//!
+//! Fleet-sized bundles are mostly `kubectl get -o json` lists, and building a
+//! `serde_json::Value` for them (a `String` per key and value, an order-preserving map per
+//! object) cost more than everything else ingest does. [`Node`] keeps unescaped strings as
+//! slices of the text and objects as small vectors searched in order, so a list costs a
+//! few allocations per object instead of dozens. Its semantics follow `serde_json::Value`
+//! exactly (a repeated key keeps its first position and its last value; numbers are
+//! `serde_json::Number`), so a reader gives the same facts from either; kinds read only
+//! from a `Value` get one through [`Json::to_value`].
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
+use std::borrow::Cow;
+use std::fmt;
+
+/// What the object readers need of a JSON value.
+pub trait Json: Sized {
+    /// The member `key` of an object (`None` for anything else).
+    fn get(&self, key: &str) -> Option<&Self>;
+    fn as_str(&self) -> Option<&str>;
+    fn as_array(&self) -> Option<&[Self]>;
+    fn as_bool(&self) -> Option<bool>;
+    fn as_i64(&self) -> Option<i64>;
+    fn as_u64(&self) -> Option<u64>;
+    fn is_object(&self) -> bool;
+    fn is_null(&self) -> bool;
+    /// An object's members in document order.
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>>;
+    /// Compact JSON text of the value.
+    fn to_json_string(&self) -> String;
+    fn to_value(&self) -> Value;
+    fn into_value(self) -> Value;
+    /// The value as a `serde_json::Value`, borrowed when it is one.
+    fn as_value(&self) -> Cow<'_, Value> {
+        Cow::Owned(self.to_value())
+    }
+}
+
+impl Json for Value {
+    fn get(&self, key: &str) -> Option<&Self> {
+        Value::get(self, key)
+    }
+    fn as_str(&self) -> Option<&str> {
+        Value::as_str(self)
+    }
+    fn as_array(&self) -> Option<&[Self]> {
+        Value::as_array(self).map(Vec::as_slice)
+    }
+    fn as_bool(&self) -> Option<bool> {
+        Value::as_bool(self)
+    }
+    fn as_i64(&self) -> Option<i64> {
+        Value::as_i64(self)
+    }
+    fn as_u64(&self) -> Option<u64> {
+        Value::as_u64(self)
+    }
+    fn is_object(&self) -> bool {
+        Value::is_object(self)
+    }
+    fn is_null(&self) -> bool {
+        Value::is_null(self)
+    }
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+        Value::as_object(self).map(|m| m.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+    fn to_json_string(&self) -> String {
+        self.to_string()
+    }
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+    fn into_value(self) -> Value {
+        self
+    }
+    fn as_value(&self) -> Cow<'_, Value> {
+        Cow::Borrowed(self)
+    }
+}
+
+/// A JSON value whose strings borrow from the text when they hold no escape.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+impl<'a> Node<'a> {
+    /// Parses JSON text; errors are serde_json's (same messages and lines).
+    pub fn parse(text: &'a str) -> Result<Node<'a>, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+impl Json for Node<'_> {
+    fn get(&self, key: &str) -> Option<&Self> {
+        match self {
+            Node::Object(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn as_array(&self) -> Option<&[Self]> {
+        match self {
+            Node::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn as_bool(&self) -> Option<bool> {
+        match self {
+            Node::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    fn as_i64(&self) -> Option<i64> {
+        match self {
+            Node::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+    fn as_u64(&self) -> Option<u64> {
+        match self {
+            Node::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+    fn is_object(&self) -> bool {
+        matches!(self, Node::Object(_))
+    }
+    fn is_null(&self) -> bool {
+        matches!(self, Node::Null)
+    }
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+        match self {
+            Node::Object(m) => Some(m.iter().map(|(k, v)| (&**k, v))),
+            _ => None,
+        }
+    }
+    fn to_json_string(&self) -> String {
+        self.to_value().to_string()
+    }
+    fn to_value(&self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Number(n) => Value::Number(n.clone()),
+            Node::String(s) => Value::String(s.to_string()),
+            Node::Array(a) => Value::Array(a.iter().map(Node::to_value).collect()),
+            Node::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+    fn into_value(self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(b),
+            Node::Number(n) => Value::Number(n),
+            Node::String(s) => Value::String(s.into_owned()),
+            Node::Array(a) => Value::Array(a.into_iter().map(Node::into_value).collect()),
+            Node::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Node<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+/// Objects with more members than this find a repeated key through a hash map.
+const LINEAR_KEYS: usize = 16;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
+        Ok(Number::from_f64(v).map_or(Node::Null, Node::Number))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(v)))
+    }
+    fn visit_none<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        de::Deserialize::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element()? {
+            v.push(item);
+        }
+        Ok(Node::Array(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let mut m: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+        // a repeated key keeps its first place and takes the last value, as in `Value`
+        let mut index: Option<std::collections::HashMap<String, usize>> = None;
+        while let Some(k) = map.next_key_seed(KeySeed)? {
+            let v: Node<'de> = map.next_value()?;
+            if let Some(ix) = &mut index {
+                match ix.get(&*k) {
+                    Some(&i) => m[i].1 = v,
+                    None => {
+                        ix.insert(k.to_string(), m.len());
+                        m.push((k, v));
+                    }
+                }
+                continue;
+            }
+            match m.iter().position(|(x, _)| *x == k) {
+                Some(i) => m[i].1 = v,
+                None => m.push((k, v)),
+            }
+            if m.len() > LINEAR_KEYS {
+                index = Some(
+                    m.iter()
+                        .enumerate()
+                        .map(|(i, (k, _))| (k.to_string(), i))
+                        .collect(),
+                );
+            }
+        }
+        Ok(Node::Object(m))
+    }
+}
+
+/// An object key, borrowed when it holds no escape.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_as_value() {
+        let texts = [
+            r#"{"a":1,"b":[true,null,-2,3.5,"x\"y"],"c":{"d":"e"},"a":2}"#,
+            r#"[{"k":"v"},{"k\u0041":18446744073709551615}]"#,
+            r#""plain""#,
+        ];
+        for t in texts {
+            let v: Value = serde_json::from_str(t).unwrap();
+            let n = Node::parse(t).unwrap();
+            assert_eq!(n.to_value(), v, "{t}");
+            assert_eq!(n.to_json_string(), v.to_string());
+            assert_eq!(n.clone().into_value(), v);
+        }
+        let n = Node::parse(r#"{"a":1,"b":{"c":"d"},"a":"last"}"#).unwrap();
+        assert_eq!(n.get("a").and_then(Json::as_str), Some("last"));
+        let keys: Vec<&str> = n.entries().unwrap().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b"]);
+    }
+
+    #[test]
+    fn many_repeated_keys() {
+        let mut t = String::from("{");
+        for i in 0..100 {
+            t.push_str(&format!("\"k{}\":{i},", i % 40));
+        }
+        t.push_str("\"end\":0}");
+        let v: Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(Node::parse(&t).unwrap().to_value(), v);
+    }
+
+    #[test]
+    fn errors_are_serde_json_errors() {
+        let bad = "{\n  \"a\": [1,\n  }";
+        let e1 = serde_json::from_str::<Value>(bad).unwrap_err();
+        let e2 = Node::parse(bad).unwrap_err();
+        assert_eq!(e1.to_string(), e2.to_string());
+    }
+}
