@@ -452,7 +452,12 @@ fn issuer(kind: &str, v: &Value, span: &Span) -> SecretStore {
             mount_path: cm_mount(s(k, &["mountPath"]).unwrap_or("/v1/auth/kubernetes")),
             loc: span.field("role", &role),
             role,
-            service_account: s(k, &["serviceAccountRef", "name"]).map(|n| (n.to_string(), None)),
+            // a ClusterIssuer's ServiceAccount lives in cert-manager's cluster resource
+            // namespace (`--cluster-resource-namespace`, `cert-manager` unless changed)
+            service_account: s(k, &["serviceAccountRef", "name"]).map(|n| {
+                let ns = (kind == "ClusterIssuer").then(|| "cert-manager".to_string());
+                (n.to_string(), ns)
+            }),
         }
     } else if let Some(tk) = get(vault, &["auth", "tokenSecretRef"]) {
         let name = s(tk, &["name"]).unwrap_or_default().to_string();

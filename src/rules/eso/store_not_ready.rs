@@ -121,7 +121,7 @@ pub(crate) fn check_stores(ctx: &Ctx, sink: &mut Sink, accept: &dyn Fn(&SecretSt
             .map(|n| format!(" -n {n}"))
             .unwrap_or_default();
         f.remediation.push(format!(
-            "after fixing the cause, check the store is Valid again: kubectl get {kind} {}{nsflag}",
+            "after fixing the cause, check it is ready again: kubectl get {kind} {}{nsflag}",
             store.meta.name
         ));
         sink.report(f);
