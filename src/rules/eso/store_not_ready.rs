@@ -120,6 +120,30 @@ pub(crate) fn check_stores(ctx: &Ctx, sink: &mut Sink, accept: &dyn Fn(&SecretSt
             .as_deref()
             .map(|n| format!(" -n {n}"))
             .unwrap_or_default();
+        // a refused login whose role the bundle lacks: say where to look
+        let login_refused = err
+            .as_ref()
+            .and_then(|(m, _, _)| VaultError::parse(m))
+            .filter(|e| {
+                e.code == Some(403)
+                    && e.path
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("auth/") && p.ends_with("/login"))
+            });
+        if let (Some(_), Some((mount, role, None))) =
+            (login_refused, crate::graph::access::store_role(snap, store))
+        {
+            let who = crate::graph::access::logins(snap, store)
+                .ok()
+                .and_then(|l| {
+                    l.first()
+                        .map(|l| format!(" include {}/{}", l.namespace, l.sa))
+                })
+                .unwrap_or_default();
+            f.remediation.push(format!(
+                "Vault refused the login and the role is not in the bundle: check that `vault read auth/{mount}/role/{role}` exists and its bound_service_account_names/namespaces{who}"
+            ));
+        }
         f.remediation.push(format!(
             "after fixing the cause, check it is ready again: kubectl get {kind} {}{nsflag}",
             store.meta.name
