@@ -579,6 +579,23 @@ fn build(
             remediation.push(r.clone());
         }
     };
+    if let Some((policy, why)) = &refused_by_policy {
+        let p = &policy.name;
+        let write = format!("vault policy write {p} ");
+        if !root_finding.remediation.iter().any(|r| r.contains(&write)) {
+            // the refusal says which capability is missing (`... lacks update on PATH`)
+            let cap = why
+                .split("lacks ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(|c| format!("\"{c}\""))
+                .unwrap_or_else(|| "the missing capability".into());
+            push(&format!(
+                "grant it in policy {p}: vault policy read {p} > {p}.hcl, add {cap} to the path block that matches {}, then vault policy write {p} {p}.hcl",
+                last.0.name
+            ));
+        }
+    }
     root_finding.remediation.iter().for_each(&mut push);
     for (obj, _) in path.iter().rev() {
         if let Some(fs) = by_subject.get(obj) {
