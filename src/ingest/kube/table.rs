@@ -123,6 +123,34 @@ fn infer_kind(cols: &[String]) -> Option<&'static str> {
     })
 }
 
+/// The continuation lines of a multi-line Vault error after line `from - 1` (blank lines,
+/// `URL:`, `Code:`, `Errors:`, `Raw Message:` and `* ...` items) and the line after them.
+fn vault_error_body(src: &Source, from: usize) -> (String, usize) {
+    let is_part = |l: &str| {
+        let t = l.trim_start();
+        ["URL:", "Code:", "Errors:", "Raw Message:", "* ", "*\t"]
+            .iter()
+            .any(|p| t.starts_with(p))
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    let mut end = from;
+    let mut k = from;
+    while k < src.lines.len() {
+        let l = src.lines[k];
+        if l.trim().is_empty() {
+            k += 1;
+            continue;
+        }
+        if !is_part(l) {
+            break;
+        }
+        parts.push(l.trim_end());
+        k += 1;
+        end = k;
+    }
+    (parts.join("\n"), end)
+}
+
 /// Reads a `kubectl get` table starting at line `i`.
 pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
     let (cols, starts) = header(src.lines[i])?;
@@ -156,7 +184,14 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         let loc = src.loc(j);
         if kind == "Event" {
             let row = get_event_row(line);
-            if let Some(r) = row {
+            if let Some(mut r) = row {
+                // a Vault error printed by kubectl over several lines (`URL:`, `Code:`, `* ...`)
+                // belongs to this row's message
+                let (body, next) = vault_error_body(src, j + 1);
+                if !body.is_empty() {
+                    r.message = format!("{}\n\n{body}", r.message);
+                    j = next - 1;
+                }
                 out.push(
                     "Event",
                     Fact::Event(Box::new(Event {
@@ -451,5 +486,25 @@ vault-issuer  False   3d
         assert!(
             matches!(&out.facts[0], Fact::SecretStore(s) if s.kind == "ClusterIssuer" && s.meta.namespace.is_none())
         );
+    }
+
+    #[test]
+    fn multi_line_vault_errors_stay_in_their_event() {
+        let text = "LAST SEEN   TYPE      REASON         OBJECT                   MESSAGE\n\
+2m          Warning   UpdateFailed   externalsecret/shop-db   err: Error making API request.\n\
+\n\
+URL: GET https://vault.example:8200/v1/kv/data/shop/db\n\
+Code: 403. Errors:\n\
+\n\
+* 1 error occurred:\n\
+\t* permission denied\n\
+5m          Normal    Created        pod/web-1                Created container web\n";
+        let out = run(text, Some("kubectl get events -n shop"));
+        let evs = out.events();
+        assert_eq!(evs.len(), 2, "{evs:?}");
+        let e = VaultError::parse(&evs[0].message).expect("the error is in the message");
+        assert_eq!(e.path.as_deref(), Some("kv/data/shop/db"));
+        assert!(e.is_permission_denied());
+        assert_eq!(evs[1].reason, "Created");
     }
 }
