@@ -182,6 +182,7 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &delivery::vso_sync_failing::RULE,
         &delivery::vso_auth_invalid::RULE,
         &delivery::vso_lease_expired::RULE,
+        &delivery::vso_rollout_target_missing::RULE,
         &delivery::csi_mount_failing::RULE,
         &delivery::agent_init_failing::RULE,
         &delivery::cert_not_renewed::RULE,

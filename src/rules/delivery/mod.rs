@@ -8,4 +8,5 @@ pub mod cert_not_renewed;
 pub mod csi_mount_failing;
 pub mod vso_auth_invalid;
 pub mod vso_lease_expired;
+pub mod vso_rollout_target_missing;
 pub mod vso_sync_failing;
