@@ -1,8 +1,8 @@
 //! CT-VAULT-004 policy-grant-shadowed.
 
 use crate::acl::explain::{Denial, RuleRef};
-use crate::rules::vault::support::{policy_groups, refusals, PolicyGroup};
-use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::vault::support::{report_policy_groups, PolicyGroup};
+use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct GrantShadowed;
 pub static RULE: GrantShadowed = GrantShadowed;
@@ -29,33 +29,21 @@ impl Rule for GrantShadowed {
     }
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
-        let snap = ctx.snap;
-        let all = match refusals(snap) {
-            Ok(r) => r,
-            Err(missing) => {
-                sink.skip(missing);
-                return;
-            }
-        };
         fn blame(d: &Denial) -> Option<&RuleRef> {
             match d {
                 Denial::Shadowed { by, .. } => Some(by),
                 _ => None,
             }
         }
-        for g in policy_groups(snap, sink, &all, blame) {
-            let PolicyGroup {
-                policy,
-                first,
-                ess,
-                finding: mut f,
-            } = g;
-            if let Denial::Shadowed { grant, .. } = &first.denial {
-                f.evidence.insert(1, grant.loc.clone());
-            }
-            if let Denial::Shadowed { by, deny, .. } = &first.denial {
+        report_policy_groups(ctx, sink, blame, |g: &mut PolicyGroup| {
+            let (policy, first) = (&g.policy, g.first);
+            if let Denial::Shadowed {
+                by, deny, grant, ..
+            } = &first.denial
+            {
+                g.finding.evidence.insert(1, grant.loc.clone());
                 let cap = first.request.capability;
-                f.remediation.push(if *deny {
+                g.finding.remediation.push(if *deny {
                     format!(
                         "remove the deny of path \"{}\" from policy {policy} (or narrow it so it does not cover {}), then run vault policy write {policy} {policy}.hcl",
                         by.pattern, first.request.path
@@ -67,10 +55,6 @@ impl Rule for GrantShadowed {
                     )
                 });
             }
-            for es in &ess {
-                f.remediation.push(resync_command(snap, es));
-            }
-            sink.report(f);
-        }
+        });
     }
 }

@@ -1,8 +1,8 @@
 //! CT-VAULT-015 policy-lacks-metadata-capability.
 
 use crate::acl::explain::{Denial, RuleRef};
-use crate::rules::vault::support::{policy_groups, refusals, PolicyGroup};
-use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
+use crate::rules::vault::support::{report_policy_groups, PolicyGroup};
+use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct MetadataCapability;
 pub static RULE: MetadataCapability = MetadataCapability;
@@ -29,27 +29,14 @@ impl Rule for MetadataCapability {
     }
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
-        let snap = ctx.snap;
-        let all = match refusals(snap) {
-            Ok(r) => r,
-            Err(missing) => {
-                sink.skip(missing);
-                return;
-            }
-        };
         fn blame(d: &Denial) -> Option<&RuleRef> {
             match d {
                 Denial::MetadataNotGranted { data_grant, .. } => Some(data_grant),
                 _ => None,
             }
         }
-        for g in policy_groups(snap, sink, &all, blame) {
-            let PolicyGroup {
-                policy,
-                first,
-                ess,
-                finding: mut f,
-            } = g;
+        report_policy_groups(ctx, sink, blame, |g: &mut PolicyGroup| {
+            let (policy, first) = (&g.policy, g.first);
             if let (Denial::MetadataNotGranted { data_grant, .. }, Some(mount)) =
                 (&first.denial, first.request.kv2_mount.as_deref())
             {
@@ -58,15 +45,11 @@ impl Rule for MetadataCapability {
                     Some(rest) => format!("{mount}/metadata{rest}"),
                     None => format!("{}/*", first.request.path),
                 };
-                f.remediation.push(format!(
+                g.finding.remediation.push(format!(
                     "grant the metadata path in policy {policy}: add path \"{fixed}\" {{ capabilities = [\"{}\"] }} to it and run vault policy write {policy} {policy}.hcl",
                     first.request.capability
                 ));
             }
-            for es in &ess {
-                f.remediation.push(resync_command(snap, es));
-            }
-            sink.report(f);
-        }
+        });
     }
 }

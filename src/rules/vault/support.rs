@@ -6,7 +6,7 @@ use crate::acl::explain::{Denial, RuleRef};
 use crate::graph::access::{self, Request};
 use crate::graph::derive::es_sync;
 use crate::model::*;
-use crate::rules::{Finding, Severity, Sink};
+use crate::rules::{resync_command, Ctx, Finding, Severity, Sink};
 
 /// One refused request of one ExternalSecret.
 pub struct Refusal<'a> {
@@ -235,6 +235,33 @@ pub struct PolicyGroup<'a> {
     pub first: &'a Refusal<'a>,
     pub ess: Vec<&'a ExternalSecret>,
     pub finding: Finding,
+}
+
+/// Runs an ACL rule that blames one policy rule per refusal: evaluates the refusals (the rule
+/// is skipped when the bundle cannot say), groups them by the blamed rule, lets `finish` add what
+/// is specific to the failure mode (evidence, the policy fix), adds each sync object's resync
+/// step and reports.
+pub fn report_policy_groups(
+    ctx: &Ctx,
+    sink: &mut Sink,
+    blame: fn(&Denial) -> Option<&RuleRef>,
+    finish: impl Fn(&mut PolicyGroup),
+) {
+    let snap = ctx.snap;
+    let all = match refusals(snap) {
+        Ok(r) => r,
+        Err(missing) => {
+            sink.skip(missing);
+            return;
+        }
+    };
+    for mut g in policy_groups(snap, sink, &all, blame) {
+        finish(&mut g);
+        for es in &g.ess {
+            g.finding.remediation.push(resync_command(snap, es));
+        }
+        sink.report(g.finding);
+    }
 }
 
 /// Groups refusals by the rule `blame` picks from each denial and builds the base findings.
