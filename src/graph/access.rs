@@ -464,10 +464,7 @@ pub fn store_errors(snap: &Snapshot, store: &SecretStore) -> Vec<SeenError> {
 
 /// The ExternalSecrets that use `store`.
 pub fn users<'a>(snap: &'a Snapshot, store: &SecretStore) -> Vec<&'a ExternalSecret> {
-    snap.external_secrets
-        .iter()
-        .filter(|es| snap.store_for(es).is_some_and(|s| std::ptr::eq(s, store)))
-        .collect()
+    snap.users_of(store)
 }
 
 /// Vault's glob for bound names (`*` matches any run of characters, anywhere).

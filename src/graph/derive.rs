@@ -796,18 +796,6 @@ pub fn store_error(snap: &Snapshot, store: &SecretStore) -> Option<(String, Loc,
     ))
 }
 
-/// ExternalSecrets that use `store` (by name and kind, in the store's namespace for a SecretStore).
-pub fn dependents<'a>(snap: &'a Snapshot, store: &SecretStore) -> Vec<&'a ExternalSecret> {
-    snap.external_secrets
-        .iter()
-        .filter(|es| {
-            es.store.name == store.meta.name
-                && es.store.kind == store.kind
-                && (store.kind == "ClusterSecretStore" || es.meta.namespace == store.meta.namespace)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

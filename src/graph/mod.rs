@@ -580,7 +580,8 @@ impl Graph {
                     let mut sa_namespaces: Vec<Option<String>> =
                         match sa_ns.clone().or_else(|| s.meta.namespace.clone()) {
                             Some(n) => vec![Some(n)],
-                            None => derive::dependents(snap, s)
+                            None => snap
+                                .users_of(s)
                                 .iter()
                                 .map(|e| e.meta.namespace.clone())
                                 .collect(),

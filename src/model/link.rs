@@ -124,19 +124,31 @@ fn csi(snap: &mut Snapshot) {
             }
         }
     }
+    // (namespace, class) -> the Pods that mount it, found in one pass over the Pods
+    let mut mounting: BTreeMap<(&str, &str), Vec<&Pod>> = BTreeMap::new();
+    for p in &snap.pods {
+        let Some(ns) = p.meta.namespace.as_deref() else {
+            continue;
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        for c in p
+            .volumes
+            .iter()
+            .filter_map(|v| v.csi_provider_class.as_deref())
+        {
+            if !seen.contains(&c) {
+                seen.push(c);
+                mounting.entry((ns, c)).or_default().push(p);
+            }
+        }
+    }
     let mut new_events: Vec<Event> = Vec::new();
     let mut joined: Vec<usize> = Vec::new();
     for (ns, class) in classes {
-        let pods: Vec<&Pod> = snap
-            .pods
-            .iter()
-            .filter(|p| p.meta.namespace.as_deref() == Some(ns.as_str()))
-            .filter(|p| {
-                p.volumes
-                    .iter()
-                    .any(|v| v.csi_provider_class.as_deref() == Some(class.as_str()))
-            })
-            .collect();
+        let pods: Vec<&Pod> = mounting
+            .get(&(ns.as_str(), class.as_str()))
+            .cloned()
+            .unwrap_or_default();
         let mut sas: Vec<String> = pods
             .iter()
             .map(|p| {
@@ -339,13 +351,15 @@ fn agents(snap: &mut Snapshot) {
         if es.conditions.iter().any(|c| c.type_ == "Ready") {
             continue;
         }
-        let Some(pod) = snap
+        // the Pods are sorted by (namespace, name): the agent's own Pod by binary search
+        let key = (es.meta.namespace.as_deref(), es.meta.name.as_str());
+        let Ok(at) = snap
             .pods
-            .iter()
-            .find(|p| p.meta.namespace == es.meta.namespace && p.meta.name == es.meta.name)
+            .binary_search_by(|p| (p.meta.namespace.as_deref(), p.meta.name.as_str()).cmp(&key))
         else {
             continue;
         };
+        let pod = &snap.pods[at];
         let init = pod.statuses.iter().find(|s| s.name == "vault-agent-init");
         let cond =
             |status: &str, reason: &str, message: String, t: Option<Time>, loc: &Loc| Condition {

@@ -366,21 +366,17 @@ impl Snapshot {
 
     /// The store a sync object refers to, resolving the kind as its controller does.
     pub fn store_for(&self, es: &ExternalSecret) -> Option<&SecretStore> {
-        let cluster = is_cluster_store(&es.store.kind);
-        let ns = es.store.namespace.as_ref().or(es.meta.namespace.as_ref());
-        let named = |s: &&SecretStore| s.meta.name == es.store.name && s.kind == es.store.kind;
-        let found = self
-            .stores
-            .iter()
-            .filter(named)
-            .find(|s| cluster || s.meta.namespace.as_ref() == ns);
-        match found {
-            None if es.store.any_namespace => self.stores.iter().find(named),
-            f => f,
-        }
+        self.index.store_of(es).map(|i| &self.stores[i])
     }
 
-    /// The ExternalSecrets whose target is this Secret.
+    /// The sync objects that use `store` (through [`Snapshot::store_for`]), in snapshot order.
+    pub fn users_of(&self, store: &SecretStore) -> Vec<&ExternalSecret> {
+        let at = self.stores.iter().position(|s| std::ptr::eq(s, store));
+        at.and_then(|i| self.index.store_users.get(i))
+            .map(|v| v.iter().map(|&i| &self.external_secrets[i]).collect())
+            .unwrap_or_default()
+    }
+
     /// The sync objects (of any source) whose target is this Secret.
     pub fn producers_of(&self, namespace: &str, secret: &str) -> Vec<&ExternalSecret> {
         self.index
@@ -479,11 +475,61 @@ pub(crate) struct Index {
     sas_cluster: std::collections::HashSet<String>,
     /// Each ExternalSecret's sync state (by position), computed on first use.
     pub(crate) sync: std::sync::OnceLock<Vec<crate::graph::derive::SyncState>>,
+    /// Stores by kind, then namespace (`""` for cluster-scoped kinds) and name.
+    stores: std::collections::HashMap<String, Map2<usize>>,
+    /// The sync objects of each store (by store position).
+    store_users: Vec<Vec<usize>>,
 }
 
 impl Index {
+    /// The position of the store a sync object refers to, resolving the kind as its controller
+    /// does: a cluster-scoped kind by name, else in the namespace the reference names or the
+    /// object's own; VSO's default VaultAuth in any namespace (the first in snapshot order).
+    fn store_of(&self, es: &ExternalSecret) -> Option<usize> {
+        let by_kind = self.stores.get(&es.store.kind)?;
+        let ns = if is_cluster_store(&es.store.kind) {
+            ""
+        } else {
+            es.store
+                .namespace
+                .as_deref()
+                .or(es.meta.namespace.as_deref())
+                .unwrap_or("")
+        };
+        by_kind.get(ns, &es.store.name).copied().or_else(|| {
+            es.store
+                .any_namespace
+                .then(|| {
+                    by_kind
+                        .0
+                        .values()
+                        .filter_map(|m| m.get(&es.store.name).copied())
+                        .min()
+                })
+                .flatten()
+        })
+    }
+
     pub(crate) fn build(snap: &Snapshot) -> Index {
         let mut ix = Index::default();
+        for (i, s) in snap.stores.iter().enumerate() {
+            let ns = if is_cluster_store(&s.kind) {
+                ""
+            } else {
+                s.meta.namespace.as_deref().unwrap_or("")
+            };
+            let by_kind = ix.stores.entry(s.kind.clone()).or_default();
+            // the first of two stores with one key wins, as a scan in snapshot order would
+            if by_kind.get(ns, &s.meta.name).is_none() {
+                by_kind.insert(ns, &s.meta.name, i);
+            }
+        }
+        ix.store_users = vec![Vec::new(); snap.stores.len()];
+        for (i, e) in snap.external_secrets.iter().enumerate() {
+            if let Some(at) = ix.store_of(e) {
+                ix.store_users[at].push(i);
+            }
+        }
         for (i, s) in snap.secrets.iter().enumerate() {
             if let Some(ns) = &s.meta.namespace {
                 ix.secrets.insert(ns, &s.meta.name, i);

@@ -1,6 +1,6 @@
 //! CT-ESO-011 serviceaccount-token-unavailable.
 
-use crate::graph::derive::{dependents, store_error};
+use crate::graph::derive::store_error;
 use crate::model::{Kind, ObjRef, Presence, VaultAuth};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
@@ -59,7 +59,8 @@ impl Rule for SaToken {
             let mut namespaces: Vec<String> = match (sa_ns, &store.meta.namespace) {
                 (Some(n), _) => vec![n.clone()],
                 (None, Some(n)) => vec![n.clone()],
-                (None, None) => dependents(snap, store)
+                (None, None) => snap
+                    .users_of(store)
                     .iter()
                     .filter_map(|e| e.meta.namespace.clone())
                     .collect(),

@@ -1,6 +1,6 @@
 //! CT-ESO-003 store-not-ready.
 
-use crate::graph::derive::{dependents, network_failure, store_error, store_ready};
+use crate::graph::derive::{network_failure, store_error, store_ready};
 use crate::model::time::fmt_time;
 use crate::model::{SecretStore, VaultError};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
@@ -62,7 +62,7 @@ pub(crate) fn check_stores(ctx: &Ctx, sink: &mut Sink, accept: &dyn Fn(&SecretSt
         {
             continue; // vault-unreachable owns it
         }
-        let deps = dependents(snap, store);
+        let deps = snap.users_of(store);
         let namespaces: BTreeSet<&str> = deps
             .iter()
             .filter_map(|e| e.meta.namespace.as_deref())

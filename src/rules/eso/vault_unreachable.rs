@@ -1,6 +1,6 @@
 //! CT-ESO-006 vault-unreachable.
 
-use crate::graph::derive::{dependents, es_sync, network_failure, store_error};
+use crate::graph::derive::{es_sync, network_failure, store_error};
 use crate::model::{Kind, ObjRef};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
@@ -48,7 +48,7 @@ impl Rule for VaultUnreachable {
                 .as_ref()
                 .map(|v| format!(" ({})", v.server))
                 .unwrap_or_default();
-            let deps = dependents(snap, store);
+            let deps = snap.users_of(store);
             let mut f = sink.finding(
                 subject.clone(),
                 format!(
