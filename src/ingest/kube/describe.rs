@@ -370,9 +370,7 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
             && (t.is_empty()
                 || line.starts_with(char::is_whitespace)
                 || !t.contains(": ")
-                || t.starts_with("URL:")
-                || t.starts_with("Code:")
-                || t.starts_with("Namespace:"))
+                || crate::ingest::vault::continues_error(t))
             && !(line.starts_with(|c: char| c.is_ascii_alphabetic())
                 && t.ends_with(':')
                 && !t.contains(' '));

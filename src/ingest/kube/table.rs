@@ -126,12 +126,7 @@ fn infer_kind(cols: &[String]) -> Option<&'static str> {
 /// The continuation lines of a multi-line Vault error after line `from - 1` (blank lines,
 /// `URL:`, `Code:`, `Errors:`, `Raw Message:` and `* ...` items) and the line after them.
 fn vault_error_body(src: &Source, from: usize) -> (String, usize) {
-    let is_part = |l: &str| {
-        let t = l.trim_start();
-        ["URL:", "Code:", "Errors:", "Raw Message:", "* ", "*\t"]
-            .iter()
-            .any(|p| t.starts_with(p))
-    };
+    let is_part = |l: &str| crate::ingest::vault::continues_error(l.trim_start());
     let mut parts: Vec<&str> = Vec::new();
     let mut end = from;
     let mut k = from;

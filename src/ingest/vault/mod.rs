@@ -46,12 +46,8 @@ pub fn error_block(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
             }
         } else {
             blank_run = 0;
-            let part_of_error = l.starts_with("URL:")
-                || l.starts_with("Code:")
-                || l.starts_with('*')
-                || l.starts_with("Namespace:")
-                || l.starts_with('<')
-                || text.contains("Raw Message");
+            let part_of_error =
+                continues_error(l) || l.starts_with('<') || text.contains("Raw Message");
             if !part_of_error {
                 break;
             }
@@ -115,4 +111,20 @@ pub fn policy(src: &Source, name: &str, from: usize, to: usize, out: &mut Out) {
         }
         Err(e) => out.notes.push(format!("policy {name}: {e}")),
     }
+}
+
+/// Whether a (trimmed) line continues a multi-line Vault API error (`URL:`, `Code:`, `Errors:`,
+/// `Namespace:`, `Raw Message:`, `* item`). Shared by every reader that meets such errors
+/// inside other outputs (Events tables, describe text).
+pub fn continues_error(t: &str) -> bool {
+    [
+        "URL:",
+        "Code:",
+        "Errors:",
+        "Namespace:",
+        "Raw Message:",
+        "*",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
 }
