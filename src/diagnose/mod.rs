@@ -424,9 +424,7 @@ fn relevant(snap: &Snapshot, path: &[Step], kind: EdgeKind, status: &EdgeStatus)
     // a store that cannot reach Vault explains everything behind it: never walk into
     // roles and policies past it (a proxy's 403 is not an ACL decision)
     let unreachable_store = path.iter().any(|(o, _)| {
-        snap.stores
-            .iter()
-            .find(|s| s.obj() == *o)
+        snap.store_by(o)
             .and_then(|s| crate::graph::derive::store_error(snap, s))
             .is_some_and(|(m, _, _)| crate::graph::derive::network_failure(&m).is_some())
     });
@@ -445,9 +443,9 @@ fn relevant(snap: &Snapshot, path: &[Step], kind: EdgeKind, status: &EdgeStatus)
             if kind == EdgeKind::RoleGrantsPolicy && status.is_bad() {
                 // the ExternalSecret on this path must have been denied by the ACL
                 return path.iter().filter(|(o, _)| o.kind.is_sync()).all(|(o, _)| {
-                    snap.external_secrets
-                        .iter()
-                        .find(|e| e.obj() == *o)
+                    o.namespace
+                        .as_deref()
+                        .and_then(|ns| snap.sync_object(o.kind, ns, &o.name))
                         .map(|es| crate::graph::derive::es_sync(snap, es))
                         .is_none_or(|st| {
                             st.vault_error

@@ -369,6 +369,15 @@ impl Snapshot {
         self.index.store_of(es).map(|i| &self.stores[i])
     }
 
+    /// The store a subject names (`kind`, namespace, name), by the index.
+    pub fn store_by(&self, o: &ObjRef) -> Option<&SecretStore> {
+        self.index
+            .stores
+            .get(o.kind.as_str())?
+            .get(o.namespace.as_deref().unwrap_or(""), &o.name)
+            .map(|&i| &self.stores[i])
+    }
+
     /// The sync objects that use `store` (through [`Snapshot::store_for`]), in snapshot order.
     pub fn users_of(&self, store: &SecretStore) -> Vec<&ExternalSecret> {
         let at = self.stores.iter().position(|s| std::ptr::eq(s, store));
