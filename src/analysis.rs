@@ -45,16 +45,39 @@ pub fn analyze(bundle: &Bundle, opts: &Options) -> Analysis {
 /// [`analyze`], freeing each file of the bundle as soon as it is read.
 pub fn analyze_owned(bundle: Bundle, opts: &Options) -> Analysis {
     let source = bundle.source.clone();
-    finish(source, ingest::ingest_owned(bundle), opts)
+    let ingested = stage("ingest", || ingest::ingest_owned(bundle));
+    finish(source, ingested, opts)
+}
+
+/// Runs one stage of the pipeline; with `CREDTRACE_TIMINGS` set, prints how long it took to
+/// stderr (for benchmarks: where the time of a run goes, without a profiler).
+pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    if std::env::var_os("CREDTRACE_TIMINGS").is_none() {
+        return f();
+    }
+    let t = std::time::Instant::now();
+    let out = f();
+    // resident memory after the stage (Linux), to see what each stage keeps
+    let rss = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map(|pages| format!(", {} MB resident", pages * 4096 >> 20))
+        .unwrap_or_default();
+    eprintln!("timing {name}: {:.3} s{rss}", t.elapsed().as_secs_f64());
+    out
 }
 
 fn finish(source: String, ingested: ingest::Ingested, opts: &Options) -> Analysis {
-    let snapshot = Snapshot::build(ingested.facts, ClockPolicy { as_of: opts.as_of });
-    let graph = Graph::build(&snapshot);
-    let (findings, skipped_rules) = rules::run(&snapshot, &graph);
+    let snapshot = stage("model", || {
+        Snapshot::build(ingested.facts, ClockPolicy { as_of: opts.as_of })
+    });
+    let graph = stage("graph", || Graph::build(&snapshot));
+    let (findings, skipped_rules) = stage("rules", || rules::run(&snapshot, &graph));
     let (findings, suppressed, expired_suppressions) =
         opts.policy.apply(findings, snapshot.captured_at);
-    let (diagnoses, timeline) = diagnose::diagnose(&snapshot, &graph, &findings);
+    let (diagnoses, timeline) = stage("diagnose", || {
+        diagnose::diagnose(&snapshot, &graph, &findings)
+    });
     let latent = diagnose::latent_risks(&findings, &diagnoses);
     Analysis {
         source,

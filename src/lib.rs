@@ -21,4 +21,4 @@ pub mod suppress;
 
 pub use analysis::{analyze, analyze_owned, Analysis, Options};
 
-mod analysis;
+pub(crate) mod analysis;

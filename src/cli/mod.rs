@@ -279,7 +279,8 @@ fn open_and_analyze(src: &str, opts: &Options) -> Result<crate::Analysis, UsageE
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         pb
     });
-    let b = bundle::open(src, opts.limits).map_err(|e| UsageError(e.to_string()));
+    let b = crate::analysis::stage("read", || bundle::open(src, opts.limits))
+        .map_err(|e| UsageError(e.to_string()));
     let b = match b {
         Ok(b) => b,
         Err(e) => {
@@ -421,7 +422,7 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
                 0
             };
             if outputs.is_empty() {
-                let text = report::render(&a, fmt, color);
+                let text = crate::analysis::stage("render", || report::render(&a, fmt, color));
                 // freeing a fleet's model takes a noticeable share of the run: let another
                 // thread do it while the output is written
                 std::thread::spawn(move || drop(a));
