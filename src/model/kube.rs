@@ -7,6 +7,18 @@
 use super::{Condition, Loc, Time, When};
 use std::collections::BTreeMap;
 
+/// The labels a rule reads; the others are not kept. A fleet's objects carry many (Helm,
+/// Prometheus, app labels on every Pod), and keeping them all made label maps the largest part
+/// of the model. A rule that reads another label adds it here.
+pub const KEPT_LABELS: &[&str] = &[
+    "app.kubernetes.io/name",
+    "reconcile.external-secrets.io/managed",
+];
+
+/// The annotations a rule reads, as [`KEPT_LABELS`]; real objects also carry
+/// `kubectl.kubernetes.io/last-applied-configuration`, a copy of the whole object.
+pub const KEPT_ANNOTATIONS: &[&str] = &["cert-manager.io/certificate-name"];
+
 /// Metadata common to every object.
 #[derive(Clone, Debug, Default)]
 pub struct Meta {
@@ -14,7 +26,9 @@ pub struct Meta {
     pub name: String,
     pub uid: Option<String>,
     pub created: Option<When>,
+    /// Only the labels in [`KEPT_LABELS`].
     pub labels: BTreeMap<String, String>,
+    /// Only the annotations in [`KEPT_ANNOTATIONS`].
     pub annotations: BTreeMap<String, String>,
     pub owners: Vec<OwnerRef>,
     pub managed_fields: Vec<ManagedField>,

@@ -62,18 +62,20 @@ pub(super) fn owned(v: Option<&str>) -> Option<String> {
     v.filter(|x| !x.is_empty()).map(str::to_string)
 }
 
-fn string_map<V: Json>(v: Option<&V>) -> std::collections::BTreeMap<String, String> {
+/// The entries of a string map whose key is in `keep`.
+fn string_map<V: Json>(v: Option<&V>, keep: &[&str]) -> std::collections::BTreeMap<String, String> {
     v.and_then(V::entries)
         .map(|m| {
-            m.map(|(k, v)| {
-                (
-                    k.to_string(),
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_json_string()),
-                )
-            })
-            .collect()
+            m.filter(|(k, _)| keep.contains(k))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_json_string()),
+                    )
+                })
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -105,8 +107,14 @@ pub(super) fn meta<V: Json>(v: &V, span: &Span) -> Meta {
         name,
         uid: owned(s(v, &["metadata", "uid"])),
         created: t(v, &["metadata", "creationTimestamp"]).map(When::At),
-        labels: string_map(get(v, &["metadata", "labels"])),
-        annotations: string_map(get(v, &["metadata", "annotations"])),
+        labels: string_map(
+            get(v, &["metadata", "labels"]),
+            crate::model::kube::KEPT_LABELS,
+        ),
+        annotations: string_map(
+            get(v, &["metadata", "annotations"]),
+            crate::model::kube::KEPT_ANNOTATIONS,
+        ),
         owners: arr(v, &["metadata", "ownerReferences"])
             .iter()
             .map(|o| OwnerRef {
