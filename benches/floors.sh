@@ -30,5 +30,11 @@ for n in "${@:-2000 10000}"; do
     read -r gz_t _ < <(best sh -c "gzip -dc '$dir.tar.gz' > /dev/null")
     read -r tgz_t tgz_m < <(best "$bin/credtrace" analyze "$dir.tar.gz" --format json --max-total-bytes 8G --max-entry-bytes 1G)
     printf '%-9s %-9s %-22s %-22s %-22s %-22s\n' "$s" "$mb" "$cat_t" "$dir_t, $dir_m" "$gz_t" "$tgz_t, $tgz_m"
+    # every planted chain diagnosed, and nothing else, from the directory and the .tar.gz alike
+    for input in "$dir" "$dir.tar.gz"; do
+      "$bin/credtrace" analyze "$input" --format json --max-total-bytes 8G --max-entry-bytes 1G > "$out/.analysis.json" || true
+      printf '  %s: ' "$(basename "$input")"
+      "$bin/examples/synth" --check "$dir.expected.json" "$out/.analysis.json" || echo "  planted chains check FAILED"
+    done
   done
 done
