@@ -352,7 +352,7 @@ fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &m
                     }
                     ("list", Some(p)) => out.push(
                         "VaultList",
-                        Fact::VaultList(VaultList {
+                        Fact::from(VaultList {
                             path: p.trim_matches('/').to_string(),
                             keys: names,
                             loc: src.loc(at),
@@ -413,7 +413,7 @@ fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &m
                 .to_string();
             out.push(
                 "VaultList",
-                Fact::VaultList(VaultList {
+                Fact::from(VaultList {
                     path,
                     keys: names,
                     loc: src.loc(at),

@@ -276,10 +276,10 @@ impl Builder {
             Fact::Pod(p) => upsert!(self.pods, key(&p.meta), *p, merge_pod, c),
             Fact::Secret(s) => upsert!(self.secrets, key(&s.meta), *s, merge_secret, c),
             Fact::ServiceAccount(s) => {
-                upsert!(self.sas, key(&s.meta), s, merge_sa, c)
+                upsert!(self.sas, key(&s.meta), *s, merge_sa, c)
             }
             Fact::Namespace(n) => {
-                self.namespaces.entry(n.meta.name.clone()).or_insert(n);
+                self.namespaces.entry(n.meta.name.clone()).or_insert(*n);
             }
             Fact::Workload(w) => {
                 let k = (
@@ -316,12 +316,12 @@ impl Builder {
                         fill(&mut old.kv_version, &m.kv_version);
                     }
                     None => {
-                        self.vault.mounts.insert(k, m);
+                        self.vault.mounts.insert(k, *m);
                     }
                 }
             }
             Fact::VaultPolicy(p) => {
-                self.vault.policies.insert(p.name.clone(), p);
+                self.vault.policies.insert(p.name.clone(), *p);
             }
             Fact::PolicyList(names, loc) => match &mut self.vault.policy_list {
                 Some((old, _)) => {
@@ -339,15 +339,15 @@ impl Builder {
             Fact::VaultRole(r) => {
                 self.vault
                     .roles
-                    .insert((r.mount.clone(), r.name.clone()), r);
+                    .insert((r.mount.clone(), r.name.clone()), *r);
             }
-            Fact::VaultLease(l) => self.vault.leases.push(l),
-            Fact::VaultTtl(t) => self.vault.ttls.push(t),
+            Fact::VaultLease(l) => self.vault.leases.push(*l),
+            Fact::VaultTtl(t) => self.vault.ttls.push(*t),
             Fact::Generator(g) => self.generators.push(*g),
-            Fact::VaultToken(t) => self.vault.tokens.push(t),
-            Fact::VaultList(l) => self.vault.lists.push(l),
-            Fact::VaultStatus(s) => self.vault.status = Some(s),
-            Fact::VaultError(e, loc) => self.vault.errors.push((e, loc)),
+            Fact::VaultToken(t) => self.vault.tokens.push(*t),
+            Fact::VaultList(l) => self.vault.lists.push(*l),
+            Fact::VaultStatus(s) => self.vault.status = Some(*s),
+            Fact::VaultError(e) => self.vault.errors.push(*e),
             Fact::Audit(a) => self.vault.audit.push(*a),
             Fact::VaultSecret(m) => self.vault.secrets.push(*m),
             Fact::VaultAuthConfig(a) => {

@@ -225,25 +225,25 @@ pub struct Condition {
 pub enum Fact {
     Pod(Box<Pod>),
     Secret(Box<Secret>),
-    ServiceAccount(ServiceAccount),
-    Namespace(Namespace),
+    ServiceAccount(Box<ServiceAccount>),
+    Namespace(Box<Namespace>),
     Workload(Box<Workload>),
     Event(Box<Event>),
     ExternalSecret(Box<ExternalSecret>),
     SecretStore(Box<SecretStore>),
     VaultConnection(Box<VaultConnection>),
-    VaultMount(VaultMount),
-    VaultPolicy(VaultPolicy),
+    VaultMount(Box<VaultMount>),
+    VaultPolicy(Box<VaultPolicy>),
     PolicyList(Vec<String>, Loc),
     PolicyAbsent(String, Loc),
-    VaultRole(VaultRole),
-    VaultLease(VaultLease),
-    VaultTtl(VaultTtl),
+    VaultRole(Box<VaultRole>),
+    VaultLease(Box<VaultLease>),
+    VaultTtl(Box<VaultTtl>),
     Generator(Box<Generator>),
-    VaultToken(VaultToken),
-    VaultList(VaultList),
-    VaultStatus(VaultStatus),
-    VaultError(VaultError, Loc),
+    VaultToken(Box<VaultToken>),
+    VaultList(Box<VaultList>),
+    VaultStatus(Box<VaultStatus>),
+    VaultError(Box<(VaultError, Loc)>),
     Audit(Box<AuditEvent>),
     /// A KV secret's metadata and key names (never its values).
     VaultSecret(Box<VaultSecretMeta>),
@@ -273,6 +273,30 @@ pub enum Fact {
     /// A capture time with weaker authority than the manifest (a troubleshoot archive name).
     CaptureHint(Time, Loc),
 }
+
+/// Facts of the larger kinds are boxed, so that a fleet's hundred thousand facts cost a
+/// pointer each rather than the size of the largest one; `Fact::from(x)` boxes.
+macro_rules! boxed_fact {
+    ($($kind:ident),*) => {$(
+        impl From<$kind> for Fact {
+            fn from(x: $kind) -> Fact {
+                Fact::$kind(Box::new(x))
+            }
+        }
+    )*};
+}
+boxed_fact!(
+    ServiceAccount,
+    Namespace,
+    VaultMount,
+    VaultPolicy,
+    VaultRole,
+    VaultLease,
+    VaultTtl,
+    VaultToken,
+    VaultList,
+    VaultStatus
+);
 
 /// Whether an object referenced by something else is in the bundle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -28,7 +28,7 @@ fn vault_errors(out: &Out) -> Vec<&VaultError> {
     out.facts
         .iter()
         .filter_map(|f| match f {
-            Fact::VaultError(e, _) => Some(e),
+            Fact::VaultError(e) => Some(&e.0),
             _ => None,
         })
         .collect()

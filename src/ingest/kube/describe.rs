@@ -266,10 +266,9 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                     })),
                 )
             }
-            "ServiceAccount" if !bare_events => out.push(
-                "ServiceAccount",
-                Fact::ServiceAccount(ServiceAccount { meta }),
-            ),
+            "ServiceAccount" if !bare_events => {
+                out.push("ServiceAccount", Fact::from(ServiceAccount { meta }))
+            }
             "ExternalSecret" if !bare_events => out.push(
                 "ExternalSecret",
                 Fact::ExternalSecret(Box::new(ExternalSecret {

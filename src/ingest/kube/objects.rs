@@ -165,10 +165,10 @@ pub fn object_fact<V: Json>(v: &V, span: &Span) -> (String, Option<Fact>) {
     let fact = match kind {
         "Pod" => Fact::Pod(Box::new(pod(v, span))),
         "Secret" => Fact::Secret(Box::new(secret(v, span))),
-        "ServiceAccount" => Fact::ServiceAccount(ServiceAccount {
+        "ServiceAccount" => Fact::from(ServiceAccount {
             meta: meta(v, span),
         }),
-        "Namespace" => Fact::Namespace(Namespace {
+        "Namespace" => Fact::from(Namespace {
             meta: meta(v, span),
         }),
         "Event" => Fact::Event(Box::new(event(v, span))),

@@ -293,8 +293,8 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                     ..Default::default()
                 }))
             }
-            "ServiceAccount" => Fact::ServiceAccount(ServiceAccount { meta }),
-            "Namespace" => Fact::Namespace(Namespace { meta }),
+            "ServiceAccount" => Fact::from(ServiceAccount { meta }),
+            "Namespace" => Fact::from(Namespace { meta }),
             "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
                 Fact::Workload(Box::new(Workload {
                     kind: kind.to_string(),

@@ -29,7 +29,7 @@ pub fn keys(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Opt
         .unwrap_or_default();
     out.push(
         "VaultList",
-        Fact::VaultList(VaultList {
+        Fact::from(VaultList {
             path,
             keys,
             loc: src.loc(i),
@@ -149,7 +149,7 @@ pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> O
             .or_else(|| (type_.as_deref() == Some("kv") && cols.contains(&"Options")).then_some(1));
         out.push(
             "VaultMount",
-            Fact::VaultMount(VaultMount {
+            Fact::from(VaultMount {
                 path: path.trim_matches('/').to_string(),
                 auth,
                 type_,
@@ -208,7 +208,7 @@ mod tests {
             .iter()
             .filter_map(|f| {
                 if let Fact::VaultMount(m) = f {
-                    Some(m)
+                    Some(&**m)
                 } else {
                     None
                 }

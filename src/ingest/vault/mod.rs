@@ -62,7 +62,10 @@ pub fn error_block(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
             let code_line = src
                 .find(i, j, |l| l.trim_start().starts_with("Code:"))
                 .unwrap_or(i);
-            out.push("VaultError", Fact::VaultError(e, src.loc(code_line)));
+            out.push(
+                "VaultError",
+                Fact::VaultError(Box::new((e, src.loc(code_line)))),
+            );
         }
         None => out.notes.push(format!(
             "line {}: a Vault error without a `Code:` line",
@@ -102,7 +105,7 @@ pub fn policy(src: &Source, name: &str, from: usize, to: usize, out: &mut Out) {
                 .collect();
             out.push(
                 "VaultPolicy",
-                Fact::VaultPolicy(VaultPolicy {
+                Fact::from(VaultPolicy {
                     name: name.to_string(),
                     rules,
                     loc: src.loc(from),

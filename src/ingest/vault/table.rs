@@ -217,7 +217,7 @@ pub fn interpret(
         }
         out.push(
             "VaultMount",
-            Fact::VaultMount(VaultMount {
+            Fact::from(VaultMount {
                 path: mount,
                 auth: segs.get(1) == Some(&"auth"),
                 type_: None,
@@ -256,7 +256,7 @@ pub fn interpret(
         }
         out.push(
             "VaultRole",
-            Fact::VaultRole(VaultRole {
+            Fact::from(VaultRole {
                 mount,
                 name,
                 bound_sa_names: get(rows, "bound_service_account_names")
@@ -301,7 +301,7 @@ pub fn interpret(
                         .collect();
                     out.push(
                         "VaultPolicy",
-                        Fact::VaultPolicy(VaultPolicy {
+                        Fact::from(VaultPolicy {
                             name,
                             rules,
                             loc: get(rows, "name").map(|n| src.loc(n.2)).unwrap_or(loc),
@@ -347,7 +347,7 @@ pub fn interpret(
     if has("Sealed") || has("Seal Type") {
         out.push(
             "VaultStatus",
-            Fact::VaultStatus(VaultStatus {
+            Fact::from(VaultStatus {
                 sealed: boolean(rows, "Sealed"),
                 version: get(rows, "Version").map(|r| r.1.clone()),
                 loc: get(rows, "Sealed").map(|r| src.loc(r.2)).unwrap_or(loc),
@@ -376,7 +376,7 @@ pub fn interpret(
         let ttl = dur(rows, "ttl", src).map(|d| d.0);
         out.push(
             "VaultToken",
-            Fact::VaultToken(VaultToken {
+            Fact::from(VaultToken {
                 accessor: get(rows, "accessor").map(|r| r.1.clone()),
                 display_name: get(rows, "display_name").map(|r| r.1.clone()),
                 policies: get(rows, "policies")
@@ -399,7 +399,7 @@ pub fn interpret(
     {
         out.push(
             "VaultTtl",
-            Fact::VaultTtl(VaultTtl {
+            Fact::from(VaultTtl {
                 path: path.clone().unwrap_or_default(),
                 default_ttl: dur(rows, "default_ttl", src).map(|d| d.0),
                 max_ttl: dur(rows, "max_ttl", src).map(|d| d.0),
@@ -428,7 +428,7 @@ pub fn interpret(
         });
         out.push(
             "VaultLease",
-            Fact::VaultLease(VaultLease {
+            Fact::from(VaultLease {
                 path: lease_path.unwrap_or_default(),
                 lease_id,
                 duration: dur(rows, "lease_duration", src).or_else(|| dur(rows, "ttl", src)),
