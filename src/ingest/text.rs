@@ -2,14 +2,22 @@
 //! shell prompt or echoed command that produced a paste.
 
 use crate::model::Loc;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Decodes bytes as text: UTF-8 (with or without BOM), UTF-16 with a BOM, otherwise lossy
 /// UTF-8. ANSI colour codes and carriage returns are removed. Returns the text and a note
 /// when the decoding was not clean.
 pub fn decode(data: &[u8]) -> (String, Option<String>) {
-    let (text, note) = if let Some(rest) = data.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        (String::from_utf8_lossy(rest).into_owned(), None)
+    let (text, note) = decode_borrowed(data);
+    (text.into_owned(), note)
+}
+
+/// [`decode`], borrowing `data` when it is clean UTF-8 already (the usual case: a fleet's
+/// JSON is then never copied).
+pub fn decode_borrowed(data: &[u8]) -> (Cow<'_, str>, Option<String>) {
+    let (text, note): (Cow<str>, _) = if let Some(rest) = data.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        (String::from_utf8_lossy(rest), None)
     } else if data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF]) {
         let le = data[0] == 0xFF;
         let units: Vec<u16> = data[2..]
@@ -22,12 +30,12 @@ pub fn decode(data: &[u8]) -> (String, Option<String>) {
                 }
             })
             .collect();
-        (String::from_utf16_lossy(&units), None)
+        (Cow::Owned(String::from_utf16_lossy(&units)), None)
     } else {
         match std::str::from_utf8(data) {
-            Ok(s) => (s.to_string(), None),
+            Ok(s) => (Cow::Borrowed(s), None),
             Err(e) => (
-                String::from_utf8_lossy(data).into_owned(),
+                String::from_utf8_lossy(data),
                 Some(format!(
                     "invalid UTF-8 at byte {}, replaced",
                     e.valid_up_to()
@@ -35,12 +43,27 @@ pub fn decode(data: &[u8]) -> (String, Option<String>) {
             ),
         }
     };
-    (strip_ansi(&text), note)
+    if !has_escape_or_cr(&text) {
+        return (text, note);
+    }
+    (Cow::Owned(strip_ansi(&text)), note)
+}
+
+/// Whether `s` holds an ESC or a carriage return: one pass over 32-byte blocks that the
+/// compiler turns into vector compares (two `contains` were two passes of a byte search).
+fn has_escape_or_cr(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut blocks = b.chunks_exact(32);
+    let hit = |c: &[u8]| c.iter().fold(false, |a, &x| a | (x == 0x1b) | (x == b'\r'));
+    if blocks.by_ref().any(hit) {
+        return true;
+    }
+    hit(blocks.remainder())
 }
 
 /// Blanks lines longer than `max` bytes (keeping line numbers true): no parser sees them.
 /// Returns the text and a note naming the first such line and the limit.
-pub fn drop_long_lines(text: String, max: usize) -> (String, Option<String>) {
+pub fn drop_long_lines(text: Cow<'_, str>, max: usize) -> (Cow<'_, str>, Option<String>) {
     if text.len() <= max || !text.split('\n').any(|l| l.len() > max) {
         return (text, None);
     }
@@ -67,13 +90,10 @@ pub fn drop_long_lines(text: String, max: usize) -> (String, Option<String>) {
     let note = format!(
         "line {line}{more} not read: {len} bytes, over the {max} byte line limit (--max-line-length)"
     );
-    (out, Some(note))
+    (Cow::Owned(out), Some(note))
 }
 
 fn strip_ansi(s: &str) -> String {
-    if !s.contains('\x1b') && !s.contains('\r') {
-        return s.to_string();
-    }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -108,7 +128,32 @@ pub struct Source<'a> {
 
 /// A line's text after its indentation and list markers.
 fn field_text(l: &str) -> &str {
-    l.trim_start().trim_start_matches("- ")
+    let mut t = trim_indent(l);
+    while let Some(rest) = t.strip_prefix("- ") {
+        t = rest;
+    }
+    t
+}
+
+/// `l.trim_start()`, byte by byte over ASCII indentation (kubectl indents deeply, and a
+/// Unicode-aware trim decodes every char); other text goes through `trim_start`.
+pub fn trim_indent(l: &str) -> &str {
+    let b = l.as_bytes();
+    let mut i = 0;
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+        i += 1;
+    }
+    let rest = &l[i..];
+    if rest.as_bytes().first().is_some_and(|&c| c >= 0x80) {
+        rest.trim_start()
+    } else {
+        rest
+    }
+}
+
+/// The width in bytes of a line's indentation (`l.len() - l.trim_start().len()`).
+pub fn indent_width(l: &str) -> usize {
+    l.len() - trim_indent(l).len()
 }
 
 /// The field name a line starts with: `key` of `key: ...` or of `"key": ...`.
