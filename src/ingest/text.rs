@@ -126,6 +126,46 @@ pub struct Source<'a> {
     keys: std::cell::OnceCell<Vec<Option<&'a str>>>,
 }
 
+/// `text.lines()`: split at `\n`, a `\r` before it dropped. Newlines are found eight
+/// bytes at a time; pretty-printed JSON has short lines, and a search call per line cost
+/// more than the search.
+fn split_lines(text: &str) -> Vec<&str> {
+    const NL: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
+    let b = text.as_bytes();
+    let mut lines = Vec::with_capacity(b.len() / 32 + 1);
+    let (mut start, mut i) = (0, 0);
+    loop {
+        let mut nl = None;
+        while b.len() - i >= 8 {
+            let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")) ^ NL;
+            // the lowest zero byte of `w` is the first newline (borrows only reach higher)
+            let z = w.wrapping_sub(LO) & !w & HI;
+            if z != 0 {
+                nl = Some(i + (z.trailing_zeros() / 8) as usize);
+                break;
+            }
+            i += 8;
+        }
+        let nl = nl.or_else(|| b[i..].iter().position(|&c| c == b'\n').map(|p| i + p));
+        match nl {
+            Some(n) => {
+                let line = &text[start..n];
+                lines.push(line.strip_suffix('\r').unwrap_or(line));
+                start = n + 1;
+                i = start;
+            }
+            None => {
+                if start < b.len() {
+                    lines.push(&text[start..]);
+                }
+                return lines;
+            }
+        }
+    }
+}
+
 /// A line's text after its indentation and list markers.
 fn field_text(l: &str) -> &str {
     let mut t = trim_indent(l);
@@ -140,6 +180,9 @@ fn field_text(l: &str) -> &str {
 pub fn trim_indent(l: &str) -> &str {
     let b = l.as_bytes();
     let mut i = 0;
+    while b.len() - i >= 8 && b[i..i + 8] == *b"        " {
+        i += 8;
+    }
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
         i += 1;
     }
@@ -158,20 +201,21 @@ pub fn indent_width(l: &str) -> usize {
 
 /// The field name a line starts with: `key` of `key: ...` or of `"key": ...`.
 fn field_key(t: &str) -> Option<&str> {
-    if let Some(rest) = t.strip_prefix('"') {
-        let end = rest.find('"')?;
-        return (rest.as_bytes().get(end + 1) == Some(&b':')).then(|| &rest[..end]);
+    // byte loops: keys are short, and a search call per line cost more than the search
+    let b = t.as_bytes();
+    if b.first() == Some(&b'"') {
+        let end = 1 + b[1..].iter().position(|&c| c == b'"')?;
+        return (b.get(end + 1) == Some(&b':')).then(|| &t[1..end]);
     }
-    let end = t.find(':')?;
-    let key = &t[..end];
-    (!key.contains('"')).then_some(key)
+    let end = b.iter().position(|&c| c == b':')?;
+    (!b[..end].contains(&b'"')).then(|| &t[..end])
 }
 
 impl<'a> Source<'a> {
     pub fn new(path: &Arc<str>, text: &'a str) -> Source<'a> {
         Source {
             path: path.clone(),
-            lines: text.lines().collect(),
+            lines: split_lines(text),
             withheld: Default::default(),
             keys: Default::default(),
         }
@@ -607,6 +651,50 @@ mod tests {
     }
 
     #[test]
+    fn lines_split_as_str_lines() {
+        for t in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\r\nb\r",
+            "\r\n\r\n",
+            "0123456\n89abcdef0123456789\n\n",
+            "        {\n            \"a\": 1\n        }",
+            "é\nü€\r\n0123456789abcdef\r",
+        ] {
+            assert_eq!(split_lines(t), t.lines().collect::<Vec<_>>(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn byte_trims_equal_unicode_trims() {
+        for l in [
+            "",
+            "    \"name\": \"a\",",
+            "\t - - name: x",
+            "- - ",
+            "-  x",
+            "\u{a0} name: y",
+            "                    \"x\": 1",
+            "        ",
+            "        \u{a0}   - a",
+            "  \u{2003}- z",
+            "\u{85}",
+            "  é: 1",
+            " \x0b\x0c\r key: v",
+        ] {
+            assert_eq!(trim_indent(l), l.trim_start(), "{l:?}");
+            assert_eq!(indent_width(l), l.len() - l.trim_start().len(), "{l:?}");
+            assert_eq!(
+                field_text(l),
+                l.trim_start().trim_start_matches("- "),
+                "{l:?}"
+            );
+        }
+    }
+
+    #[test]
     fn decodes_utf16_and_strips_ansi() {
         let mut bytes = vec![0xFF, 0xFE];
         for u in "Key".encode_utf16() {
@@ -614,5 +702,15 @@ mod tests {
         }
         assert_eq!(decode(&bytes).0, "Key");
         assert_eq!(decode(b"\x1b[31mWarning\x1b[0m\r\n").0, "Warning\n");
+        // the escape or the return may sit in any 32-byte block, or in the tail
+        for at in [0, 5, 31, 32, 63, 64, 70] {
+            let mut text = "x".repeat(71);
+            text.replace_range(at..at + 1, "\r");
+            assert_eq!(decode(text.as_bytes()).0, text.replace('\r', ""));
+        }
+        assert!(matches!(
+            decode_borrowed(b"plain").0,
+            Cow::Borrowed("plain")
+        ));
     }
 }

@@ -102,9 +102,12 @@ impl<'a> Node<'a> {
     pub fn parse_limited(text: &'a str, max_depth: usize) -> Result<Node<'a>, ParseError> {
         let ctx = Ctx::new(max_depth);
         let mut de = serde_json::Deserializer::from_str(text);
-        let parsed = NodeSeed { ctx: &ctx, depth: 0 }
-            .deserialize(&mut de)
-            .and_then(|n| de.end().map(|()| n));
+        let parsed = NodeSeed {
+            ctx: &ctx,
+            depth: 0,
+        }
+        .deserialize(&mut de)
+        .and_then(|n| de.end().map(|()| n));
         match parsed {
             Ok(n) => Ok(n),
             Err(_) if ctx.too_deep.get() => Err(ParseError::TooDeep),
@@ -206,7 +209,11 @@ impl Json for Node<'_> {
 impl<'de> de::Deserialize<'de> for Node<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let ctx = Ctx::new(usize::MAX);
-        NodeSeed { ctx: &ctx, depth: 0 }.deserialize(d)
+        NodeSeed {
+            ctx: &ctx,
+            depth: 0,
+        }
+        .deserialize(d)
     }
 }
 
