@@ -291,7 +291,7 @@ pub fn ingest_file_with(
     if is_binary(data) {
         return (out, "binary", Some("binary file".into()));
     }
-    let (text, note) = text::decode(data);
+    let (text, note) = text::decode_borrowed(data);
     out.notes.extend(note);
     let (text, long) = text::drop_long_lines(text, limits.max_line_length);
     if let Some(long) = &long {

@@ -42,7 +42,7 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
 
     // whole-document JSON
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        match docs::parse_json(src, body_with_offset(text, body_offset).as_str(), out) {
+        match docs::parse_json(src, &body_with_offset(text, body_offset), out) {
             Ok(docs::Doc::Objects) => {
                 listing_coverage(cmd.as_ref(), out);
                 return "kubernetes-json";
@@ -245,10 +245,13 @@ fn jsonpath_output(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out)
 }
 
 /// The text with everything before `offset` blanked to newlines, so line numbers stay true.
-fn body_with_offset(text: &str, offset: usize) -> String {
+fn body_with_offset(text: &str, offset: usize) -> std::borrow::Cow<'_, str> {
+    if offset == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let mut s: String = text[..offset].chars().filter(|c| *c == '\n').collect();
     s.push_str(&text[offset..]);
-    s
+    std::borrow::Cow::Owned(s)
 }
 
 /// A whole listing (`kubectl get pods -n prod -o yaml`, no name, no filter) covers its kind

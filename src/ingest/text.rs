@@ -2,14 +2,22 @@
 //! shell prompt or echoed command that produced a paste.
 
 use crate::model::Loc;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Decodes bytes as text: UTF-8 (with or without BOM), UTF-16 with a BOM, otherwise lossy
 /// UTF-8. ANSI colour codes and carriage returns are removed. Returns the text and a note
 /// when the decoding was not clean.
 pub fn decode(data: &[u8]) -> (String, Option<String>) {
-    let (text, note) = if let Some(rest) = data.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        (String::from_utf8_lossy(rest).into_owned(), None)
+    let (text, note) = decode_borrowed(data);
+    (text.into_owned(), note)
+}
+
+/// [`decode`], borrowing `data` when it is clean UTF-8 already (the usual case: a fleet's
+/// JSON is then never copied).
+pub fn decode_borrowed(data: &[u8]) -> (Cow<'_, str>, Option<String>) {
+    let (text, note): (Cow<str>, _) = if let Some(rest) = data.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        (String::from_utf8_lossy(rest), None)
     } else if data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF]) {
         let le = data[0] == 0xFF;
         let units: Vec<u16> = data[2..]
@@ -22,12 +30,12 @@ pub fn decode(data: &[u8]) -> (String, Option<String>) {
                 }
             })
             .collect();
-        (String::from_utf16_lossy(&units), None)
+        (Cow::Owned(String::from_utf16_lossy(&units)), None)
     } else {
         match std::str::from_utf8(data) {
-            Ok(s) => (s.to_string(), None),
+            Ok(s) => (Cow::Borrowed(s), None),
             Err(e) => (
-                String::from_utf8_lossy(data).into_owned(),
+                String::from_utf8_lossy(data),
                 Some(format!(
                     "invalid UTF-8 at byte {}, replaced",
                     e.valid_up_to()
@@ -35,12 +43,27 @@ pub fn decode(data: &[u8]) -> (String, Option<String>) {
             ),
         }
     };
-    (strip_ansi(&text), note)
+    if !has_escape_or_cr(&text) {
+        return (text, note);
+    }
+    (Cow::Owned(strip_ansi(&text)), note)
+}
+
+/// Whether `s` holds an ESC or a carriage return: one pass over 32-byte blocks that the
+/// compiler turns into vector compares (two `contains` were two passes of a byte search).
+fn has_escape_or_cr(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut blocks = b.chunks_exact(32);
+    let hit = |c: &[u8]| c.iter().fold(false, |a, &x| a | (x == 0x1b) | (x == b'\r'));
+    if blocks.by_ref().any(hit) {
+        return true;
+    }
+    hit(blocks.remainder())
 }
 
 /// Blanks lines longer than `max` bytes (keeping line numbers true): no parser sees them.
 /// Returns the text and a note naming the first such line and the limit.
-pub fn drop_long_lines(text: String, max: usize) -> (String, Option<String>) {
+pub fn drop_long_lines(text: Cow<'_, str>, max: usize) -> (Cow<'_, str>, Option<String>) {
     if text.len() <= max || !text.split('\n').any(|l| l.len() > max) {
         return (text, None);
     }
@@ -67,13 +90,10 @@ pub fn drop_long_lines(text: String, max: usize) -> (String, Option<String>) {
     let note = format!(
         "line {line}{more} not read: {len} bytes, over the {max} byte line limit (--max-line-length)"
     );
-    (out, Some(note))
+    (Cow::Owned(out), Some(note))
 }
 
 fn strip_ansi(s: &str) -> String {
-    if !s.contains('\x1b') && !s.contains('\r') {
-        return s.to_string();
-    }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -106,27 +126,96 @@ pub struct Source<'a> {
     keys: std::cell::OnceCell<Vec<Option<&'a str>>>,
 }
 
+/// `text.lines()`: split at `\n`, a `\r` before it dropped. Newlines are found eight
+/// bytes at a time; pretty-printed JSON has short lines, and a search call per line cost
+/// more than the search.
+fn split_lines(text: &str) -> Vec<&str> {
+    const NL: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
+    let b = text.as_bytes();
+    let mut lines = Vec::with_capacity(b.len() / 32 + 1);
+    let (mut start, mut i) = (0, 0);
+    loop {
+        let mut nl = None;
+        while b.len() - i >= 8 {
+            let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")) ^ NL;
+            // the lowest zero byte of `w` is the first newline (borrows only reach higher)
+            let z = w.wrapping_sub(LO) & !w & HI;
+            if z != 0 {
+                nl = Some(i + (z.trailing_zeros() / 8) as usize);
+                break;
+            }
+            i += 8;
+        }
+        let nl = nl.or_else(|| b[i..].iter().position(|&c| c == b'\n').map(|p| i + p));
+        match nl {
+            Some(n) => {
+                let line = &text[start..n];
+                lines.push(line.strip_suffix('\r').unwrap_or(line));
+                start = n + 1;
+                i = start;
+            }
+            None => {
+                if start < b.len() {
+                    lines.push(&text[start..]);
+                }
+                return lines;
+            }
+        }
+    }
+}
+
 /// A line's text after its indentation and list markers.
 fn field_text(l: &str) -> &str {
-    l.trim_start().trim_start_matches("- ")
+    let mut t = trim_indent(l);
+    while let Some(rest) = t.strip_prefix("- ") {
+        t = rest;
+    }
+    t
+}
+
+/// `l.trim_start()`, byte by byte over ASCII indentation (kubectl indents deeply, and a
+/// Unicode-aware trim decodes every char); other text goes through `trim_start`.
+pub fn trim_indent(l: &str) -> &str {
+    let b = l.as_bytes();
+    let mut i = 0;
+    while b.len() - i >= 8 && b[i..i + 8] == *b"        " {
+        i += 8;
+    }
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+        i += 1;
+    }
+    let rest = &l[i..];
+    if rest.as_bytes().first().is_some_and(|&c| c >= 0x80) {
+        rest.trim_start()
+    } else {
+        rest
+    }
+}
+
+/// The width in bytes of a line's indentation (`l.len() - l.trim_start().len()`).
+pub fn indent_width(l: &str) -> usize {
+    l.len() - trim_indent(l).len()
 }
 
 /// The field name a line starts with: `key` of `key: ...` or of `"key": ...`.
 fn field_key(t: &str) -> Option<&str> {
-    if let Some(rest) = t.strip_prefix('"') {
-        let end = rest.find('"')?;
-        return (rest.as_bytes().get(end + 1) == Some(&b':')).then(|| &rest[..end]);
+    // byte loops: keys are short, and a search call per line cost more than the search
+    let b = t.as_bytes();
+    if b.first() == Some(&b'"') {
+        let end = 1 + b[1..].iter().position(|&c| c == b'"')?;
+        return (b.get(end + 1) == Some(&b':')).then(|| &t[1..end]);
     }
-    let end = t.find(':')?;
-    let key = &t[..end];
-    (!key.contains('"')).then_some(key)
+    let end = b.iter().position(|&c| c == b':')?;
+    (!b[..end].contains(&b'"')).then(|| &t[..end])
 }
 
 impl<'a> Source<'a> {
     pub fn new(path: &Arc<str>, text: &'a str) -> Source<'a> {
         Source {
             path: path.clone(),
-            lines: text.lines().collect(),
+            lines: split_lines(text),
             withheld: Default::default(),
             keys: Default::default(),
         }
@@ -562,6 +651,50 @@ mod tests {
     }
 
     #[test]
+    fn lines_split_as_str_lines() {
+        for t in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\r\nb\r",
+            "\r\n\r\n",
+            "0123456\n89abcdef0123456789\n\n",
+            "        {\n            \"a\": 1\n        }",
+            "é\nü€\r\n0123456789abcdef\r",
+        ] {
+            assert_eq!(split_lines(t), t.lines().collect::<Vec<_>>(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn byte_trims_equal_unicode_trims() {
+        for l in [
+            "",
+            "    \"name\": \"a\",",
+            "\t - - name: x",
+            "- - ",
+            "-  x",
+            "\u{a0} name: y",
+            "                    \"x\": 1",
+            "        ",
+            "        \u{a0}   - a",
+            "  \u{2003}- z",
+            "\u{85}",
+            "  é: 1",
+            " \x0b\x0c\r key: v",
+        ] {
+            assert_eq!(trim_indent(l), l.trim_start(), "{l:?}");
+            assert_eq!(indent_width(l), l.len() - l.trim_start().len(), "{l:?}");
+            assert_eq!(
+                field_text(l),
+                l.trim_start().trim_start_matches("- "),
+                "{l:?}"
+            );
+        }
+    }
+
+    #[test]
     fn decodes_utf16_and_strips_ansi() {
         let mut bytes = vec![0xFF, 0xFE];
         for u in "Key".encode_utf16() {
@@ -569,5 +702,15 @@ mod tests {
         }
         assert_eq!(decode(&bytes).0, "Key");
         assert_eq!(decode(b"\x1b[31mWarning\x1b[0m\r\n").0, "Warning\n");
+        // the escape or the return may sit in any 32-byte block, or in the tail
+        for at in [0, 5, 31, 32, 63, 64, 70] {
+            let mut text = "x".repeat(71);
+            text.replace_range(at..at + 1, "\r");
+            assert_eq!(decode(text.as_bytes()).0, text.replace('\r', ""));
+        }
+        assert!(matches!(
+            decode_borrowed(b"plain").0,
+            Cow::Borrowed("plain")
+        ));
     }
 }

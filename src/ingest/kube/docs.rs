@@ -4,15 +4,16 @@
 //! serde gives values without positions, so each object's line range is recovered from the
 //! text (list items start at the same indentation), and fields are located inside it.
 
-use super::json::{Json, Node};
+use super::json::{Json, Node, ParseError};
 use super::objects::{is_object, object_fact, Span};
-use crate::ingest::text::Source;
+use crate::ingest::text::{indent_width, trim_indent, Source};
 use crate::ingest::Out;
 use crate::model::{Fact, Kind};
 use serde_json::Value;
 
-// Nesting deeper than `limits.max_depth` (flow brackets) is refused before serde sees it;
-// serde_json and serde_yaml also stop at 128 levels of their own.
+// Nesting deeper than `limits.max_depth` is refused: for YAML by counting flow brackets
+// before serde sees it, for JSON by the parser itself; serde_json and serde_yaml also stop
+// at 128 levels of their own.
 
 /// Outcome of offering a document to this parser.
 pub enum Doc {
@@ -39,20 +40,25 @@ fn depth_ok(text: &str, max_depth: usize) -> bool {
 }
 
 /// Parses JSON text. `Err` carries a message with the line.
+///
+/// The nesting limit is enforced by the parser as it goes (containers, not brackets inside
+/// strings). A document serde_json refuses is also refused as too deep when its brackets
+/// nest past the limit, as it was when the brackets were counted before parsing.
 pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String> {
     let max = out.limits.max_depth;
-    if !depth_ok(text, max) {
-        return Err(format!(
-            "JSON nested deeper than {max} levels (--max-depth), not read"
-        ));
-    }
-    let v = Node::parse(text).map_err(|e| {
-        format!(
-            "invalid JSON at line {}: {}",
-            e.line(),
-            short(&e.to_string())
-        )
-    })?;
+    let too_deep = || format!("JSON nested deeper than {max} levels (--max-depth), not read");
+    let v = match Node::parse_limited(text, max) {
+        Ok(v) => v,
+        Err(ParseError::TooDeep) => return Err(too_deep()),
+        Err(ParseError::Json(_)) if !depth_ok(text, max) => return Err(too_deep()),
+        Err(ParseError::Json(e)) => {
+            return Err(format!(
+                "invalid JSON at line {}: {}",
+                e.line(),
+                short(&e.to_string())
+            ))
+        }
+    };
     Ok(take_value(src, v, 0, src.lines.len(), out))
 }
 
@@ -382,14 +388,16 @@ fn item_starts<V: Json>(
         let first = src.find(a + 1, to, |l| !l.trim().is_empty());
         if let Some(f) = first {
             let line = src.lines[f];
-            let indent = line.len() - line.trim_start().len();
-            let marker = line.trim_start().chars().next().unwrap_or(' ');
+            let indent = indent_width(line);
+            let marker = trim_indent(line).chars().next().unwrap_or(' ');
             if marker == '-' || marker == '{' {
+                // the marker is ASCII: a line starts an item when that byte follows exactly
+                // `indent` bytes of indentation
+                let m = marker as u8;
                 let starts: Vec<usize> = (f..to)
                     .filter(|&i| {
-                        let l = src.lines[i];
-                        let ind = l.len() - l.trim_start().len();
-                        ind == indent && l.trim_start().starts_with(marker)
+                        let l = src.lines[i].as_bytes();
+                        l.get(indent) == Some(&m) && indent_width(&src.lines[i][..indent]) == indent
                     })
                     .collect();
                 if starts.len() == items.len() {

@@ -96,6 +96,32 @@ impl<'a> Node<'a> {
     pub fn parse(text: &'a str) -> Result<Node<'a>, serde_json::Error> {
         serde_json::from_str(text)
     }
+
+    /// [`Node::parse`], refusing containers nested deeper than `max_depth` while parsing
+    /// (no separate pass over the text to count brackets).
+    pub fn parse_limited(text: &'a str, max_depth: usize) -> Result<Node<'a>, ParseError> {
+        let ctx = Ctx::new(max_depth);
+        let mut de = serde_json::Deserializer::from_str(text);
+        let parsed = NodeSeed {
+            ctx: &ctx,
+            depth: 0,
+        }
+        .deserialize(&mut de)
+        .and_then(|n| de.end().map(|()| n));
+        match parsed {
+            Ok(n) => Ok(n),
+            Err(_) if ctx.too_deep.get() => Err(ParseError::TooDeep),
+            Err(e) => Err(ParseError::Json(e)),
+        }
+    }
+}
+
+/// Why [`Node::parse_limited`] gave no tree.
+#[derive(Debug)]
+pub enum ParseError {
+    /// Containers nested deeper than the limit.
+    TooDeep,
+    Json(serde_json::Error),
 }
 
 impl Json for Node<'_> {
@@ -182,16 +208,68 @@ impl Json for Node<'_> {
 
 impl<'de> de::Deserialize<'de> for Node<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NodeVisitor)
+        let ctx = Ctx::new(usize::MAX);
+        NodeSeed {
+            ctx: &ctx,
+            depth: 0,
+        }
+        .deserialize(d)
     }
 }
 
-struct NodeVisitor;
+/// State shared by one parse: the depth limit, and scratch stacks the members of open
+/// containers are gathered on, so each container is allocated once at its final size.
+struct Ctx<'de> {
+    max_depth: usize,
+    too_deep: std::cell::Cell<bool>,
+    members: std::cell::RefCell<Vec<(Cow<'de, str>, Node<'de>)>>,
+    elements: std::cell::RefCell<Vec<Node<'de>>>,
+}
+
+impl Ctx<'_> {
+    fn new(max_depth: usize) -> Self {
+        Ctx {
+            max_depth,
+            too_deep: Default::default(),
+            members: Default::default(),
+            elements: Default::default(),
+        }
+    }
+}
+
+/// One value at container depth `depth` (the containers around it).
+#[derive(Clone, Copy)]
+struct NodeSeed<'c, 'de> {
+    ctx: &'c Ctx<'de>,
+    depth: usize,
+}
+
+impl<'c, 'de> NodeSeed<'c, 'de> {
+    /// The seed for the members of a container opened here, or an error past the limit.
+    fn enter<E: de::Error>(self) -> Result<Self, E> {
+        let depth = self.depth + 1;
+        if depth > self.ctx.max_depth {
+            self.ctx.too_deep.set(true);
+            return Err(E::custom("nested too deep"));
+        }
+        Ok(NodeSeed {
+            ctx: self.ctx,
+            depth,
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_, 'de> {
+    type Value = Node<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
 
 /// Objects with more members than this find a repeated key through a hash map.
 const LINEAR_KEYS: usize = 16;
 
-impl<'de> Visitor<'de> for NodeVisitor {
+impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
     type Value = Node<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -225,35 +303,42 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::Null)
     }
     fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
-        de::Deserialize::deserialize(d)
+        self.deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
-        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element()? {
-            v.push(item);
+        let inner = self.enter()?;
+        let base = self.ctx.elements.borrow().len();
+        while let Some(item) = seq.next_element_seed(inner)? {
+            self.ctx.elements.borrow_mut().push(item);
         }
+        let mut stack = self.ctx.elements.borrow_mut();
+        let v: Vec<Node<'de>> = stack.drain(base..).collect();
         Ok(Node::Array(v))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-        let mut m: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+        let inner = self.enter()?;
+        let base = self.ctx.members.borrow().len();
         // a repeated key keeps its first place and takes the last value, as in `Value`
         let mut index: Option<std::collections::HashMap<String, usize>> = None;
         while let Some(k) = map.next_key_seed(KeySeed)? {
-            let v: Node<'de> = map.next_value()?;
+            let v: Node<'de> = map.next_value_seed(inner)?;
+            let mut stack = self.ctx.members.borrow_mut();
+            let m = &mut stack[base..];
             if let Some(ix) = &mut index {
                 match ix.get(&*k) {
                     Some(&i) => m[i].1 = v,
                     None => {
                         ix.insert(k.to_string(), m.len());
-                        m.push((k, v));
+                        stack.push((k, v));
                     }
                 }
                 continue;
             }
             match m.iter().position(|(x, _)| *x == k) {
                 Some(i) => m[i].1 = v,
-                None => m.push((k, v)),
+                None => stack.push((k, v)),
             }
+            let m = &stack[base..];
             if m.len() > LINEAR_KEYS {
                 index = Some(
                     m.iter()
@@ -263,6 +348,8 @@ impl<'de> Visitor<'de> for NodeVisitor {
                 );
             }
         }
+        let mut stack = self.ctx.members.borrow_mut();
+        let m: Vec<(Cow<'de, str>, Node<'de>)> = stack.drain(base..).collect();
         Ok(Node::Object(m))
     }
 }
@@ -328,6 +415,30 @@ mod tests {
         t.push_str("\"end\":0}");
         let v: Value = serde_json::from_str(&t).unwrap();
         assert_eq!(Node::parse(&t).unwrap().to_value(), v);
+    }
+
+    #[test]
+    fn depth_limit_while_parsing() {
+        let deep = format!("{}{}", "[".repeat(5), "]".repeat(5));
+        assert!(Node::parse_limited(&deep, 5).is_ok());
+        assert!(matches!(
+            Node::parse_limited(&deep, 4),
+            Err(ParseError::TooDeep)
+        ));
+        let obj = r#"{"a":{"b":[{"c":1}]},"s":"[[[[[[["}"#;
+        assert!(Node::parse_limited(obj, 4).is_ok());
+        assert!(matches!(
+            Node::parse_limited(obj, 3),
+            Err(ParseError::TooDeep)
+        ));
+        assert!(matches!(
+            Node::parse_limited("{\"a\": [1,\n }", 9),
+            Err(ParseError::Json(_))
+        ));
+        assert!(matches!(
+            Node::parse_limited("{} x", 9),
+            Err(ParseError::Json(_))
+        ));
     }
 
     #[test]

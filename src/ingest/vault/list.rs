@@ -68,19 +68,25 @@ pub fn policy_names(src: &Source, i: usize, out: &mut Out) -> usize {
 
 /// Bare names that include `default` and `root`: a policy list whose command was lost.
 pub fn looks_like_policy_list(src: &Source, from: usize) -> bool {
-    let words: Vec<&str> = src.lines[from..]
-        .iter()
-        .map(|l| l.trim())
-        .take_while(|l| !l.is_empty())
-        .collect();
-    words.len() >= 2
-        && words.iter().all(|w| {
-            w.split_whitespace().count() == 1
-                && w.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
-        })
-        && words.contains(&"default")
-        && words.contains(&"root")
+    // one pass that stops at the first line that is not a policy name: a paste is scanned
+    // from every line, and collecting the whole block each time was quadratic
+    let (mut count, mut default, mut root) = (0usize, false, false);
+    for l in &src.lines[from.min(src.lines.len())..] {
+        let w = l.trim();
+        if w.is_empty() {
+            break;
+        }
+        let word = w.split_whitespace().count() == 1
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
+        if !word {
+            return false;
+        }
+        count += 1;
+        default |= w == "default";
+        root |= w == "root";
+    }
+    count >= 2 && default && root
 }
 
 /// `Path  Type  Accessor  Description` (plain) or `Path  Plugin  Accessor  Default TTL ...` (detailed).
