@@ -387,6 +387,11 @@ pub fn verdicts(snap: &Snapshot, es: &ExternalSecret) -> Result<Option<Vec<Verdi
 
 /// `vault status` says sealed, or a Vault error says `Vault is sealed`: the evidence.
 pub fn sealed(snap: &Snapshot) -> Option<Loc> {
+    // asked for every store and failing sync object: the events are scanned once
+    snap.index.sealed.get_or_init(|| find_sealed(snap)).clone()
+}
+
+fn find_sealed(snap: &Snapshot) -> Option<Loc> {
     if let Some(s) = &snap.vault.status {
         match s.sealed {
             Some(true) => return Some(s.loc.clone()),
@@ -440,11 +445,7 @@ pub fn store_errors(snap: &Snapshot, store: &SecretStore) -> Vec<SeenError> {
     for e in snap.events_for(&store.kind, ns, &store.meta.name) {
         push(&e.message, &e.loc, e.first.map(|w| w.resolve(cap)));
     }
-    for es in snap
-        .external_secrets
-        .iter()
-        .filter(|es| snap.store_for(es).is_some_and(|s| std::ptr::eq(s, store)))
-    {
+    for es in snap.users_of(store) {
         for c in es.conditions.iter().filter(|c| c.status == "False") {
             if let Some(m) = &c.message {
                 push(m, &c.loc, c.last_transition);

@@ -127,20 +127,27 @@ fn sync_condition(es: &ExternalSecret) -> Option<&Condition> {
 ///
 /// Rules and the graph ask this many times of each ExternalSecret: for those of the
 /// snapshot it is computed once for all and kept in the snapshot's index.
-pub fn es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
+/// It is borrowed from that cache (most callers read one field; a clone of every state
+/// for every question was most of the cost).
+pub fn es_sync<'a>(snap: &'a Snapshot, es: &ExternalSecret) -> std::borrow::Cow<'a, SyncState> {
     let all = &snap.external_secrets;
-    let at = (es as *const ExternalSecret as usize)
-        .checked_sub(all.as_ptr() as usize)
-        .map(|off| off / std::mem::size_of::<ExternalSecret>().max(1))
-        .filter(|&i| i < all.len() && std::ptr::eq(&all[i], es));
-    match at {
-        Some(i) => snap
-            .index
-            .sync
-            .get_or_init(|| all.iter().map(|e| compute_es_sync(snap, e)).collect())[i]
-            .clone(),
-        None => compute_es_sync(snap, es),
+    match position_in(all, es) {
+        Some(i) => std::borrow::Cow::Borrowed(
+            &snap
+                .index
+                .sync
+                .get_or_init(|| all.iter().map(|e| compute_es_sync(snap, e)).collect())[i],
+        ),
+        None => std::borrow::Cow::Owned(compute_es_sync(snap, es)),
     }
+}
+
+/// The position of `item` in `all` when it is one of its elements (by address), without a scan.
+pub(crate) fn position_in<T>(all: &[T], item: &T) -> Option<usize> {
+    (item as *const T as usize)
+        .checked_sub(all.as_ptr() as usize)
+        .map(|off| off / std::mem::size_of::<T>().max(1))
+        .filter(|&i| i < all.len() && std::ptr::eq(&all[i], item))
 }
 
 fn compute_es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
@@ -518,13 +525,7 @@ pub fn restart_command(snap: &Snapshot, pod: &Pod) -> String {
     let owner = pod.meta.owners.first();
     let target = match owner {
         Some(o) if o.kind == "ReplicaSet" => snap
-            .workloads
-            .iter()
-            .find(|w| {
-                w.kind == "ReplicaSet"
-                    && w.meta.name == o.name
-                    && w.meta.namespace.as_deref() == Some(ns)
-            })
+            .workload("ReplicaSet", Some(ns), &o.name)
             .and_then(|w| {
                 w.meta
                     .owners

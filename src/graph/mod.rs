@@ -565,6 +565,8 @@ impl Graph {
         }
 
         // store -> service account, store -> role
+        // whether every login on an auth mount fails, asked once per mount (not per store)
+        let mut rejects: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
         for s in &snap.stores {
             let st_i = gr.node(s.obj(), Presence::Present);
             let Some(v) = &s.vault else { continue };
@@ -689,7 +691,10 @@ impl Graph {
                     EdgeStatus::Broken(format!(
                         "auth mount {mount_path}/ is not enabled (`vault auth list`)"
                     ))
-                } else if access::mount_rejects_logins(snap, mount_path).is_some() {
+                } else if *rejects
+                    .entry(mount_path.as_str())
+                    .or_insert_with(|| access::mount_rejects_logins(snap, mount_path).is_some())
+                {
                     EdgeStatus::Broken(format!(
                         "every login on auth/{mount_path} fails with permission denied"
                     ))

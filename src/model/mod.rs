@@ -374,6 +374,23 @@ impl Snapshot {
             .map(|&i| &self.secrets[i])
     }
 
+    /// A workload by kind, namespace and name. The workloads are kept sorted by that key
+    /// (see [`Snapshot::build`]): a binary search, not a scan.
+    pub fn workload(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Workload> {
+        let key = (kind, namespace, name);
+        self.workloads
+            .binary_search_by(|w| {
+                (
+                    w.kind.as_str(),
+                    w.meta.namespace.as_deref(),
+                    w.meta.name.as_str(),
+                )
+                    .cmp(&key)
+            })
+            .ok()
+            .map(|i| &self.workloads[i])
+    }
+
     /// An ESO ExternalSecret.
     pub fn external_secret(&self, namespace: &str, name: &str) -> Option<&ExternalSecret> {
         self.sync_object(Kind::ExternalSecret, namespace, name)
@@ -404,7 +421,7 @@ impl Snapshot {
 
     /// The sync objects that use `store` (through [`Snapshot::store_for`]), in snapshot order.
     pub fn users_of(&self, store: &SecretStore) -> Vec<&ExternalSecret> {
-        let at = self.stores.iter().position(|s| std::ptr::eq(s, store));
+        let at = crate::graph::derive::position_in(&self.stores, store);
         at.and_then(|i| self.index.store_users.get(i))
             .map(|v| v.iter().map(|&i| &self.external_secrets[i]).collect())
             .unwrap_or_default()
@@ -508,6 +525,8 @@ pub(crate) struct Index {
     sas_cluster: std::collections::HashSet<String>,
     /// Each ExternalSecret's sync state (by position), computed on first use.
     pub(crate) sync: std::sync::OnceLock<Vec<crate::graph::derive::SyncState>>,
+    /// Whether Vault is sealed (and where that is said), computed on first use.
+    pub(crate) sealed: std::sync::OnceLock<Option<Loc>>,
     /// Stores by kind, then namespace (`""` for cluster-scoped kinds) and name.
     stores: std::collections::HashMap<String, Map2<usize>>,
     /// The sync objects of each store (by store position).

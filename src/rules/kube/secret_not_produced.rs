@@ -3,7 +3,8 @@
 use crate::graph::derive::secret_failure;
 use crate::model::{Kind, Loc, ObjRef, Presence};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 pub struct SecretNotProduced;
 pub static RULE: SecretNotProduced = SecretNotProduced;
@@ -35,99 +36,133 @@ impl Rule for SecretNotProduced {
     }
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
-        let snap = ctx.snap;
-        // (namespace, secret) -> (pods, evidence)
-        let mut refs: BTreeMap<(String, String), (Vec<String>, Vec<Loc>)> = BTreeMap::new();
-        // (namespace, secret) kubelet said is not found
-        let mut kubelet_missing: std::collections::BTreeSet<(String, String)> =
-            std::collections::BTreeSet::new();
-        for pod in &snap.pods {
-            let Some(ns) = pod.meta.namespace.clone() else {
-                continue;
-            };
-            let failed = secret_failure(snap, pod);
-            let mut add = |name: &str, loc: &Loc| {
-                let e = refs.entry((ns.clone(), name.to_string())).or_default();
-                if !e.0.contains(&pod.meta.name) {
-                    e.0.push(pod.meta.name.clone());
-                }
-                e.1.push(loc.clone());
-            };
-            for (s, l) in &pod.image_pull_secrets {
-                add(s, l);
+        check(ctx.snap, sink);
+    }
+}
+
+fn check<'s>(snap: &'s crate::model::Snapshot, sink: &mut Sink) {
+    // (namespace, secret) -> (pods, evidence), borrowed from the snapshot (a Secret
+    // kubelet names is parsed from its message, so that name may be owned)
+    let mut refs: BTreeMap<(&'s str, Cow<'s, str>), (Vec<&'s str>, Vec<Loc>)> = BTreeMap::new();
+    // (namespace, secret) kubelet said is not found
+    let mut kubelet_missing: std::collections::BTreeSet<(&str, String)> =
+        std::collections::BTreeSet::new();
+    for pod in &snap.pods {
+        let Some(ns) = pod.meta.namespace.as_deref() else {
+            continue;
+        };
+        let failed = secret_failure(snap, pod);
+        let pod_name = pod.meta.name.as_str();
+        let mut add = |name: Cow<'s, str>, evidence: &mut dyn Iterator<Item = Loc>| {
+            let e = refs.entry((ns, name)).or_default();
+            if !e.0.contains(&pod_name) {
+                e.0.push(pod_name);
             }
-            for c in &pod.containers {
-                for r in c.env_secret_refs.iter().filter(|r| !r.optional) {
-                    add(&r.secret, &r.loc);
-                }
-                for r in c.env_from_secrets.iter().filter(|r| !r.optional) {
-                    add(&r.secret, &r.loc);
-                }
+            e.1.extend(evidence);
+        };
+        for (s, l) in &pod.image_pull_secrets {
+            add(Cow::Borrowed(s), &mut std::iter::once(l.clone()));
+        }
+        for c in &pod.containers {
+            for r in c.env_secret_refs.iter().filter(|r| !r.optional) {
+                add(
+                    Cow::Borrowed(&r.secret),
+                    &mut std::iter::once(r.loc.clone()),
+                );
             }
-            for v in &pod.volumes {
-                for s in v.secrets.iter().filter(|s| !s.optional) {
-                    add(&s.secret, &s.loc);
-                }
-            }
-            if let Some(f) = failed {
-                if let (Some(s), None) = (&f.secret, &f.key) {
-                    kubelet_missing.insert((ns.clone(), s.clone()));
-                    let e = refs.entry((ns.clone(), s.clone())).or_default();
-                    if !e.0.contains(&pod.meta.name) {
-                        e.0.push(pod.meta.name.clone());
-                    }
-                    e.1.extend(f.evidence.iter().cloned());
-                }
+            for r in c.env_from_secrets.iter().filter(|r| !r.optional) {
+                add(
+                    Cow::Borrowed(&r.secret),
+                    &mut std::iter::once(r.loc.clone()),
+                );
             }
         }
-        for ((ns, name), (pods, mut evidence)) in refs {
-            let presence = snap.presence(Kind::Secret, Some(&ns), &name);
-            let kubelet_says_missing = kubelet_missing.contains(&(ns.clone(), name.clone()));
-            if presence == Presence::Present
-                || (presence == Presence::Unknown && !kubelet_says_missing)
-            {
+        for v in &pod.volumes {
+            for s in v.secrets.iter().filter(|s| !s.optional) {
+                add(
+                    Cow::Borrowed(&s.secret),
+                    &mut std::iter::once(s.loc.clone()),
+                );
+            }
+        }
+        if let Some(f) = failed {
+            if let (Some(s), None) = (f.secret, &f.key) {
+                kubelet_missing.insert((ns, s.clone()));
+                add(Cow::Owned(s), &mut f.evidence.into_iter());
+            }
+        }
+    }
+    // the sync objects with a target, by namespace and by target name: the hints below
+    // look at these instead of every object for every finding
+    let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
+    if !refs.is_empty() {
+        for (i, es) in snap.external_secrets.iter().enumerate() {
+            if !es.has_target() {
                 continue;
             }
-            if !snap.producers_of(&ns, &name).is_empty() {
-                continue; // produced, but failing: the ExternalSecret's own finding explains it
+            if let Some(n) = es.meta.namespace.as_deref() {
+                by_ns.entry(n).or_default().push(i);
             }
-            if !snap.coverage.is_collected(Kind::ExternalSecret, Some(&ns)) {
-                continue; // ExternalSecrets were not collected: a producer may exist
-            }
-            // hints: an ExternalSecret whose name resembles the Secret, or one in another namespace
-            let similar: Vec<String> = snap
-                .external_secrets
-                .iter()
-                .filter(|es| es.has_target())
-                .filter(|es| {
-                    let same_ns = es.meta.namespace.as_deref() == Some(ns.as_str());
-                    (same_ns && (es.target_name.contains(&name) || name.contains(&es.target_name)))
-                        || (!same_ns && es.target_name == name)
-                })
-                .map(|es| format!("{} writes Secret {}", es.describe(), es.target_name))
-                .collect();
-            let hint = if similar.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", similar.join("; "))
-            };
-            let subject = ObjRef::new(Kind::Secret, Some(&ns), &name);
-            let mut f = sink.finding(
+            by_target.entry(&es.target_name).or_default().push(i);
+        }
+    }
+    for ((ns, name), (pods, evidence)) in &mut refs {
+        let (ns, name): (&str, &str) = (ns, name);
+        let presence = snap.presence(Kind::Secret, Some(ns), name);
+        if presence == Presence::Present
+            || (presence == Presence::Unknown && !kubelet_missing.contains(&(ns, name.to_string())))
+        {
+            continue;
+        }
+        if !snap.producers_of(ns, name).is_empty() {
+            continue; // produced, but failing: the ExternalSecret's own finding explains it
+        }
+        if !snap.coverage.is_collected(Kind::ExternalSecret, Some(ns)) {
+            continue; // ExternalSecrets were not collected: a producer may exist
+        }
+        // hints: an ExternalSecret whose name resembles the Secret, or one in another
+        // namespace (in snapshot order)
+        let mut cands: Vec<usize> = by_ns
+            .get(ns)
+            .into_iter()
+            .chain(by_target.get(name))
+            .flatten()
+            .copied()
+            .collect();
+        cands.sort_unstable();
+        cands.dedup();
+        let similar: Vec<String> = cands
+            .into_iter()
+            .map(|i| &snap.external_secrets[i])
+            .filter(|es| {
+                let same_ns = es.meta.namespace.as_deref() == Some(ns);
+                (same_ns && (es.target_name.contains(name) || name.contains(&es.target_name)))
+                    || (!same_ns && es.target_name == name)
+            })
+            .map(|es| format!("{} writes Secret {}", es.describe(), es.target_name))
+            .collect();
+        let hint = if similar.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", similar.join("; "))
+        };
+        let subject = ObjRef::new(Kind::Secret, Some(ns), name);
+        let mut f = sink.finding(
                 subject,
                 format!(
                     "Secret {ns}/{name} does not exist and no ExternalSecret produces it, but Pod(s) {} read it{hint}",
                     pods.join(", ")
                 ),
             );
-            evidence.dedup();
-            f.evidence = evidence;
-            for p in &pods {
-                f.related.push(ObjRef::new(Kind::Pod, Some(&ns), p));
-            }
-            f.remediation.push(format!(
+        evidence.dedup();
+        f.evidence = std::mem::take(evidence);
+        for p in pods.iter() {
+            f.related.push(ObjRef::new(Kind::Pod, Some(ns), p));
+        }
+        f.remediation.push(format!(
                 "point an ExternalSecret at this name: kubectl -n {ns} patch externalsecret NAME --type merge -p '{{\"spec\":{{\"target\":{{\"name\":\"{name}\"}}}}}}'"
             ));
-            sink.report(f);
-        }
+        sink.report(f);
     }
 }

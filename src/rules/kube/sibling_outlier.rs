@@ -103,7 +103,22 @@ impl Rule for SiblingOutlier {
             if members.len() < 3 {
                 continue;
             }
+            // the write times, newest first: a member's siblings are these less one
+            // occurrence of its own, so the oldest sibling and the median age are read off
+            // this list for each member (few members are outliers; only those sort siblings)
+            let mut ats: Vec<Time> = members.iter().map(|m| m.at).collect();
+            ats.sort_unstable_by(|a, b| b.cmp(a));
+            let n = ats.len();
             for (i, m) in members.iter().enumerate() {
+                let p = ats.partition_point(|t| *t > m.at);
+                let k = (n - 1) / 2;
+                let median = cap - if k >= p { ats[k + 1] } else { ats[k] };
+                let oldest_sibling = if p == n - 1 { ats[n - 2] } else { ats[n - 1] };
+                let age = cap - m.at;
+                let gap = oldest_sibling - m.at;
+                if gap <= Duration::days(1) || age <= median * 3 {
+                    continue;
+                }
                 let mut siblings: Vec<&Member> = members
                     .iter()
                     .enumerate()
@@ -112,19 +127,6 @@ impl Rule for SiblingOutlier {
                     .collect();
                 // newest first, then by where they are written: stable under renaming
                 siblings.sort_by(|a, b| b.at.cmp(&a.at).then(a.loc.cmp(&b.loc)));
-                let oldest_sibling = siblings
-                    .iter()
-                    .map(|s| s.at)
-                    .min()
-                    .expect("at least two siblings");
-                let mut ages: Vec<Duration> = siblings.iter().map(|s| cap - s.at).collect();
-                ages.sort();
-                let median = ages[ages.len() / 2];
-                let age = cap - m.at;
-                let gap = oldest_sibling - m.at;
-                if gap <= Duration::days(1) || age <= median * 3 {
-                    continue;
-                }
                 let subject = ObjRef::new(
                     Kind::Secret,
                     m.secret.meta.namespace.as_deref(),
