@@ -15,7 +15,6 @@ use derive::{es_sync, last_write, store_ready};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -101,7 +100,8 @@ pub struct EdgeView<'g> {
 
 pub struct Graph {
     g: DiGraph<Node, Edge>,
-    index: BTreeMap<ObjRef, NodeIndex>,
+    /// Node by subject (hashed: ordered lookups compared long names on every step).
+    index: crate::model::FastMap<ObjRef, NodeIndex>,
 }
 
 impl Graph {
@@ -184,7 +184,7 @@ impl Graph {
     pub fn build(snap: &Snapshot) -> Graph {
         let mut gr = Graph {
             g: DiGraph::new(),
-            index: BTreeMap::new(),
+            index: Default::default(),
         };
         let cap = snap.captured_at;
         let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
@@ -845,12 +845,14 @@ impl Graph {
                 );
             }
         }
-        let paths: Vec<String> = gr
+        // every path node, in name order
+        let mut path_refs: Vec<&ObjRef> = gr
             .index
             .keys()
             .filter(|o| o.kind == Kind::VaultPath)
-            .map(|o| o.name.clone())
             .collect();
+        path_refs.sort_unstable();
+        let paths: Vec<String> = path_refs.into_iter().map(|o| o.name.clone()).collect();
         // index policy rules by their literal prefix up to a path boundary, so each path is
         // checked only against the policies that could match it (fleets: thousands of each)
         let policies: Vec<&VaultPolicy> = snap.vault.policies.values().collect();

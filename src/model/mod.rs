@@ -512,23 +512,27 @@ impl Snapshot {
     }
 }
 
+/// A hash map with a fast hasher, for lookup tables keyed by names (their order is never
+/// observed: whatever is reported is sorted or follows snapshot order).
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Lookup tables built once with the snapshot, so that joins are not quadratic on a fleet.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Index {
     secrets: Map2<usize>,
-    ess: std::collections::HashMap<Kind, Map2<usize>>,
+    ess: FastMap<Kind, Map2<usize>>,
     producers: Map2<Vec<usize>>,
     /// kind (as the events spell it; matched ignoring case) -> name -> events about it
-    events: Vec<(String, std::collections::HashMap<String, Vec<usize>>)>,
+    events: Vec<(String, FastMap<String, Vec<usize>>)>,
     /// ServiceAccounts by namespace and name, and those read without a namespace
     sas: Map2<()>,
-    sas_cluster: std::collections::HashSet<String>,
+    sas_cluster: std::collections::HashSet<String, foldhash::fast::RandomState>,
     /// Each ExternalSecret's sync state (by position), computed on first use.
     pub(crate) sync: std::sync::OnceLock<Vec<crate::graph::derive::SyncState>>,
     /// Whether Vault is sealed (and where that is said), computed on first use.
     pub(crate) sealed: std::sync::OnceLock<Option<Loc>>,
     /// Stores by kind, then namespace (`""` for cluster-scoped kinds) and name.
-    stores: std::collections::HashMap<String, Map2<usize>>,
+    stores: FastMap<String, Map2<usize>>,
     /// The sync objects of each store (by store position).
     store_users: Vec<Vec<usize>>,
 }
@@ -630,7 +634,7 @@ impl Index {
 
 /// A map keyed by two strings (namespace, name), looked up without building a key.
 #[derive(Clone, Debug)]
-pub(crate) struct Map2<V>(std::collections::HashMap<String, std::collections::HashMap<String, V>>);
+pub(crate) struct Map2<V>(FastMap<String, FastMap<String, V>>);
 
 impl<V> Default for Map2<V> {
     fn default() -> Self {
@@ -654,7 +658,7 @@ impl<V> Map2<V> {
         self.inner(a).entry(b.to_string()).or_default()
     }
 
-    fn inner(&mut self, a: &str) -> &mut std::collections::HashMap<String, V> {
+    fn inner(&mut self, a: &str) -> &mut FastMap<String, V> {
         if !self.0.contains_key(a) {
             self.0.insert(a.to_string(), Default::default());
         }
