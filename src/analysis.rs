@@ -1,6 +1,6 @@
 //! The one entry point that runs the pipeline on an opened bundle.
 
-use crate::bundle::{Bundle, Limits};
+use crate::bundle::{Bundle, BundleError, Limits};
 use crate::diagnose::{self, Diagnosis, LatentRisk, TimelineEvent};
 use crate::graph::Graph;
 use crate::ingest::{self, FileReport};
@@ -47,6 +47,30 @@ pub fn analyze_owned(bundle: Bundle, opts: &Options) -> Analysis {
     let source = bundle.source.clone();
     let ingested = stage("ingest", || ingest::ingest_owned(bundle));
     finish(source, ingested, opts)
+}
+
+/// Opens `source` (a path, or `-` for stdin) and analyses it. A directory or a file is
+/// streamed: each file is parsed as it is read and the bundle is never held whole. Stdin and
+/// FIFOs, which cannot be read twice, are read into memory first. Both give the same result.
+pub fn analyze_source(source: &str, opts: &Options) -> Result<Analysis, BundleError> {
+    enum Read {
+        Streamed(crate::bundle::stream::Opened),
+        InMemory(Bundle),
+    }
+    let read = stage("read", || {
+        match crate::bundle::stream::open(source, opts.limits, &ingest::wanted_upfront)? {
+            Some(o) => Ok::<_, BundleError>(Read::Streamed(o)),
+            None => Ok(Read::InMemory(crate::bundle::open(source, opts.limits)?)),
+        }
+    })?;
+    match read {
+        Read::Streamed(o) => {
+            let src = o.source.clone();
+            let ingested = stage("ingest", || ingest::ingest_stream(o))?;
+            Ok(finish(src, ingested, opts))
+        }
+        Read::InMemory(b) => Ok(analyze_owned(b, opts)),
+    }
 }
 
 /// Runs one stage of the pipeline; with `CREDTRACE_TIMINGS` set, prints how long it took to

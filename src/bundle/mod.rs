@@ -12,6 +12,8 @@
 //! is reported with the limit or the reason, never silently dropped; what comes after a
 //! bad entry is still read when the format allows it.
 
+pub mod stream;
+
 use flate2::read::MultiGzDecoder;
 use std::cell::Cell;
 use std::fmt;
@@ -175,6 +177,7 @@ pub fn open(source: &str, limits: Limits) -> Result<Bundle, BundleError> {
             total: 0,
             seen: 0,
             stopped: false,
+            later: None,
         };
         walk.dir(path, &mut b, 0)?;
         finish(&mut b);
@@ -202,10 +205,61 @@ pub fn from_bytes(
 pub fn from_reader<R: Read>(
     source: &str,
     name: &str,
-    mut r: R,
+    r: R,
     limits: Limits,
 ) -> Result<Bundle, BundleError> {
     let mut b = Bundle::new(source, name, limits);
+    read_stream(source, name, r, limits, &mut b)?;
+    finish(&mut b);
+    Ok(b)
+}
+
+/// Where the reader puts what it finds: a [`Bundle`] in memory, or a scan or a channel
+/// when the bundle is streamed into ingest.
+trait Sink {
+    /// A file read, with a note when it is incomplete (a truncated member).
+    fn entry(&mut self, path: String, data: Vec<u8>, note: Option<String>);
+    fn skip(&mut self, s: Skipped);
+}
+
+impl Sink for Bundle {
+    fn entry(&mut self, path: String, data: Vec<u8>, note: Option<String>) {
+        if let Some(reason) = note {
+            self.notes.push(Skipped {
+                path: path.clone(),
+                reason,
+            });
+        }
+        self.entries.push(Entry {
+            path: Arc::from(path.as_str()),
+            data,
+        });
+    }
+
+    fn skip(&mut self, s: Skipped) {
+        self.skipped.push(s);
+    }
+}
+
+/// What the reader says about the stream as a whole (in errors and skipped entries).
+struct Label<'a> {
+    source: &'a str,
+    name: &'a str,
+    limits: Limits,
+}
+
+fn read_stream<R: Read>(
+    source: &str,
+    name: &str,
+    mut r: R,
+    limits: Limits,
+    sink: &mut dyn Sink,
+) -> Result<(), BundleError> {
+    let label = Label {
+        source,
+        name,
+        limits,
+    };
     let mut head = vec![0u8; 512];
     let n = read_up_to(&mut r, &mut head).map_err(|e| BundleError::Io(source.into(), e))?;
     head.truncate(n);
@@ -218,29 +272,28 @@ pub fn from_reader<R: Read>(
             .unwrap_or(name)
             .to_string();
         let dec = Budget::new(MultiGzDecoder::new(raw), stream_budget(&limits));
-        read_plain(dec, &inner, &mut b, true)?;
+        read_plain(dec, &inner, &label, sink, true)
     } else {
         let plain = Budget::new(raw, stream_budget(&limits));
-        read_plain(plain, name, &mut b, false)?;
+        read_plain(plain, name, &label, sink, false)
     }
-    finish(&mut b);
-    Ok(b)
 }
 
 /// An uncompressed stream: a tar, or one file named `name`.
 fn read_plain<R: Read>(
     mut r: Budget<R>,
     name: &str,
-    b: &mut Bundle,
+    label: &Label,
+    sink: &mut dyn Sink,
     compressed: bool,
 ) -> Result<(), BundleError> {
     let mut head = vec![0u8; 512];
     let n = match read_up_to(&mut r, &mut head) {
         Ok(n) => n,
         Err(e) if compressed && !r.hit.get() => {
-            return Err(BundleError::Archive(b.source.clone(), e.to_string()))
+            return Err(BundleError::Archive(label.source.into(), e.to_string()))
         }
-        Err(e) if !r.hit.get() => return Err(BundleError::Io(b.source.clone(), e)),
+        Err(e) if !r.hit.get() => return Err(BundleError::Io(label.source.into(), e)),
         Err(_) => {
             // a limit under 512 bytes: reported as the single file being over it
             0
@@ -249,11 +302,11 @@ fn read_plain<R: Read>(
     head.truncate(n);
     let hit = r.hit.clone();
     if is_tar(&head) {
-        read_tar(io::Cursor::new(head).chain(r), hit, b);
+        read_tar(io::Cursor::new(head).chain(r), hit, label, sink);
         return Ok(());
     }
     // a single file
-    let limits = b.limits;
+    let limits = label.limits;
     let mut data = head;
     let mut rest = r.take(
         limits
@@ -264,36 +317,30 @@ fn read_plain<R: Read>(
     let res = rest.read_to_end(&mut data);
     let path = display_path(name);
     if data.len() as u64 > limits.max_entry_bytes {
-        b.skipped.push(Skipped {
+        sink.skip(Skipped {
             path,
             reason: over_entry(None, &limits),
         });
         return Ok(());
     }
     if data.len() as u64 > limits.max_total_bytes || res.is_err() && hit.get() {
-        b.skipped.push(Skipped {
+        sink.skip(Skipped {
             path,
             reason: over_total(&limits),
         });
         return Ok(());
     }
-    match res {
-        Ok(_) => {}
+    let note = match res {
+        Ok(_) => None,
         Err(e) if data.is_empty() => {
-            return Err(BundleError::Archive(b.source.clone(), e.to_string()));
+            return Err(BundleError::Archive(label.source.into(), e.to_string()));
         }
-        Err(e) => b.notes.push(Skipped {
-            path: path.clone(),
-            reason: format!(
-                "truncated or corrupt stream after {} bytes ({e}): what was there is read",
-                data.len()
-            ),
-        }),
-    }
-    b.entries.push(Entry {
-        path: Arc::from(path.as_str()),
-        data,
-    });
+        Err(e) => Some(format!(
+            "truncated or corrupt stream after {} bytes ({e}): what was there is read",
+            data.len()
+        )),
+    };
+    sink.entry(path, data, note);
     Ok(())
 }
 
@@ -386,6 +433,9 @@ struct Walk<'a> {
     total: u64,
     seen: usize,
     stopped: bool,
+    /// When streaming: the files to read later (display path, path), in walk order,
+    /// instead of reading them now.
+    later: Option<Vec<(String, PathBuf)>>,
 }
 
 impl Walk<'_> {
@@ -473,6 +523,10 @@ impl Walk<'_> {
                     path: rel,
                     reason: over_total(&limits),
                 });
+            } else if let Some(later) = &mut self.later {
+                // counted at the size the walk saw: the file is read after the walk
+                self.total += meta.len();
+                later.push((rel, p));
             } else {
                 self.file(&p, rel, b);
             }
@@ -481,18 +535,7 @@ impl Walk<'_> {
     }
 
     fn file(&mut self, p: &Path, rel: String, b: &mut Bundle) {
-        let limits = b.limits;
-        let read = std::fs::File::open(p).and_then(|f| {
-            let mut data = Vec::new();
-            // the file may grow while it is read: never more than the limit
-            f.take(limits.max_entry_bytes + 1).read_to_end(&mut data)?;
-            Ok(data)
-        });
-        match read {
-            Ok(data) if data.len() as u64 > limits.max_entry_bytes => b.skipped.push(Skipped {
-                path: rel,
-                reason: over_entry(None, &limits),
-            }),
+        match read_file(p, &b.limits) {
             Ok(data) => {
                 self.total += data.len() as u64;
                 b.entries.push(Entry {
@@ -500,10 +543,7 @@ impl Walk<'_> {
                     data,
                 });
             }
-            Err(e) => b.skipped.push(Skipped {
-                path: rel,
-                reason: format!("not readable: {e}"),
-            }),
+            Err(reason) => b.skipped.push(Skipped { path: rel, reason }),
         }
     }
 
@@ -516,6 +556,21 @@ impl Walk<'_> {
             .collect::<Vec<_>>()
             .join("/");
         display_path(&s)
+    }
+}
+
+/// One file of a directory bundle, or why it could not be read.
+fn read_file(p: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
+    let read = std::fs::File::open(p).and_then(|f| {
+        let mut data = Vec::new();
+        // the file may grow while it is read: never more than the limit
+        f.take(limits.max_entry_bytes + 1).read_to_end(&mut data)?;
+        Ok(data)
+    });
+    match read {
+        Ok(data) if data.len() as u64 > limits.max_entry_bytes => Err(over_entry(None, limits)),
+        Ok(data) => Ok(data),
+        Err(e) => Err(format!("not readable: {e}")),
     }
 }
 
@@ -543,15 +598,15 @@ fn safe_member_path(raw: &Path) -> Result<String, &'static str> {
     Ok(joined)
 }
 
-fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
-    let limits = b.limits;
-    let source = b.name_hint.clone().unwrap_or_else(|| b.source.clone());
+fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, label: &Label, sink: &mut dyn Sink) {
+    let limits = label.limits;
+    let source = label.name;
     let mut ar = tar::Archive::new(r);
     let entries = match ar.entries() {
         Ok(e) => e,
         Err(e) => {
-            b.skipped.push(Skipped {
-                path: display_path(&source),
+            sink.skip(Skipped {
+                path: display_path(source),
                 reason: format!("not a readable archive: {e}"),
             });
             return;
@@ -568,8 +623,8 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
                 } else {
                     format!("archive is truncated or corrupt after {members} entries ({e}): what follows is not read")
                 };
-                b.skipped.push(Skipped {
-                    path: display_path(&source),
+                sink.skip(Skipped {
+                    path: display_path(source),
                     reason,
                 });
                 break;
@@ -578,7 +633,7 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
         let raw = entry.path().map(|p| p.into_owned()).unwrap_or_default();
         let display = display_path(&raw.to_string_lossy());
         if members >= limits.max_entries {
-            b.skipped.push(Skipped {
+            sink.skip(Skipped {
                 path: display,
                 reason: over_count(&limits),
             });
@@ -596,7 +651,7 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
         let path = match safe_member_path(&raw) {
             Ok(p) => p,
             Err(why) => {
-                b.skipped.push(Skipped {
+                sink.skip(Skipped {
                     path: display,
                     reason: why.to_string(),
                 });
@@ -615,7 +670,7 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
             } else {
                 "hard link"
             };
-            b.skipped.push(Skipped {
+            sink.skip(Skipped {
                 path,
                 reason: format!("{what} to {target}, not followed"),
             });
@@ -629,14 +684,14 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
             } else {
                 "not a regular file"
             };
-            b.skipped.push(Skipped {
+            sink.skip(Skipped {
                 path,
                 reason: format!("{what}, not read"),
             });
             continue;
         }
         if !seen.insert(path.clone()) {
-            b.skipped.push(Skipped {
+            sink.skip(Skipped {
                 path,
                 reason: "duplicate name in the archive: the first copy is read, this one is not"
                     .into(),
@@ -645,14 +700,14 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
         }
         let size = entry.size();
         if size > limits.max_entry_bytes {
-            b.skipped.push(Skipped {
+            sink.skip(Skipped {
                 path,
                 reason: over_entry(Some(size), &limits),
             });
             continue;
         }
         if total + size > limits.max_total_bytes {
-            b.skipped.push(Skipped {
+            sink.skip(Skipped {
                 path,
                 reason: over_total(&limits),
             });
@@ -662,51 +717,42 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, b: &mut Bundle) {
         let res = (&mut entry)
             .take(limits.max_entry_bytes)
             .read_to_end(&mut data);
-        match res {
+        let note = match res {
             Err(_) if hit.get() => {
-                b.skipped.push(Skipped {
+                sink.skip(Skipped {
                     path,
                     reason: over_stream(&limits),
                 });
                 break;
             }
             Err(e) if data.is_empty() => {
-                b.skipped.push(Skipped {
+                sink.skip(Skipped {
                     path,
                     reason: format!("not readable: {e}"),
                 });
                 continue;
             }
-            Err(e) => b.notes.push(Skipped {
-                path: path.clone(),
-                reason: format!(
-                    "truncated: the archive ends after {} of its {size} bytes ({e}); what was there is read",
-                    data.len()
-                ),
-            }),
-            Ok(_) if (data.len() as u64) < size => b.notes.push(Skipped {
-                path: path.clone(),
-                reason: format!(
-                    "truncated: the archive ends after {} of its {size} bytes; what was there is read",
-                    data.len()
-                ),
-            }),
-            Ok(_) => {}
-        }
+            Err(e) => Some(format!(
+                "truncated: the archive ends after {} of its {size} bytes ({e}); what was there is read",
+                data.len()
+            )),
+            Ok(_) if (data.len() as u64) < size => Some(format!(
+                "truncated: the archive ends after {} of its {size} bytes; what was there is read",
+                data.len()
+            )),
+            Ok(_) => None,
+        };
         let lower = path.to_ascii_lowercase();
         if is_binary(&data) && !ARCHIVE_SUFFIXES.iter().any(|x| lower.ends_with(x)) {
             // not kept: a gzip bomb of zeros costs no memory
-            b.skipped.push(Skipped {
+            sink.skip(Skipped {
                 path,
                 reason: "binary file".into(),
             });
             continue;
         }
         total += data.len() as u64;
-        b.entries.push(Entry {
-            path: Arc::from(path.as_str()),
-            data,
-        });
+        sink.entry(path, data, note);
     }
 }
 
@@ -719,6 +765,19 @@ impl Bundle {
             ..Default::default()
         }
     }
+}
+
+/// Strips `prefix` (a top folder shared by every entry) from skipped entries' paths and
+/// sorts them, as [`finish`] does.
+fn finish_paths(prefix: Option<&str>, skipped: &mut [Skipped]) {
+    if let Some(prefix) = prefix {
+        for s in skipped.iter_mut() {
+            if let Some(rest) = s.path.strip_prefix(prefix) {
+                s.path = rest.to_string();
+            }
+        }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
 /// Strips a top folder shared by every entry and sorts entries by path.

@@ -270,43 +270,20 @@ fn color_on(c: ColorChoice, stream_is_terminal: bool) -> bool {
     }
 }
 
-/// Opens and analyses a bundle, with a spinner on stderr for large bundles when stderr is
-/// a terminal.
+/// Opens and analyses a bundle, with a spinner on stderr when stderr is a terminal (files
+/// are read as they are parsed: how large the bundle is is not known upfront).
 fn open_and_analyze(src: &str, opts: &Options) -> Result<crate::Analysis, UsageError> {
     let progress = std::io::stderr().is_terminal().then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message(format!("reading {src}"));
+        pb.set_message(format!("analysing {src}"));
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         pb
     });
-    let b = crate::analysis::stage("read", || bundle::open(src, opts.limits))
-        .map_err(|e| UsageError(e.to_string()));
-    let b = match b {
-        Ok(b) => b,
-        Err(e) => {
-            if let Some(pb) = &progress {
-                pb.finish_and_clear();
-            }
-            return Err(e);
-        }
-    };
-    let large =
-        b.entries.len() > 200 || b.entries.iter().map(|e| e.data.len()).sum::<usize>() > 16 << 20;
-    let progress = match progress {
-        Some(pb) if large => {
-            pb.set_message(format!("analysing {} files of {src}", b.entries.len()));
-            Some(pb)
-        }
-        Some(pb) => {
-            pb.finish_and_clear();
-            None
-        }
-        None => None,
-    };
-    let a = crate::analyze_owned(b, opts);
+    let a = crate::analyze_source(src, opts).map_err(|e| UsageError(e.to_string()));
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
+    let a = a?;
     ensure_readable(src, &a)?;
     Ok(a)
 }

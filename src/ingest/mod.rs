@@ -14,7 +14,8 @@ pub mod text;
 pub mod troubleshoot;
 pub mod vault;
 
-use crate::bundle::{Bundle, Limits};
+use crate::bundle::stream::Opened;
+use crate::bundle::{Bundle, BundleError, Entry, Limits, Skipped};
 use crate::model::{Fact, Kind};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -134,7 +135,7 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
         .entries
         .par_iter()
         .filter(|e| !manifest::is_manifest(&e.path))
-        .map(|e| ingest_entry(e, bundle, &ctx))
+        .map(|e| ingest_entry(e, notes_of(bundle, e), &bundle.limits, &ctx))
         .collect();
     merge(&mut ing, results);
     ing
@@ -149,10 +150,45 @@ pub fn ingest_owned(mut bundle: Bundle) -> Ingested {
     let results: Vec<(FileReport, Vec<Fact>)> = entries
         .into_par_iter()
         .filter(|e| !manifest::is_manifest(&e.path))
-        .map(|e| ingest_entry(&e, &bundle, &ctx))
+        .map(|e| ingest_entry(&e, notes_of(&bundle, &e), &bundle.limits, &ctx))
         .collect();
     merge(&mut ing, results);
     ing
+}
+
+/// The files [`ingest_stream`] needs before any other is parsed, by path in the bundle
+/// (before a shared top folder is stripped): the manifest, at the root or under the top
+/// folder, and troubleshoot's `version.yaml`, which tells the troubleshoot root.
+pub fn wanted_upfront(raw: &str) -> bool {
+    let file = raw.rsplit('/').next().unwrap_or(raw);
+    file == "version.yaml" || raw.matches('/').count() <= 1 && manifest::is_manifest(file)
+}
+
+/// [`ingest_owned`] on a bundle streamed from disk (opened with [`wanted_upfront`]): each
+/// file is parsed as it is read, so the bundle is never held whole, and the result is the
+/// same as reading it into memory first.
+pub fn ingest_stream(opened: Opened) -> Result<Ingested, BundleError> {
+    let (mut ing, ctx) = prepare_with(opened.name_hint.clone(), &opened.upfront, &[]);
+    let limits = opened.limits;
+    let (results, skipped) = opened.run(|e, notes| {
+        (!manifest::is_manifest(&e.path)).then(|| ingest_entry(&e, notes, &limits, &ctx))
+    })?;
+    let mut results: Vec<(FileReport, Vec<Fact>)> = results.into_iter().flatten().collect();
+    // paths are unique among files read: sorted, they are in the order of a bundle in memory
+    results.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    push_skipped(&mut ing, &skipped);
+    merge(&mut ing, results);
+    Ok(ing)
+}
+
+/// What the bundle reader noted about an entry (a truncated member).
+fn notes_of(bundle: &Bundle, e: &Entry) -> Vec<String> {
+    bundle
+        .notes
+        .iter()
+        .filter(|n| *n.path == *e.path)
+        .map(|n| n.reason.clone())
+        .collect()
 }
 
 /// What every file is read with: the commands the manifest names, the troubleshoot root.
@@ -171,10 +207,20 @@ fn merge(ing: &mut Ingested, results: Vec<(FileReport, Vec<Fact>)>) {
 
 /// The manifest, skipped entries and the capture time in a name: read before the files.
 fn prepare(bundle: &Bundle) -> (Ingested, Context) {
+    prepare_with(bundle.name_hint.clone(), &bundle.entries, &bundle.skipped)
+}
+
+/// [`prepare`] from the bundle's name, the entries holding its manifest and troubleshoot
+/// `version.yaml` (others are ignored), and what it skipped.
+fn prepare_with(
+    name_hint: Option<String>,
+    entries: &[Entry],
+    skipped: &[Skipped],
+) -> (Ingested, Context) {
     let mut ing = Ingested::default();
     // the manifest first: it maps output files to the commands that wrote them
     let mut hints: BTreeMap<String, String> = BTreeMap::new();
-    for e in &bundle.entries {
+    for e in entries {
         if manifest::is_manifest(&e.path) {
             let (facts, report, cmds) = manifest::parse(&e.path, &e.data);
             ing.facts.extend(facts);
@@ -182,21 +228,11 @@ fn prepare(bundle: &Bundle) -> (Ingested, Context) {
             hints.extend(cmds);
         }
     }
-    for s in &bundle.skipped {
-        ing.files.push(FileReport {
-            path: s.path.clone(),
-            format: "unread".into(),
-            commands: vec![],
-            kinds: BTreeMap::new(),
-            notes: vec![],
-            skipped: Some(s.reason.clone()),
-            coverage: vec![],
-        });
-    }
+    push_skipped(&mut ing, skipped);
     // a troubleshoot bundle: its root, and a capture time in the archive or root folder name
-    let ts_root = troubleshoot::root(bundle.entries.iter().map(|e| (&*e.path, e.data.as_slice())));
+    let ts_root = troubleshoot::root(entries.iter().map(|e| (&*e.path, e.data.as_slice())));
     let names = [
-        bundle.name_hint.clone(),
+        name_hint,
         ts_root
             .as_deref()
             .map(|r| r.trim_end_matches('/').to_string()),
@@ -215,14 +251,30 @@ fn prepare(bundle: &Bundle) -> (Ingested, Context) {
     (ing, Context { hints, ts_root })
 }
 
-/// Reads one file of the bundle.
+/// Entries the bundle reader did not read, reported with the reason.
+fn push_skipped(ing: &mut Ingested, skipped: &[Skipped]) {
+    for s in skipped {
+        ing.files.push(FileReport {
+            path: s.path.clone(),
+            format: "unread".into(),
+            commands: vec![],
+            kinds: BTreeMap::new(),
+            notes: vec![],
+            skipped: Some(s.reason.clone()),
+            coverage: vec![],
+        });
+    }
+}
+
+/// Reads one file of the bundle; `notes` are what the bundle reader knows about it.
 fn ingest_entry(
-    e: &crate::bundle::Entry,
-    bundle: &Bundle,
+    e: &Entry,
+    mut notes: Vec<String>,
+    limits: &Limits,
     ctx: &Context,
 ) -> (FileReport, Vec<Fact>) {
     let hint = ctx.hints.get(&*e.path).map(|c| Command::parse(c));
-    let (out, format, mut skipped) = ingest_file_with(&e.path, &e.data, hint, &bundle.limits);
+    let (out, format, mut skipped) = ingest_file_with(&e.path, &e.data, hint, limits);
     // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
     if let (Some(root), Some(reason)) = (&ctx.ts_root, skipped.as_mut()) {
         if let Some(rel) = e.path.strip_prefix(root.as_str()) {
@@ -237,12 +289,6 @@ fn ingest_entry(
     }
     let mut report = FileReport::new(&e.path, format, &out, skipped);
     // what the bundle reader knows (a truncated archive) comes first
-    let mut notes: Vec<String> = bundle
-        .notes
-        .iter()
-        .filter(|n| *n.path == *e.path)
-        .map(|n| n.reason.clone())
-        .collect();
     notes.append(&mut report.notes);
     report.notes = notes;
     // a command line may carry a secret (`vault login TOKEN`)

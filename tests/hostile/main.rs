@@ -9,4 +9,5 @@ mod exits;
 mod limits;
 mod props;
 mod regressions;
+mod streaming;
 mod util;
