@@ -85,7 +85,7 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
     let rss = std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map(|pages| format!(", {} MB resident", pages * 4096 >> 20))
+        .map(|pages| format!(", {} MB resident", (pages * 4096) >> 20))
         .unwrap_or_default();
     eprintln!("timing {name}: {:.3} s{rss}", t.elapsed().as_secs_f64());
     out
