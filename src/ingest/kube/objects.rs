@@ -63,21 +63,16 @@ pub(super) fn owned(v: Option<&str>) -> Option<String> {
 }
 
 /// The entries of a string map whose key is in `keep`.
-fn string_map<V: Json>(v: Option<&V>, keep: &[&str]) -> std::collections::BTreeMap<String, String> {
-    v.and_then(V::entries)
-        .map(|m| {
-            m.filter(|(k, _)| keep.contains(k))
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_json_string()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+fn string_map<V: Json>(v: Option<&V>, keep: &[&'static str]) -> crate::model::kube::Tags {
+    let entries = v.and_then(V::entries).into_iter().flatten();
+    let entries = entries.filter(|(k, _)| keep.contains(k)).map(|(k, v)| {
+        let text = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_json_string());
+        (k, text)
+    });
+    crate::model::kube::Tags::kept(entries, keep)
 }
 
 /// Is `v` a Kubernetes object (has `kind` and `metadata.name`)?
