@@ -40,10 +40,13 @@ impl Rule for SecretNotProduced {
     }
 }
 
+/// The Pods that read a Secret, and where.
+type Readers<'s> = (Vec<&'s str>, Vec<Loc>);
+
 fn check<'s>(snap: &'s crate::model::Snapshot, sink: &mut Sink) {
     // (namespace, secret) -> (pods, evidence), borrowed from the snapshot (a Secret
     // kubelet names is parsed from its message, so that name may be owned)
-    let mut refs: BTreeMap<(&'s str, Cow<'s, str>), (Vec<&'s str>, Vec<Loc>)> = BTreeMap::new();
+    let mut refs: BTreeMap<(&'s str, Cow<'s, str>), Readers<'s>> = BTreeMap::new();
     // (namespace, secret) kubelet said is not found
     let mut kubelet_missing: std::collections::BTreeSet<(&str, String)> =
         std::collections::BTreeSet::new();
