@@ -266,6 +266,11 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, 'de> {
     }
 }
 
+/// Members whose value no reader uses, skipped by the parser without building a tree (read
+/// as `null`): the field sets of `metadata.managedFields`, a tenth of a kubectl dump in small
+/// nested objects. serde_json still checks their syntax and its own nesting limit.
+const SKIPPED_KEYS: &[&str] = &["fieldsV1"];
+
 /// Objects with more members than this find a repeated key through a hash map.
 const LINEAR_KEYS: usize = 16;
 
@@ -321,7 +326,12 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
         // a repeated key keeps its first place and takes the last value, as in `Value`
         let mut index: Option<std::collections::HashMap<String, usize>> = None;
         while let Some(k) = map.next_key_seed(KeySeed)? {
-            let v: Node<'de> = map.next_value_seed(inner)?;
+            let v: Node<'de> = if SKIPPED_KEYS.contains(&&*k) {
+                map.next_value::<de::IgnoredAny>()?;
+                Node::Null
+            } else {
+                map.next_value_seed(inner)?
+            };
             let mut stack = self.ctx.members.borrow_mut();
             let m = &mut stack[base..];
             if let Some(ix) = &mut index {
