@@ -562,7 +562,10 @@ impl Walk<'_> {
 /// One file of a directory bundle, or why it could not be read.
 fn read_file(p: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
     let read = std::fs::File::open(p).and_then(|f| {
-        let mut data = Vec::new();
+        // sized from the file's length (within the limit): grown by doubling instead, a large
+        // file was copied a dozen times, each a fresh allocation the kernel had to fault in
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut data = Vec::with_capacity(len.min(limits.max_entry_bytes) as usize + 1);
         // the file may grow while it is read: never more than the limit
         f.take(limits.max_entry_bytes + 1).read_to_end(&mut data)?;
         Ok(data)
