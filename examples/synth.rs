@@ -48,15 +48,6 @@ fn main() {
     eprintln!("wrote {services} services to {out} ({} broken chains; expected answer in {out}.expected.json)", planted.len());
 }
 
-fn subject_id(v: &serde_json::Value) -> String {
-    let kind = v["kind"].as_str().unwrap_or("");
-    let name = v["name"].as_str().unwrap_or("");
-    match v["namespace"].as_str() {
-        Some(ns) => format!("{kind}/{ns}/{name}"),
-        None => format!("{kind}/{name}"),
-    }
-}
-
 /// Planted root causes against diagnosed ones; prints the tally, returns the exit code.
 fn check(expected: &str, analysis: &str) -> i32 {
     use std::collections::BTreeSet;
@@ -74,7 +65,7 @@ fn check(expected: &str, analysis: &str) -> i32 {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|d| subject_id(&d["root_cause"]))
+        .map(|d| synth::subject_id(&d["root_cause"]))
         .collect();
     let missed: Vec<_> = planted.difference(&found).collect();
     let extra: Vec<_> = found.difference(&planted).collect();

@@ -152,12 +152,8 @@ fn over_count(l: &Limits) -> String {
     )
 }
 
-/// Opens `source` (a path, or `-` for stdin). Reads only; never follows a link inside the
-/// bundle, never reads a device or a FIFO inside a directory.
-pub fn open(source: &str, limits: Limits) -> Result<Bundle, BundleError> {
-    if source == "-" {
-        return from_reader("-", "stdin", io::stdin().lock(), limits);
-    }
+/// What `source` is on disk, and its file name (the name hints at a capture time).
+pub(crate) fn stat(source: &str) -> Result<(std::fs::Metadata, String), BundleError> {
     let path = Path::new(source);
     let meta = std::fs::metadata(path).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
@@ -170,6 +166,17 @@ pub fn open(source: &str, limits: Limits) -> Result<Bundle, BundleError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| source.to_string());
+    Ok((meta, name))
+}
+
+/// Opens `source` (a path, or `-` for stdin). Reads only; never follows a link inside the
+/// bundle, never reads a device or a FIFO inside a directory.
+pub fn open(source: &str, limits: Limits) -> Result<Bundle, BundleError> {
+    if source == "-" {
+        return from_reader("-", "stdin", io::stdin().lock(), limits);
+    }
+    let path = Path::new(source);
+    let (meta, name) = stat(source)?;
     if meta.is_dir() {
         let mut b = Bundle::new(source, &name, limits);
         let mut walk = Walk {

@@ -61,17 +61,7 @@ pub fn open(
         return Ok(None);
     }
     let path = Path::new(source);
-    let meta = std::fs::metadata(path).map_err(|e| {
-        if e.kind() == io::ErrorKind::NotFound {
-            BundleError::NotFound(source.to_string())
-        } else {
-            BundleError::Io(source.to_string(), e)
-        }
-    })?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| source.to_string());
+    let (meta, name) = super::stat(source)?;
     let mut opened = Opened {
         source: source.to_string(),
         name_hint: Some(name.clone()),

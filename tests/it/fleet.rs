@@ -1,18 +1,9 @@
 //! Fleet-sized synthetic bundles: a healthy fleet stays quiet; a broken one gets exactly
 //! the planted root causes.
 
-use super::synth::{write, Spec};
+use super::synth::{subject_id, write, Spec};
 use super::util::{analyze_path, json, tempdir};
 use std::collections::BTreeSet;
-
-fn subject_id(v: &serde_json::Value) -> String {
-    let kind = v["kind"].as_str().unwrap_or("");
-    let name = v["name"].as_str().unwrap_or("");
-    match v["namespace"].as_str() {
-        Some(ns) => format!("{kind}/{ns}/{name}"),
-        None => format!("{kind}/{name}"),
-    }
-}
 
 #[test]
 fn healthy_fleet_is_quiet() {

@@ -134,6 +134,17 @@ fn pod_conditions(ready: bool) -> Value {
     ])
 }
 
+/// `Kind/ns/name` (or `Kind/name`) of a subject in credtrace's JSON output, the form of
+/// [`Planted::root_cause`].
+pub fn subject_id(v: &serde_json::Value) -> String {
+    let kind = v["kind"].as_str().unwrap_or("");
+    let name = v["name"].as_str().unwrap_or("");
+    match v["namespace"].as_str() {
+        Some(ns) => format!("{kind}/{ns}/{name}"),
+        None => format!("{kind}/{name}"),
+    }
+}
+
 /// Writes the bundle into `dir` and returns the planted root causes.
 pub fn write(spec: &Spec, dir: &Path) -> Vec<Planted> {
     let mut rng = Rng(spec.seed.max(1));
