@@ -790,30 +790,25 @@ fn finish_paths(prefix: Option<&str>, skipped: &mut [Skipped]) {
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
+/// The top folder every path is under, as `T/` (display paths strip it); `None` when the
+/// first path is at the root or another path is outside its folder.
+pub(crate) fn shared_prefix<'a>(mut paths: impl Iterator<Item = &'a str>) -> Option<String> {
+    let top = paths.next()?.split_once('/')?.0;
+    let prefix = format!("{top}/");
+    paths.all(|p| p.starts_with(&prefix)).then_some(prefix)
+}
+
 /// Strips a top folder shared by every entry and sorts entries by path.
 fn finish(b: &mut Bundle) {
-    if b.entries.len() > 1 || b.entries.iter().any(|e| e.path.contains('/')) {
-        let first_top = b
-            .entries
-            .first()
-            .and_then(|e| e.path.split_once('/').map(|(t, _)| t.to_string()));
-        if let Some(top) = first_top {
-            let prefix = format!("{top}/");
-            if b.entries.iter().all(|e| e.path.starts_with(&prefix)) {
-                for e in &mut b.entries {
-                    e.path = Arc::from(&e.path[prefix.len()..]);
-                }
-                for s in b.skipped.iter_mut().chain(b.notes.iter_mut()) {
-                    if let Some(rest) = s.path.strip_prefix(&prefix) {
-                        s.path = rest.to_string();
-                    }
-                }
-            }
+    let prefix = shared_prefix(b.entries.iter().map(|e| &*e.path));
+    if let Some(prefix) = &prefix {
+        for e in &mut b.entries {
+            e.path = Arc::from(&e.path[prefix.len()..]);
         }
     }
     b.entries.sort_by(|a, b| a.path.cmp(&b.path));
-    b.skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    b.notes.sort_by(|a, b| a.path.cmp(&b.path));
+    finish_paths(prefix.as_deref(), &mut b.skipped);
+    finish_paths(prefix.as_deref(), &mut b.notes);
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@
 //! stdin and FIFOs cannot be read twice and are read that way.
 
 use super::{
-    finish_paths, read_file, read_stream, BundleError, Entry, Limits, Sink, Skipped, Walk,
+    finish_paths, read_file, read_stream, shared_prefix, BundleError, Entry, Limits, Sink, Skipped,
+    Walk,
 };
 use std::io;
 use std::path::{Path, PathBuf};
@@ -125,13 +126,6 @@ pub fn open(
     }
     opened.upfront.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Some(opened))
-}
-
-/// The top folder every path is under, as `T/`: the rule of [`super::finish`].
-fn shared_prefix<'a>(mut paths: impl Iterator<Item = &'a str>) -> Option<String> {
-    let top = paths.next()?.split_once('/')?.0;
-    let prefix = format!("{top}/");
-    paths.all(|p| p.starts_with(&prefix)).then_some(prefix)
 }
 
 /// The first pass over an archive: what its entries share, and the files wanted upfront.
