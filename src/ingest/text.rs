@@ -126,44 +126,21 @@ pub struct Source<'a> {
     keys: std::cell::OnceCell<Vec<Option<&'a str>>>,
 }
 
-/// `text.lines()`: split at `\n`, a `\r` before it dropped. Newlines are found eight
-/// bytes at a time; pretty-printed JSON has short lines, and a search call per line cost
-/// more than the search.
+/// `text.lines()`: split at `\n`, a `\r` before it dropped. Newlines are found by one
+/// vectorised search over the whole text (memchr); pretty-printed JSON has short lines, and
+/// a search call per line cost more than the search.
 fn split_lines(text: &str) -> Vec<&str> {
-    const NL: u64 = u64::from_ne_bytes([b'\n'; 8]);
-    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
-    let b = text.as_bytes();
-    let mut lines = Vec::with_capacity(b.len() / 32 + 1);
-    let (mut start, mut i) = (0, 0);
-    loop {
-        let mut nl = None;
-        while b.len() - i >= 8 {
-            let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")) ^ NL;
-            // the lowest zero byte of `w` is the first newline (borrows only reach higher)
-            let z = w.wrapping_sub(LO) & !w & HI;
-            if z != 0 {
-                nl = Some(i + (z.trailing_zeros() / 8) as usize);
-                break;
-            }
-            i += 8;
-        }
-        let nl = nl.or_else(|| b[i..].iter().position(|&c| c == b'\n').map(|p| i + p));
-        match nl {
-            Some(n) => {
-                let line = &text[start..n];
-                lines.push(line.strip_suffix('\r').unwrap_or(line));
-                start = n + 1;
-                i = start;
-            }
-            None => {
-                if start < b.len() {
-                    lines.push(&text[start..]);
-                }
-                return lines;
-            }
-        }
+    let mut lines = Vec::with_capacity(text.len() / 32 + 1);
+    let mut start = 0;
+    for n in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        let line = &text[start..n];
+        lines.push(line.strip_suffix('\r').unwrap_or(line));
+        start = n + 1;
     }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
 }
 
 /// A line's text after its indentation and list markers.
