@@ -10,6 +10,8 @@
 //! `serde_json::Number`), so a reader gives the same facts from either; kinds read only
 //! from a `Value` get one through [`Json::to_value`].
 
+mod fast;
+
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 use std::borrow::Cow;
@@ -98,8 +100,17 @@ impl<'a> Node<'a> {
     }
 
     /// [`Node::parse`], refusing containers nested deeper than `max_depth` while parsing
-    /// (no separate pass over the text to count brackets).
+    /// (no separate pass over the text to count brackets). Plain text is read by the fast
+    /// parser; serde_json reads what it gives up on, and words the errors.
     pub fn parse_limited(text: &'a str, max_depth: usize) -> Result<Node<'a>, ParseError> {
+        match fast::parse(text, max_depth) {
+            Some(n) => Ok(n),
+            None => Node::parse_serde(text, max_depth),
+        }
+    }
+
+    /// [`Node::parse_limited`] through serde_json alone.
+    fn parse_serde(text: &'a str, max_depth: usize) -> Result<Node<'a>, ParseError> {
         let ctx = Ctx::new(max_depth);
         let mut de = serde_json::Deserializer::from_str(text);
         let parsed = NodeSeed {

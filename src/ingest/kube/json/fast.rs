@@ -1,0 +1,563 @@
+//! A hand-written parser for the common case: valid JSON as kubectl and the vault CLI print
+//! it, read straight into a [`Node`] tree.
+//!
+//! Going through serde's visitor interface cost about as much as everything else ingest does
+//! on a fleet-sized bundle (a call per token, whitespace skipped byte by byte through deep
+//! four-space indentation). This parser skips indentation eight bytes at a time, finds the
+//! end of a string a word at a time and builds containers on scratch stacks.
+//!
+//! It only ever answers for text it is sure of: anything unusual (a syntax error, an escape
+//! it does not decode, a number that is not a plain integer, nesting near a limit) makes it
+//! give up with `None`, and the caller parses the text with serde_json, which then decides
+//! and words the error. So a tree from here is always the tree serde_json gives (the tests
+//! check this on fixtures, on random and on corrupted text).
+
+use super::{Node, LINEAR_KEYS, SKIPPED_KEYS};
+use serde_json::Number;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Deepest nesting this parser handles; deeper text is left to serde_json, which has its own
+/// limit of 128.
+const MAX_NESTING: usize = 100;
+
+/// Gave up: the text is left to serde_json.
+struct GiveUp;
+
+type Parsed<T> = Result<T, GiveUp>;
+
+/// The tree of `text`, or `None` when serde_json must decide (see the module docs). Containers
+/// nested deeper than `max_depth` make it give up, never succeed.
+pub(super) fn parse(text: &str, max_depth: usize) -> Option<Node<'_>> {
+    let mut p = Parser {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+        max_depth: max_depth.min(MAX_NESTING),
+        members: Vec::new(),
+        elements: Vec::new(),
+    };
+    p.ws();
+    let v = p.value(0).ok()?;
+    p.ws();
+    (p.i == p.b.len()).then_some(v)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+    max_depth: usize,
+    /// Members and elements of the open containers, moved out when a container closes.
+    members: Vec<(Cow<'a, str>, Node<'a>)>,
+    elements: Vec<Node<'a>>,
+}
+
+const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// Whether any byte of `x` is zero.
+fn has_zero(x: u64) -> bool {
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
+}
+
+/// Whether any byte of `x` ends a plain string run: `"`, `\` or a control character.
+fn has_special(x: u64) -> bool {
+    let quote = x ^ u64::from_ne_bytes([b'"'; 8]);
+    let backslash = x ^ u64::from_ne_bytes([b'\\'; 8]);
+    let control = x.wrapping_sub(u64::from_ne_bytes([0x20; 8])) & !x & HIGHS;
+    has_zero(quote) || has_zero(backslash) || control != 0
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn word(&self, at: usize) -> Option<u64> {
+        let w = self.b.get(at..at + 8)?;
+        Some(u64::from_ne_bytes(w.try_into().ok()?))
+    }
+
+    /// Skips JSON whitespace; runs of spaces (indentation) eight at a time.
+    fn ws(&mut self) {
+        while let Some(c) = self.peek() {
+            match c {
+                b' ' => {
+                    while self.word(self.i) == Some(SPACES) {
+                        self.i += 8;
+                    }
+                    while self.peek() == Some(b' ') {
+                        self.i += 1;
+                    }
+                }
+                b'\n' | b'\r' | b'\t' => self.i += 1,
+                _ => return,
+            }
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Parsed<()> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(GiveUp)
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], v: Node<'a>) -> Parsed<Node<'a>> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(GiveUp)
+        }
+    }
+
+    /// One value at container depth `depth`, whitespace before it already skipped.
+    fn value(&mut self, depth: usize) -> Parsed<Node<'a>> {
+        match self.peek().ok_or(GiveUp)? {
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(Node::String),
+            b't' => self.literal(b"true", Node::Bool(true)),
+            b'f' => self.literal(b"false", Node::Bool(false)),
+            b'n' => self.literal(b"null", Node::Null),
+            b'0'..=b'9' | b'-' => self.number(),
+            _ => Err(GiveUp),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Parsed<Node<'a>> {
+        if depth > self.max_depth {
+            return Err(GiveUp);
+        }
+        self.i += 1;
+        self.ws();
+        let base = self.members.len();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(Node::Object(Vec::new()));
+        }
+        // a repeated key keeps its first place and takes the last value, as in serde_json
+        let mut index: Option<HashMap<String, usize>> = None;
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(GiveUp);
+            }
+            let k = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            let v = if SKIPPED_KEYS.contains(&&*k) {
+                self.skip(depth)?;
+                Node::Null
+            } else {
+                self.value(depth)?
+            };
+            let m = &mut self.members[base..];
+            match &mut index {
+                Some(ix) => match ix.get(&*k) {
+                    Some(&i) => m[i].1 = v,
+                    None => {
+                        ix.insert(k.to_string(), m.len());
+                        self.members.push((k, v));
+                    }
+                },
+                None => {
+                    match m.iter().position(|(x, _)| *x == k) {
+                        Some(i) => m[i].1 = v,
+                        None => self.members.push((k, v)),
+                    }
+                    let m = &self.members[base..];
+                    if m.len() > LINEAR_KEYS {
+                        index = Some(
+                            m.iter()
+                                .enumerate()
+                                .map(|(i, (k, _))| (k.to_string(), i))
+                                .collect(),
+                        );
+                    }
+                }
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b'}') => {
+                    self.i += 1;
+                    let m: Vec<_> = self.members.drain(base..).collect();
+                    return Ok(Node::Object(m));
+                }
+                _ => return Err(GiveUp),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Parsed<Node<'a>> {
+        if depth > self.max_depth {
+            return Err(GiveUp);
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(Node::Array(Vec::new()));
+        }
+        let base = self.elements.len();
+        loop {
+            let v = self.value(depth)?;
+            self.elements.push(v);
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    let v: Vec<_> = self.elements.drain(base..).collect();
+                    return Ok(Node::Array(v));
+                }
+                _ => return Err(GiveUp),
+            }
+        }
+    }
+
+    /// Checks a value's syntax without building it (a skipped member's value).
+    fn skip(&mut self, depth: usize) -> Parsed<()> {
+        match self.peek().ok_or(GiveUp)? {
+            open @ (b'{' | b'[') => {
+                let (close, depth) = (if open == b'{' { b'}' } else { b']' }, depth + 1);
+                if depth > self.max_depth {
+                    return Err(GiveUp);
+                }
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(close) {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    if open == b'{' {
+                        if self.peek() != Some(b'"') {
+                            return Err(GiveUp);
+                        }
+                        self.string()?;
+                        self.ws();
+                        self.eat(b':')?;
+                        self.ws();
+                    }
+                    self.skip(depth)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => {
+                            self.i += 1;
+                            self.ws();
+                        }
+                        Some(c) if c == close => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(GiveUp),
+                    }
+                }
+            }
+            _ => self.value(depth).map(drop),
+        }
+    }
+
+    /// A string at `"`: borrowed from the text unless it holds an escape.
+    fn string(&mut self) -> Parsed<Cow<'a, str>> {
+        self.i += 1;
+        let start = self.i;
+        while let Some(w) = self.word(self.i) {
+            if has_special(w) {
+                break;
+            }
+            self.i += 8;
+        }
+        loop {
+            match self.peek().ok_or(GiveUp)? {
+                b'"' => {
+                    let s = &self.text[start..self.i];
+                    self.i += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                b'\\' => return self.escaped(start).map(Cow::Owned),
+                c if c < 0x20 => return Err(GiveUp),
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// The rest of a string from its first escape (at `self.i`); the string began at `start`.
+    fn escaped(&mut self, start: usize) -> Parsed<String> {
+        let mut out = String::from(&self.text[start..self.i]);
+        loop {
+            let run = self.i;
+            while let Some(c) = self.peek() {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.i += 1;
+            }
+            out.push_str(&self.text[run..self.i]);
+            match self.peek().ok_or(GiveUp)? {
+                b'"' => {
+                    self.i += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    let c = *self.b.get(self.i + 1).ok_or(GiveUp)?;
+                    self.i += 2;
+                    out.push(match c {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode()?,
+                        _ => return Err(GiveUp),
+                    });
+                }
+                _ => return Err(GiveUp),
+            }
+        }
+    }
+
+    /// The character of a `\u` escape (its four digits at `self.i`), a surrogate pair taken
+    /// whole; a lone surrogate is left to serde_json.
+    fn unicode(&mut self) -> Parsed<char> {
+        let hi = self.hex4()?;
+        let code = match hi {
+            0xD800..=0xDBFF => {
+                if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
+                    return Err(GiveUp);
+                }
+                self.i += 2;
+                let lo = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&lo) {
+                    return Err(GiveUp);
+                }
+                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+            }
+            0xDC00..=0xDFFF => return Err(GiveUp),
+            c => c,
+        };
+        char::from_u32(code).ok_or(GiveUp)
+    }
+
+    fn hex4(&mut self) -> Parsed<u32> {
+        let digits = self.b.get(self.i..self.i + 4).ok_or(GiveUp)?;
+        let mut v = 0u32;
+        for &d in digits {
+            v = v * 16 + char::from(d).to_digit(16).ok_or(GiveUp)?;
+        }
+        self.i += 4;
+        Ok(v)
+    }
+
+    /// A number. Non-negative integers of at most 19 digits (always a `u64`) are read here;
+    /// other numbers are handed to serde_json, so a float rounds exactly as it rounds there.
+    fn number(&mut self) -> Parsed<Node<'a>> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            self.i += 1;
+        }
+        let digits = self.i - start;
+        let plain = digits > 0 && digits <= 19 && (self.b[start] != b'0' || digits == 1);
+        if plain && !matches!(self.peek(), Some(b'.' | b'e' | b'E' | b'+' | b'-')) {
+            return Ok(Node::Number(Number::from(v)));
+        }
+        while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.peek() {
+            self.i += 1;
+        }
+        match serde_json::from_str::<Node>(&self.text[start..self.i]) {
+            Ok(n @ (Node::Number(_) | Node::Null)) => Ok(n),
+            _ => Err(GiveUp),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The tree serde_json gives for `text` with the same depth limit, if any.
+    fn oracle(text: &str, max_depth: usize) -> Option<Node<'_>> {
+        Node::parse_serde(text, max_depth).ok()
+    }
+
+    /// Whenever the fast parser answers, serde_json gives the same tree.
+    fn agrees(text: &str, max_depth: usize) -> bool {
+        match parse(text, max_depth) {
+            Some(n) => oracle(text, max_depth) == Some(n),
+            None => true,
+        }
+    }
+
+    #[test]
+    fn reads_what_kubectl_prints() {
+        let text = "{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n        {\n            \"kind\": \"Secret\",\n            \"data\": {},\n            \"n\": 18446744073709551\n        }\n    ],\n    \"kind\": \"List\",\n    \"ok\": true,\n    \"none\": null\n}\n";
+        let n = parse(text, 128).expect("plain kubectl JSON is read");
+        assert_eq!(Some(n), oracle(text, 128));
+    }
+
+    #[test]
+    fn numbers_read_as_serde_json_reads_them() {
+        for t in [
+            "[0, 7, 9999999999999999999, 18446744073709551615, 18446744073709551616]",
+            "[-1, -0, -9223372036854775808, 1.5, -2.25e-3, 1E3, 0.1]",
+        ] {
+            assert_eq!(parse(t, 128), oracle(t, 128), "{t}");
+        }
+        assert!(
+            parse("[1e400]", 128).is_none(),
+            "out of range is serde_json's error"
+        );
+    }
+
+    #[test]
+    fn escapes_decode_as_serde_json_does() {
+        for t in [
+            r#""a\"b\\c\/d\b\f\n\r\t""#,
+            r#""\u0041\u00e9\u20ac\ud83d\ude00 tail""#,
+            r#"{"last-applied":"{\"kind\":\"Secret\",\"metadata\":{\"name\":\"x\"}}\n"}"#,
+        ] {
+            let n = parse(t, 128).expect(t);
+            assert_eq!(Some(n), oracle(t, 128), "{t}");
+        }
+    }
+
+    #[test]
+    fn gives_up_on_what_it_does_not_decide() {
+        for t in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "-",
+            "1.5.2",
+            "1-2",
+            "\"\\ud800\"",
+            "\"\\x\"",
+            "\"tab\there\"",
+            "[] x",
+            "tru",
+            "{\"fieldsV1\": {\"f:a\": [1,}}",
+        ] {
+            assert!(parse(t, 128).is_none(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn depth_limit_is_never_passed() {
+        let deep = format!("{}{}", "[".repeat(5), "]".repeat(5));
+        assert!(parse(&deep, 5).is_some());
+        assert!(parse(&deep, 4).is_none());
+        let nested = format!(
+            "{}{}",
+            "[".repeat(MAX_NESTING + 1),
+            "]".repeat(MAX_NESTING + 1)
+        );
+        assert!(parse(&nested, usize::MAX).is_none());
+        let skipped = r#"{"fieldsV1":{"a":{"b":{}}}}"#;
+        assert!(parse(skipped, 4).is_some());
+        assert!(parse(skipped, 3).is_none());
+    }
+
+    #[test]
+    fn fixture_bundles_are_read_fast_and_the_same() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut read = 0;
+        let mut stack = vec![root.join("tests"), root.join("samples")];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(&p) else {
+                    continue;
+                };
+                if let Some(want) = oracle(&text, 128) {
+                    let got = parse(&text, 128);
+                    assert_eq!(got, Some(want), "{}", p.display());
+                    read += 1;
+                }
+            }
+        }
+        assert!(read > 10, "only {read} JSON fixtures found");
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            "[a-z\"\\\\/é€\u{1F600}\n\t\u{1}]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                prop::collection::vec(("[a-zV1\"]{0,3}|fieldsV1", inner), 0..6)
+                    .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn same_tree_as_serde_json(v in json_value(), pretty in any::<bool>(), depth in 1usize..8) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&v).unwrap()
+            } else {
+                serde_json::to_string(&v).unwrap()
+            };
+            prop_assert!(agrees(&text, depth));
+            prop_assert!(agrees(&text, 128));
+        }
+
+        #[test]
+        fn corrupted_text_never_differs(
+            v in json_value(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<u8>()), 1..4),
+        ) {
+            let mut bytes = serde_json::to_string_pretty(&v).unwrap().into_bytes();
+            for (at, op, b) in edits {
+                let i = if bytes.is_empty() { 0 } else { at.index(bytes.len()) };
+                let pool = b"{}[]\",:\\ 0-.eE\nxtfnu\x01";
+                let b = pool[usize::from(b) % pool.len()];
+                match op {
+                    0 if !bytes.is_empty() => { bytes.remove(i); }
+                    1 => bytes.insert(i, b),
+                    2 if !bytes.is_empty() => bytes[i] = b,
+                    _ => bytes.truncate(i),
+                }
+            }
+            if let Ok(text) = String::from_utf8(bytes) {
+                prop_assert!(agrees(&text, 128));
+                prop_assert!(agrees(&text, 3));
+            }
+        }
+    }
+}
