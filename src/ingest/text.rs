@@ -124,6 +124,9 @@ pub struct Source<'a> {
     /// first [`Source::field`]: locating a field is then a comparison per line, not a
     /// trim, two formatted prefixes and a search.
     keys: std::cell::OnceCell<Vec<Option<&'a str>>>,
+    /// Redacted excerpts by line text: the same line (`"namespace": "team-a",`) is cited
+    /// by many objects of a file, and is redacted and stored once.
+    excerpts: std::cell::RefCell<crate::model::FastMap<&'a str, Arc<str>>>,
 }
 
 /// `text.lines()`: split at `\n`, a `\r` before it dropped. Newlines are found by one
@@ -195,6 +198,7 @@ impl<'a> Source<'a> {
             lines: split_lines(text),
             withheld: Default::default(),
             keys: Default::default(),
+            excerpts: Default::default(),
         }
     }
 
@@ -232,9 +236,19 @@ impl<'a> Source<'a> {
                 "<line withheld: it holds a secret value>",
             );
         }
-        match self.lines.get(i) {
-            Some(l) => Loc::new(&self.path, (i + 1) as u32, l),
-            None => Loc::file(&self.path),
+        let Some(&l) = self.lines.get(i) else {
+            return Loc::file(&self.path);
+        };
+        let excerpt = self
+            .excerpts
+            .borrow_mut()
+            .entry(l)
+            .or_insert_with(|| Loc::redacted(l))
+            .clone();
+        Loc {
+            path: self.path.clone(),
+            line: (i + 1) as u32,
+            excerpt,
         }
     }
 

@@ -21,8 +21,13 @@ impl Loc {
         Loc {
             path: path.clone(),
             line,
-            excerpt: Arc::from(crate::model::redact::redact_line(excerpt).as_str()),
+            excerpt: Loc::redacted(excerpt),
         }
+    }
+
+    /// The excerpt a line gives: its redacted text.
+    pub fn redacted(line: &str) -> Arc<str> {
+        Arc::from(crate::model::redact::redact_line(line).as_str())
     }
 
     /// A location known only by its file.
