@@ -568,18 +568,24 @@ impl Walk<'_> {
 
 /// One file of a directory bundle, or why it could not be read.
 fn read_file(p: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
+    let mut data = Vec::new();
+    read_file_into(p, limits, &mut data).map(|()| data)
+}
+
+/// [`read_file`] into `data` (cleared first), so a worker reuses one buffer for its files.
+fn read_file_into(p: &Path, limits: &Limits, data: &mut Vec<u8>) -> Result<(), String> {
+    data.clear();
     let read = std::fs::File::open(p).and_then(|f| {
         // sized from the file's length (within the limit): grown by doubling instead, a large
         // file was copied a dozen times, each a fresh allocation the kernel had to fault in
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut data = Vec::with_capacity(len.min(limits.max_entry_bytes) as usize + 1);
+        data.reserve(len.min(limits.max_entry_bytes) as usize + 1);
         // the file may grow while it is read: never more than the limit
-        f.take(limits.max_entry_bytes + 1).read_to_end(&mut data)?;
-        Ok(data)
+        f.take(limits.max_entry_bytes + 1).read_to_end(data)
     });
     match read {
-        Ok(data) if data.len() as u64 > limits.max_entry_bytes => Err(over_entry(None, limits)),
-        Ok(data) => Ok(data),
+        Ok(n) if n as u64 > limits.max_entry_bytes => Err(over_entry(None, limits)),
+        Ok(_) => Ok(()),
         Err(e) => Err(format!("not readable: {e}")),
     }
 }

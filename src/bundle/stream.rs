@@ -18,8 +18,8 @@
 //! stdin and FIFOs cannot be read twice and are read that way.
 
 use super::{
-    finish_paths, read_file, read_stream, shared_prefix, BundleError, Entry, Limits, Sink, Skipped,
-    Walk,
+    finish_paths, read_file, read_file_into, read_stream, shared_prefix, BundleError, Entry,
+    Limits, Sink, Skipped, Walk,
 };
 use std::io;
 use std::path::{Path, PathBuf};
@@ -198,6 +198,8 @@ impl Drop for Closed<'_> {
 
 /// Bytes of files in flight between an archive's reader and the workers, at most.
 const MAX_IN_FLIGHT: u64 = 64 << 20;
+/// A worker's read buffer is kept for the next file up to this capacity.
+const KEPT_BUFFER: usize = 16 << 20;
 /// Files in the channel, at most.
 const CHANNEL_FILES: usize = 64;
 
@@ -241,27 +243,39 @@ impl Opened {
     /// the entries not read with their reasons (display paths, sorted).
     pub fn run<T: std::marker::Send>(
         self,
-        parse: impl Fn(Entry, Vec<String>) -> T + Sync,
+        parse: impl Fn(&Entry, Vec<String>) -> T + Sync,
     ) -> Result<(Vec<T>, Vec<Skipped>), BundleError> {
         use rayon::prelude::*;
         let prefix = self.prefix.as_deref();
         let limits = self.limits;
         let (out, mut skipped) = match &self.files {
             Files::Dir(files) => {
+                thread_local! {
+                    /// The worker's read buffer: a fresh one per file was memory the kernel
+                    /// had to fault in and zero for every file.
+                    static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+                }
                 let read: Vec<Result<T, Skipped>> = files
                     .par_iter()
-                    .map(|(rel, p)| match read_file(p, &limits) {
-                        Ok(data) => {
-                            let e = Entry {
-                                path: Arc::from(strip(prefix, rel)),
-                                data,
-                            };
-                            Ok(parse(e, Vec::new()))
+                    .map(|(rel, p)| {
+                        let mut data = BUFFER.take();
+                        let read = read_file_into(p, &limits, &mut data);
+                        let mut e = Entry {
+                            path: Arc::from(strip(prefix, rel)),
+                            data,
+                        };
+                        let r = match read {
+                            Ok(()) => Ok(parse(&e, Vec::new())),
+                            Err(reason) => Err(Skipped {
+                                path: rel.clone(),
+                                reason,
+                            }),
+                        };
+                        // a buffer much larger than files usually are is not kept
+                        if e.data.capacity() <= KEPT_BUFFER {
+                            BUFFER.set(std::mem::take(&mut e.data));
                         }
-                        Err(reason) => Err(Skipped {
-                            path: rel.clone(),
-                            reason,
-                        }),
+                        r
                     })
                     .collect();
                 let mut skipped = self.skipped;
@@ -300,7 +314,7 @@ impl Opened {
                         .par_bridge()
                         .map(|(e, notes)| {
                             let n = e.data.len() as u64;
-                            let t = parse(e, notes);
+                            let t = parse(&e, notes);
                             in_flight.give(n);
                             t
                         })

@@ -171,7 +171,7 @@ pub fn ingest_stream(opened: Opened) -> Result<Ingested, BundleError> {
     let (mut ing, ctx) = prepare_with(opened.name_hint.clone(), &opened.upfront, &[]);
     let limits = opened.limits;
     let (results, skipped) = opened.run(|e, notes| {
-        (!manifest::is_manifest(&e.path)).then(|| ingest_entry(&e, notes, &limits, &ctx))
+        (!manifest::is_manifest(&e.path)).then(|| ingest_entry(e, notes, &limits, &ctx))
     })?;
     let mut results: Vec<(FileReport, Vec<Fact>)> = results.into_iter().flatten().collect();
     // paths are unique among files read: sorted, they are in the order of a bundle in memory
