@@ -2,18 +2,21 @@
 //! so reading overlaps parsing and only the files being parsed are in memory, never the
 //! whole bundle.
 //!
-//! What every file is parsed with must be known before the first one is: its display path
-//! (a top folder shared by every entry is stripped) and the manifest's commands, which may be
-//! the last member of an archive. So a bundle is opened in two steps. [`open`] learns that
-//! much: a directory is walked (paths and sizes, the walk applies the limits), an archive is
-//! scanned once without keeping what it reads. [`Opened::run`] then reads the files again
-//! and hands each to the workers: in parallel for a directory, and through a bounded channel
-//! from a reader thread for an archive, so decompression overlaps parsing. Scanning an
-//! archive twice costs a second decompression but never holds it; holding the files until a
-//! late manifest arrives would hold the whole bundle, and parsing them before it would parse
-//! most of them twice.
+//! What every file is parsed with should be known before the first one is: its display path
+//! (a top folder shared by every entry is stripped) and the manifest's commands. A directory
+//! gives both from its walk: [`open`] walks it (paths and sizes, the walk applies the
+//! limits) and [`Opened::run`] reads the files in parallel. An archive's manifest may be its
+//! last member, and decompressing it twice (once to find the manifest) cost as much as a
+//! third of the run; holding its files until the manifest arrives would hold the whole
+//! bundle. So [`Opened::run_once`] reads an archive once, on its own thread, through a
+//! bounded channel to the workers, which parse each file as it comes; the caller then
+//! settles each file against the manifest (ingest knows which readings a command can
+//! change), parsing again the few files it must, kept from the pass or read again by
+//! [`Opened::read_again`]. Display paths assume the top folder the first entry suggests;
+//! when a later entry disproves it, [`Opened::scan`] learns the layout first and
+//! [`Opened::run`] reads the archive a second time.
 //!
-//! Both reads of an archive run the same reader over the same bytes, so they take the same
+//! Every read of an archive runs the same reader over the same bytes, so they take the same
 //! decisions (limits, skipped members, notes) as [`super::open`], which reads into memory;
 //! stdin and FIFOs cannot be read twice and are read that way.
 
@@ -46,8 +49,13 @@ pub struct Opened {
 enum Files {
     /// Display path before stripping, and the file to read.
     Dir(Vec<(String, PathBuf)>),
-    /// An archive or a single file, read again from the start.
-    Stream { path: PathBuf, name: String },
+    /// An archive or a single file. `scanned` once [`Opened::scan`] learnt its layout and
+    /// upfront files; until then it can be read once by [`Opened::run_once`].
+    Stream {
+        path: PathBuf,
+        name: String,
+        scanned: bool,
+    },
 }
 
 /// Opens `source` for streaming; `None` when it can only be read once (stdin, a FIFO): read
@@ -100,31 +108,15 @@ pub fn open(
         opened.skipped = b.skipped;
         opened.files = Files::Dir(files);
     } else if meta.is_file() {
-        let file = std::fs::File::open(path).map_err(|e| BundleError::Io(source.into(), e))?;
-        let mut scan = Scan {
-            upfront,
-            first: None,
-            shared: true,
-            kept: Vec::new(),
-        };
-        read_stream(source, &name, io::BufReader::new(file), limits, &mut scan)?;
-        opened.prefix = match scan.first {
-            Some(Some(top)) if scan.shared => Some(format!("{top}/")),
-            _ => None,
-        };
-        raw_upfront = scan.kept;
         opened.files = Files::Stream {
             path: path.to_path_buf(),
             name,
+            scanned: false,
         };
     } else {
         return Ok(None);
     }
-    for mut e in raw_upfront {
-        e.path = Arc::from(opened.display(&e.path));
-        opened.upfront.push(e);
-    }
-    opened.upfront.sort_by(|a, b| a.path.cmp(&b.path));
+    opened.set_upfront(raw_upfront);
     Ok(Some(opened))
 }
 
@@ -232,7 +224,252 @@ fn strip<'a>(prefix: Option<&str>, p: &'a str) -> &'a str {
     prefix.and_then(|x| p.strip_prefix(x)).unwrap_or(p)
 }
 
+/// A file read again, or kept to be: the entry and what the reader noted about it.
+pub type Reread = (Entry, Vec<String>);
+
+/// What one pass over an archive gave: see [`Opened::run_once`].
+pub struct OnePass<T> {
+    /// What `parse` returned for each file, with the file and its reader notes when `parse`
+    /// asked to keep it (`None` past [`MAX_KEPT`]: [`Opened::read_again`] reads it).
+    pub results: Vec<(T, Option<Reread>)>,
+    /// The entries not read, with their reasons (display paths, sorted).
+    pub skipped: Vec<Skipped>,
+}
+
+/// Bytes of files [`Opened::run_once`] keeps for a second parse, at most.
+const MAX_KEPT: u64 = 64 << 20;
+
+/// The one pass over an archive: files go to the workers under the top folder the first
+/// entry suggests, as long as every entry bears it out.
+struct Speculate<'a> {
+    send: Send<'a>,
+    upfront: &'a (dyn Fn(&str) -> bool + Sync),
+    first: Option<Option<String>>,
+    shared: bool,
+    kept: Vec<Entry>,
+}
+
+impl Speculate<'_> {
+    fn prefix(&self) -> Option<String> {
+        match &self.first {
+            Some(Some(top)) if self.shared => Some(format!("{top}/")),
+            _ => None,
+        }
+    }
+}
+
+impl Sink for Speculate<'_> {
+    fn entry(&mut self, path: String, data: Vec<u8>, note: Option<String>) {
+        match &self.first {
+            None => self.first = Some(path.split_once('/').map(|(t, _)| t.to_string())),
+            Some(Some(top)) => {
+                self.shared &= path.len() > top.len()
+                    && path.starts_with(top.as_str())
+                    && path.as_bytes()[top.len()] == b'/'
+            }
+            Some(None) => {}
+        }
+        if !self.shared {
+            // the display paths of the files sent are wrong: the caller reads it again
+            return;
+        }
+        if (self.upfront)(&path) {
+            self.kept.push(Entry {
+                path: Arc::from(path.as_str()),
+                data: data.clone(),
+            });
+        }
+        let prefix = self.prefix();
+        let path = strip(prefix.as_deref(), &path).to_string();
+        self.send.entry(path, data, note);
+    }
+
+    fn skip(&mut self, s: Skipped) {
+        self.send.skip(s);
+    }
+}
+
+/// The entries of an archive read again: only the files named (by display path).
+struct Again<'a> {
+    prefix: Option<&'a str>,
+    wanted: &'a std::collections::BTreeSet<String>,
+    found: Vec<Reread>,
+}
+
+impl Sink for Again<'_> {
+    fn entry(&mut self, path: String, data: Vec<u8>, note: Option<String>) {
+        let path = strip(self.prefix, &path);
+        if self.wanted.contains(path) {
+            let e = Entry {
+                path: Arc::from(path),
+                data,
+            };
+            self.found.push((e, note.into_iter().collect()));
+        }
+    }
+
+    fn skip(&mut self, _s: Skipped) {}
+}
+
 impl Opened {
+    /// Whether this is an archive whose layout is not known yet: read it once with
+    /// [`Opened::run_once`], or [`Opened::scan`] it first and [`Opened::run`] it.
+    pub fn needs_scan(&self) -> bool {
+        matches!(self.files, Files::Stream { scanned: false, .. })
+    }
+
+    /// Scans an archive once, without keeping what it reads, for what [`Opened::run`]
+    /// needs first: the shared top folder and the files `upfront` picks (which may be its
+    /// last members).
+    pub fn scan(&mut self, upfront: &dyn Fn(&str) -> bool) -> Result<(), BundleError> {
+        let Files::Stream {
+            path,
+            name,
+            scanned,
+        } = &mut self.files
+        else {
+            return Ok(());
+        };
+        let file =
+            std::fs::File::open(&*path).map_err(|e| BundleError::Io(self.source.clone(), e))?;
+        let mut scan = Scan {
+            upfront,
+            first: None,
+            shared: true,
+            kept: Vec::new(),
+        };
+        read_stream(
+            &self.source,
+            name,
+            io::BufReader::new(file),
+            self.limits,
+            &mut scan,
+        )?;
+        *scanned = true;
+        self.prefix = match scan.first {
+            Some(Some(top)) if scan.shared => Some(format!("{top}/")),
+            _ => None,
+        };
+        self.set_upfront(scan.kept);
+        Ok(())
+    }
+
+    fn set_upfront(&mut self, raw: Vec<Entry>) {
+        for mut e in raw {
+            e.path = Arc::from(self.display(&e.path));
+            self.upfront.push(e);
+        }
+        self.upfront.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+
+    /// Reads an archive that has not been scanned once, handing each file to `parse` on the
+    /// parallel workers before the upfront files are known (they may come last); `parse`
+    /// says whether to keep the file, for a second parse once they are. Display paths
+    /// assume the top folder of the first entry; when a later entry disproves it, returns
+    /// `None`: [`Opened::scan`] then [`Opened::run`] instead. Afterwards
+    /// [`Opened::upfront`] holds the upfront files, as [`Opened::scan`] leaves them.
+    pub fn run_once<T: std::marker::Send>(
+        &mut self,
+        upfront: &(dyn Fn(&str) -> bool + Sync),
+        parse: impl Fn(&Entry, Vec<String>) -> (T, bool) + Sync,
+    ) -> Result<Option<OnePass<T>>, BundleError> {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let Files::Stream {
+            path,
+            name,
+            scanned: false,
+        } = &self.files
+        else {
+            return Ok(None);
+        };
+        let file =
+            std::fs::File::open(path).map_err(|e| BundleError::Io(self.source.clone(), e))?;
+        let in_flight = InFlight {
+            state: Mutex::new((0, false)),
+            freed: Condvar::new(),
+            max: MAX_IN_FLIGHT,
+        };
+        let kept_bytes = AtomicU64::new(0);
+        let (tx, rx) = sync_channel::<(Entry, Vec<String>)>(CHANNEL_FILES);
+        let (limits, source) = (self.limits, &self.source);
+        let (results, spec) = std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let mut spec = Speculate {
+                    send: Send {
+                        tx,
+                        in_flight: &in_flight,
+                        prefix: None,
+                        skipped: Vec::new(),
+                    },
+                    upfront,
+                    first: None,
+                    shared: true,
+                    kept: Vec::new(),
+                };
+                read_stream(source, name, io::BufReader::new(file), limits, &mut spec)?;
+                Ok::<_, BundleError>((spec.prefix(), spec.shared, spec.kept, spec.send.skipped))
+            });
+            let closed = Closed(&in_flight);
+            let results: Vec<_> = rx
+                .into_iter()
+                .par_bridge()
+                .map(|(e, notes)| {
+                    let n = e.data.len() as u64;
+                    let (t, keep) = parse(&e, notes.clone());
+                    in_flight.give(n);
+                    let room = keep && kept_bytes.fetch_add(n, Ordering::Relaxed) + n <= MAX_KEPT;
+                    (t, room.then_some((e, notes)))
+                })
+                .collect();
+            drop(closed);
+            let spec = reader
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            Ok::<_, BundleError>((results, spec))
+        })?;
+        let (prefix, shared, kept, mut skipped) = spec;
+        if !shared {
+            return Ok(None);
+        }
+        if let Files::Stream { scanned, .. } = &mut self.files {
+            *scanned = true;
+        }
+        self.prefix = prefix;
+        self.set_upfront(kept);
+        finish_paths(self.prefix.as_deref(), &mut skipped);
+        Ok(Some(OnePass { results, skipped }))
+    }
+
+    /// Reads the files named (by display path) from an archive again, with their reader
+    /// notes: those [`Opened::run_once`] could not keep.
+    pub fn read_again(
+        &self,
+        wanted: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<Reread>, BundleError> {
+        let Files::Stream { path, name, .. } = &self.files else {
+            return Ok(Vec::new());
+        };
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let file =
+            std::fs::File::open(path).map_err(|e| BundleError::Io(self.source.clone(), e))?;
+        let mut again = Again {
+            prefix: self.prefix.as_deref(),
+            wanted,
+            found: Vec::new(),
+        };
+        read_stream(
+            &self.source,
+            name,
+            io::BufReader::new(file),
+            self.limits,
+            &mut again,
+        )?;
+        Ok(again.found)
+    }
+
     /// A path in the bundle as reports show it: without the shared top folder.
     pub fn display(&self, raw: &str) -> String {
         strip(self.prefix.as_deref(), raw).to_string()
@@ -288,7 +525,7 @@ impl Opened {
                 }
                 (out, skipped)
             }
-            Files::Stream { path, name } => {
+            Files::Stream { path, name, .. } => {
                 let file = std::fs::File::open(path)
                     .map_err(|e| BundleError::Io(self.source.clone(), e))?;
                 let in_flight = InFlight {

@@ -47,11 +47,7 @@ impl FileReport {
             .facts
             .iter()
             .filter_map(|f| match f {
-                Fact::Covered { kind, namespace } => Some(format!(
-                    "{} in {}",
-                    kind.as_str(),
-                    namespace.as_deref().unwrap_or("all namespaces")
-                )),
+                Fact::Covered { kind, namespace } => Some(covered(*kind, namespace.as_deref())),
                 Fact::NotCollected {
                     kind, namespace, ..
                 } => Some(format!(
@@ -76,6 +72,15 @@ impl FileReport {
     }
 }
 
+/// A file report's line for what a listing covered.
+fn covered(kind: Kind, namespace: Option<&str>) -> String {
+    format!(
+        "{} in {}",
+        kind.as_str(),
+        namespace.unwrap_or("all namespaces")
+    )
+}
+
 /// The result of ingesting a bundle.
 #[derive(Debug, Default)]
 pub struct Ingested {
@@ -97,6 +102,8 @@ pub struct Out {
     pub recognised: bool,
     /// The bundle's limits: parsers refuse documents nested deeper than `max_depth`.
     pub limits: Limits,
+    /// The file begins with the command that wrote it, which overrides the manifest's.
+    pub own_command: bool,
 }
 
 impl Out {
@@ -135,7 +142,10 @@ pub fn ingest(bundle: &Bundle) -> Ingested {
         .entries
         .par_iter()
         .filter(|e| !manifest::is_manifest(&e.path))
-        .map(|e| ingest_entry(e, notes_of(bundle, e), &bundle.limits, &ctx))
+        .map(|e| {
+            let (report, facts, _) = ingest_entry(e, notes_of(bundle, e), &bundle.limits, &ctx);
+            (report, facts)
+        })
         .collect();
     merge(&mut ing, results);
     ing
@@ -150,7 +160,10 @@ pub fn ingest_owned(mut bundle: Bundle) -> Ingested {
     let results: Vec<(FileReport, Vec<Fact>)> = entries
         .into_par_iter()
         .filter(|e| !manifest::is_manifest(&e.path))
-        .map(|e| ingest_entry(&e, notes_of(&bundle, &e), &bundle.limits, &ctx))
+        .map(|e| {
+            let (report, facts, _) = ingest_entry(&e, notes_of(&bundle, &e), &bundle.limits, &ctx);
+            (report, facts)
+        })
         .collect();
     merge(&mut ing, results);
     ing
@@ -167,11 +180,20 @@ pub fn wanted_upfront(raw: &str) -> bool {
 /// [`ingest_owned`] on a bundle streamed from disk (opened with [`wanted_upfront`]): each
 /// file is parsed as it is read, so the bundle is never held whole, and the result is the
 /// same as reading it into memory first.
-pub fn ingest_stream(opened: Opened) -> Result<Ingested, BundleError> {
+pub fn ingest_stream(mut opened: Opened) -> Result<Ingested, BundleError> {
+    if opened.needs_scan() {
+        if let Some(ing) = ingest_once(&mut opened)? {
+            return Ok(ing);
+        }
+        opened.scan(&wanted_upfront)?;
+    }
     let (mut ing, ctx) = prepare_with(opened.name_hint.clone(), &opened.upfront, &[]);
     let limits = opened.limits;
     let (results, skipped) = opened.run(|e, notes| {
-        (!manifest::is_manifest(&e.path)).then(|| ingest_entry(e, notes, &limits, &ctx))
+        (!manifest::is_manifest(&e.path)).then(|| {
+            let (report, facts, _) = ingest_entry(e, notes, &limits, &ctx);
+            (report, facts)
+        })
     })?;
     let mut results: Vec<(FileReport, Vec<Fact>)> = results.into_iter().flatten().collect();
     // paths are unique among files read: sorted, they are in the order of a bundle in memory
@@ -181,7 +203,83 @@ pub fn ingest_stream(opened: Opened) -> Result<Ingested, BundleError> {
     Ok(ing)
 }
 
-/// What the bundle reader noted about an entry (a truncated member).
+/// [`ingest_stream`] on an archive read once: each file is parsed as it arrives, before the
+/// manifest (often the last member) is known, then settled against it. A listing the
+/// manifest names only gains what the command covered; a file whose reading the command
+/// would change is parsed again (kept from the pass, or read again past the bound). `None`
+/// when the archive's top folder was not what its first entry suggested.
+fn ingest_once(opened: &mut Opened) -> Result<Option<Ingested>, BundleError> {
+    let limits = opened.limits;
+    let blind = Context::default();
+    let once = opened.run_once(&wanted_upfront, |e, notes| {
+        if manifest::is_manifest(&e.path) {
+            return (None, false);
+        }
+        let (report, facts, own) = ingest_entry(e, notes, &limits, &blind);
+        let settled = own || listing_only(&report.format, &report.path);
+        (Some((report, facts, own)), !settled)
+    })?;
+    let Some(once) = once else {
+        return Ok(None);
+    };
+    let (mut ing, ctx) = prepare_with(opened.name_hint.clone(), &opened.upfront, &[]);
+    let mut results = Vec::new();
+    let mut again: Vec<(Entry, Vec<String>)> = Vec::new();
+    let mut missing = std::collections::BTreeSet::new();
+    for (r, kept) in once.results {
+        let Some((mut report, mut facts, own)) = r else {
+            continue;
+        };
+        let cmd = ctx.hints.get(&report.path).map(|c| Command::parse(c));
+        match cmd {
+            Some(cmd) if !own => {
+                let agent = vault::agent_log::agent_log_of(&report.path, Some(&cmd)).is_some();
+                if listing_only(&report.format, &report.path) && !agent {
+                    if let Some((kind, ns)) = paste::listing(Some(&cmd)) {
+                        report.coverage.push(covered(kind, ns.as_deref()));
+                        report.coverage.sort();
+                        report.coverage.dedup();
+                        facts.push(Fact::Covered {
+                            kind,
+                            namespace: ns,
+                        });
+                    }
+                } else {
+                    match kept {
+                        Some(k) => again.push(k),
+                        None => {
+                            missing.insert(report.path.clone());
+                        }
+                    }
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        if let Some(reason) = report.skipped.as_mut() {
+            troubleshoot_reason(&ctx, &report.path, reason);
+        }
+        results.push((report, facts));
+    }
+    again.extend(opened.read_again(&missing)?);
+    for (e, notes) in &again {
+        let (report, facts, _) = ingest_entry(e, notes.clone(), &limits, &ctx);
+        results.push((report, facts));
+    }
+    results.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    push_skipped(&mut ing, &once.skipped);
+    merge(&mut ing, results);
+    Ok(Some(ing))
+}
+
+/// Whether a manifest's command can change how a file read as `format` was read only by
+/// what its listing covers: Kubernetes objects outside a troubleshoot bundle's layout (whose
+/// paths add coverage of their own).
+fn listing_only(format: &str, path: &str) -> bool {
+    matches!(format, "kubernetes-json" | "kubernetes-yaml")
+        && troubleshoot::classify(path).is_none()
+}
+
 fn notes_of(bundle: &Bundle, e: &Entry) -> Vec<String> {
     bundle
         .notes
@@ -192,6 +290,7 @@ fn notes_of(bundle: &Bundle, e: &Entry) -> Vec<String> {
 }
 
 /// What every file is read with: the commands the manifest names, the troubleshoot root.
+#[derive(Default)]
 struct Context {
     hints: BTreeMap<String, String>,
     ts_root: Option<String>,
@@ -272,20 +371,11 @@ fn ingest_entry(
     mut notes: Vec<String>,
     limits: &Limits,
     ctx: &Context,
-) -> (FileReport, Vec<Fact>) {
+) -> (FileReport, Vec<Fact>, bool) {
     let hint = ctx.hints.get(&*e.path).map(|c| Command::parse(c));
     let (out, format, mut skipped) = ingest_file_with(&e.path, &e.data, hint, limits);
-    // inside a troubleshoot bundle, say which collector wrote what credtrace does not read
-    if let (Some(root), Some(reason)) = (&ctx.ts_root, skipped.as_mut()) {
-        if let Some(rel) = e.path.strip_prefix(root.as_str()) {
-            let collector = rel.split('/').next().unwrap_or(rel);
-            if rel.contains('/') && troubleshoot::classify(rel).is_none()
-                || collector.ends_with(".json")
-            {
-                *reason =
-                    format!("troubleshoot {collector} output, not used by credtrace ({reason})");
-            }
-        }
+    if let Some(reason) = skipped.as_mut() {
+        troubleshoot_reason(ctx, &e.path, reason);
     }
     let mut report = FileReport::new(&e.path, format, &out, skipped);
     // what the bundle reader knows (a truncated archive) comes first
@@ -297,7 +387,22 @@ fn ingest_entry(
         .iter()
         .map(|c| crate::model::redact::redact_command(c))
         .collect();
-    (report, out.facts)
+    (report, out.facts, out.own_command)
+}
+
+/// Inside a troubleshoot bundle, says which collector wrote a file credtrace does not read.
+fn troubleshoot_reason(ctx: &Context, path: &str, reason: &mut String) {
+    let Some(root) = &ctx.ts_root else {
+        return;
+    };
+    if let Some(rel) = path.strip_prefix(root.as_str()) {
+        let collector = rel.split('/').next().unwrap_or(rel);
+        if rel.contains('/') && troubleshoot::classify(rel).is_none()
+            || collector.ends_with(".json")
+        {
+            *reason = format!("troubleshoot {collector} output, not used by credtrace ({reason})");
+        }
+    }
 }
 
 fn is_binary(data: &[u8]) -> bool {

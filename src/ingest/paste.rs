@@ -21,6 +21,7 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
         } else if let Some(c) = command_in(l) {
             let (full, next) = whole_command(src, first, c);
             out.commands.push(full.clone());
+            out.own_command = true;
             cmd = Some(Command::parse(&full));
             first = next;
         } else {
@@ -258,19 +259,22 @@ fn body_with_offset(text: &str, offset: usize) -> std::borrow::Cow<'_, str> {
 /// and namespace, even when it came back empty. Without `-n` or `-A` the namespace is the
 /// context's, which the bundle does not say: no coverage is claimed.
 fn listing_coverage(cmd: Option<&Command>, out: &mut Out) {
-    let Some(c) = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get") else {
-        return;
-    };
-    let Some(kind) = c.arg(1).and_then(kube_kind).and_then(Kind::parse) else {
-        return;
-    };
+    if let Some((kind, ns)) = listing(cmd) {
+        out.cover(kind, ns);
+    }
+}
+
+/// The kind and namespace (`None`: all) a `kubectl get` listing covers, if it is one.
+pub(super) fn listing(cmd: Option<&Command>) -> Option<(Kind, Option<String>)> {
+    let c = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get")?;
+    let kind = c.arg(1).and_then(kube_kind).and_then(Kind::parse)?;
     if c.arg(2).is_some() || c.filtered {
-        return;
+        return None;
     }
     if kind == Kind::ClusterSecretStore || kind == Kind::Namespace || c.all_namespaces {
-        out.cover(kind, None);
-    } else if let Some(ns) = &c.namespace {
-        out.cover(kind, Some(ns.clone()));
+        Some((kind, None))
+    } else {
+        c.namespace.clone().map(|ns| (kind, Some(ns)))
     }
 }
 

@@ -5,6 +5,7 @@
 
 use crate::util::*;
 use credtrace::bundle::{self, Limits};
+use credtrace::ingest;
 use credtrace::{analyze, analyze_source, Options};
 use std::path::Path;
 
@@ -18,6 +19,32 @@ fn manifest() -> Vec<u8> {
     b"captured_at: \"2026-03-19T10:30:00Z\"\ncluster: c\ncommands:\n  - command: \"kubectl get pods -n shop\"\n    output: get-pods.txt\n    exit_code: 0\n  - command: \"kubectl get events -n shop\"\n    output: sub/events.txt\n    exit_code: 0\n"
         .to_vec()
 }
+
+/// A manifest naming listings, an agent log and a Vault read, for files before it.
+fn listings_manifest() -> Vec<u8> {
+    let cmds = [
+        ("kubectl get pods -n shop -o json", "pods.json"),
+        ("kubectl get secrets -n shop -o json", "secrets.json"),
+        ("kubectl get serviceaccounts -A -o yaml", "sas.yaml"),
+        ("kubectl logs web-1 -n shop -c vault-agent", "agent.json"),
+        ("vault policy read app", "policy.txt"),
+        ("kubectl get pods -n shop", "own.json"),
+    ];
+    let mut m = String::from("captured_at: \"2026-03-19T10:30:00Z\"\ncommands:\n");
+    for (c, o) in cmds {
+        m.push_str(&format!(
+            "  - command: \"{c}\"\n    output: {o}\n    exit_code: 0\n"
+        ));
+    }
+    m.into_bytes()
+}
+
+const EMPTY_LIST: &[u8] = b"{\"apiVersion\": \"v1\", \"items\": [], \"kind\": \"List\"}\n";
+const SECRETS: &[u8] = b"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"db\", \"namespace\": \"shop\"}, \"data\": {\"password\": \"aHVudGVyMg==\"}}]}\n";
+const SAS: &[u8] = b"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata:\n    name: web\n    namespace: shop\n";
+const AGENT: &[u8] = b"{\"@level\":\"error\",\"@message\":\"error authenticating\",\"@timestamp\":\"2026-03-19T10:00:00Z\"}\n";
+const POLICY: &[u8] = b"path \"secret/data/app/*\" {\n  capabilities = [\"read\"]\n}\n";
+const OWN: &[u8] = b"$ kubectl get pods -n other -o json\n{\"apiVersion\": \"v1\", \"items\": [], \"kind\": \"List\"}\n";
 
 /// The JSON report of `path` streamed, and read into memory first.
 fn both(path: &Path, limits: Limits) -> (String, String) {
@@ -38,6 +65,19 @@ fn both(path: &Path, limits: Limits) -> (String, String) {
 fn same(path: &Path, limits: Limits) {
     let (s, m) = both(path, limits);
     assert_eq!(s, m, "{}", path.display());
+    // what ingest gives (file reports with their coverage, facts) is the same too
+    let src = path.to_str().unwrap();
+    let opened = bundle::stream::open(src, limits, &ingest::wanted_upfront)
+        .expect("opened")
+        .expect("streamable");
+    let streamed = ingest::ingest_stream(opened).expect("streamed");
+    let in_memory = ingest::ingest(&bundle::open(src, limits).expect("in memory"));
+    assert_eq!(
+        format!("{streamed:?}"),
+        format!("{in_memory:?}"),
+        "{}",
+        path.display()
+    );
 }
 
 #[test]
@@ -53,6 +93,20 @@ fn archives_stream_to_the_same_analysis() {
                 file("b/sub/events.txt", EVENTS),
                 file("b/pod.yaml", POD),
                 file("b/credtrace.yaml", &man),
+            ]),
+        ),
+        // files read before the manifest that names them: listings gain their coverage, an
+        // agent log and a Vault read are read again with the command
+        (
+            "late-listings.tar",
+            tar(&[
+                file("l/pods.json", EMPTY_LIST),
+                file("l/secrets.json", SECRETS),
+                file("l/sas.yaml", SAS),
+                file("l/agent.json", AGENT),
+                file("l/policy.txt", POLICY),
+                file("l/own.json", OWN),
+                file("l/credtrace.yaml", &listings_manifest()),
             ]),
         ),
         // the first member suggests a top folder that a later one disproves
