@@ -252,6 +252,27 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// Gives the field names lines start with, as a parser found them: for each line after
+    /// `first`, `(line, start, end)` byte ranges of the name in it (other lines have none);
+    /// lines up to `first` are looked at here. Ignored once names were looked up.
+    pub fn set_keys(&self, first: usize, found: &[(u32, u32, u32)]) {
+        if self.keys.get().is_some() {
+            return;
+        }
+        let n = self.lines.len();
+        let mut keys: Vec<Option<&'a str>> = vec![None; n];
+        for (i, k) in keys.iter_mut().enumerate().take(first.saturating_add(1)) {
+            *k = field_key(field_text(self.lines[i]));
+        }
+        for &(line, a, b) in found {
+            let line = line as usize;
+            if line > first && line < n {
+                keys[line] = self.lines[line].get(a as usize..b as usize);
+            }
+        }
+        let _ = self.keys.set(keys);
+    }
+
     /// First line index in `from..to` for which `pred` holds.
     pub fn find(&self, from: usize, to: usize, pred: impl Fn(&str) -> bool) -> Option<usize> {
         let to = to.min(self.lines.len());
@@ -539,6 +560,63 @@ pub fn kube_kind(resource: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The field names the JSON parser gives a source are the ones a line scan finds.
+    fn parser_keys_agree(text: &str) -> bool {
+        let path: Arc<str> = Arc::from("t.json");
+        let scanned = Source::new(&path, text);
+        let given = Source::new(&path, text);
+        let body = text.trim_start_matches(|c| c != '{' && c != '[');
+        let offset = text.len() - body.len();
+        let padded: String = text[..offset]
+            .chars()
+            .filter(|c| *c == '\n')
+            .collect::<String>()
+            + body;
+        let (_, found) = crate::ingest::kube::json::Node::parse_limited_keyed(&padded, 128);
+        let Some(found) = found else {
+            return true;
+        };
+        given.set_keys(found.first_line as usize, &found.keys);
+        scanned.field(0, 0, "x", "", 0);
+        scanned.keys.get() == given.keys.get()
+    }
+
+    #[test]
+    fn parser_finds_the_field_names_a_line_scan_finds() {
+        for t in [
+            "{\n    \"a\": 1,\n    \"b\": {\n        \"c\": \"d\"\n    },\n    \"e\": [\n        \"x\",\n        \"y:z\"\n    ]\n}\n",
+            "# source: somewhere\n$ kubectl get pods -o json\n{\n  \"kind\": \"List\",\n  \"items\": []\n}\n",
+            "{\"a\": 1, \"b\": 2}",
+            "[\n  \"a\\\\\": 1\n]",
+            "{\n  \"a\\\\\": 1,\n  \"q\\\"x\": 2, \"r\": 3\n  , \"s\": 4\n}\r\n",
+            "[\n  \"a\\\":b\",\n  {}\n]",
+        ] {
+            assert!(parser_keys_agree(t), "{t:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parser_keys_agree_on_any_json(
+            v in prop::collection::btree_map(
+                "[a-z:\"\\\\]{0,4}",
+                prop::collection::vec("[a-z:\"\\\\ ]{0,5}", 0..3),
+                0..5,
+            ),
+            pretty in any::<bool>(),
+            comment in any::<bool>(),
+        ) {
+            let mut text = if comment { String::from("# note: x\n") } else { String::new() };
+            text += &if pretty {
+                serde_json::to_string_pretty(&v).unwrap()
+            } else {
+                serde_json::to_string(&v).unwrap()
+            };
+            prop_assert!(parser_keys_agree(&text), "{:?}", text);
+        }
+    }
 
     #[test]
     fn prompts() {

@@ -47,7 +47,11 @@ fn depth_ok(text: &str, max_depth: usize) -> bool {
 pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String> {
     let max = out.limits.max_depth;
     let too_deep = || format!("JSON nested deeper than {max} levels (--max-depth), not read");
-    let v = match Node::parse_limited(text, max) {
+    let (parsed, keys) = Node::parse_limited_keyed(text, max);
+    if let Some(k) = keys {
+        src.set_keys(k.first_line as usize, &k.keys);
+    }
+    let v = match parsed {
         Ok(v) => v,
         Err(ParseError::TooDeep) => return Err(too_deep()),
         Err(ParseError::Json(_)) if !depth_ok(text, max) => return Err(too_deep()),

@@ -12,6 +12,8 @@
 
 mod fast;
 
+pub use fast::KeyLines;
+
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 use std::borrow::Cow;
@@ -103,9 +105,18 @@ impl<'a> Node<'a> {
     /// (no separate pass over the text to count brackets). Plain text is read by the fast
     /// parser; serde_json reads what it gives up on, and words the errors.
     pub fn parse_limited(text: &'a str, max_depth: usize) -> Result<Node<'a>, ParseError> {
-        match fast::parse(text, max_depth) {
-            Some(n) => Ok(n),
-            None => Node::parse_serde(text, max_depth),
+        Node::parse_limited_keyed(text, max_depth).0
+    }
+
+    /// [`Node::parse_limited`], with the field name each line starts with when the fast
+    /// parser read the text (a line scan finds them otherwise).
+    pub fn parse_limited_keyed(
+        text: &'a str,
+        max_depth: usize,
+    ) -> (Result<Node<'a>, ParseError>, Option<KeyLines>) {
+        match fast::parse_keyed(text, max_depth) {
+            Some((n, keys)) => (Ok(n), Some(keys)),
+            None => (Node::parse_serde(text, max_depth), None),
         }
     }
 

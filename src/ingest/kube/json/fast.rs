@@ -28,7 +28,13 @@ type Parsed<T> = Result<T, GiveUp>;
 
 /// The tree of `text`, or `None` when serde_json must decide (see the module docs). Containers
 /// nested deeper than `max_depth` make it give up, never succeed.
+#[cfg(test)]
 pub(super) fn parse(text: &str, max_depth: usize) -> Option<Node<'_>> {
+    parse_keyed(text, max_depth).map(|(n, _)| n)
+}
+
+/// [`parse`], with the field name each line starts with, found on the way.
+pub(super) fn parse_keyed(text: &str, max_depth: usize) -> Option<(Node<'_>, KeyLines)> {
     let mut p = Parser {
         text,
         b: text.as_bytes(),
@@ -36,11 +42,25 @@ pub(super) fn parse(text: &str, max_depth: usize) -> Option<Node<'_>> {
         max_depth: max_depth.min(MAX_NESTING),
         members: Vec::new(),
         elements: Vec::new(),
+        line: 0,
+        line_start: 0,
+        keys: KeyLines::default(),
     };
     p.ws();
+    p.keys.first_line = p.line;
     let v = p.value(0).ok()?;
     p.ws();
-    (p.i == p.b.len()).then_some(v)
+    (p.i == p.b.len()).then_some((v, p.keys))
+}
+
+/// Where the lines of a JSON text start with a field name (`"key": ...`), as
+/// [`crate::ingest::text::Source`] finds them: the line, and the name's byte range in it.
+/// Only lines after `first_line` (the line of the first token) are listed; the lines up to
+/// it may hold other text (comments before the document).
+#[derive(Default)]
+pub struct KeyLines {
+    pub first_line: u32,
+    pub keys: Vec<(u32, u32, u32)>,
 }
 
 struct Parser<'a> {
@@ -51,6 +71,10 @@ struct Parser<'a> {
     /// Members and elements of the open containers, moved out when a container closes.
     members: Vec<(Cow<'a, str>, Node<'a>)>,
     elements: Vec<Node<'a>>,
+    /// The line being read (0-based) and where it starts: newlines only occur between tokens.
+    line: u32,
+    line_start: usize,
+    keys: KeyLines,
 }
 
 const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
@@ -80,8 +104,11 @@ impl<'a> Parser<'a> {
         Some(u64::from_ne_bytes(w.try_into().ok()?))
     }
 
-    /// Skips JSON whitespace; runs of spaces (indentation) eight at a time.
+    /// Skips JSON whitespace; runs of spaces (indentation) eight at a time. A line that
+    /// starts with a string has its field name noted as a line scan would find it: the text
+    /// up to the next quote, when a colon follows that quote.
     fn ws(&mut self) {
+        let mut crossed = false;
         while let Some(c) = self.peek() {
             match c {
                 b' ' => {
@@ -92,7 +119,23 @@ impl<'a> Parser<'a> {
                         self.i += 1;
                     }
                 }
-                b'\n' | b'\r' | b'\t' => self.i += 1,
+                b'\n' => {
+                    self.i += 1;
+                    self.line += 1;
+                    self.line_start = self.i;
+                    crossed = true;
+                }
+                b'\r' | b'\t' => self.i += 1,
+                b'"' if crossed => {
+                    let from = self.i + 1;
+                    if let Some(end) = memchr::memchr(b'"', &self.b[from..]).map(|e| from + e) {
+                        if self.b.get(end + 1) == Some(&b':') {
+                            let at = |x: usize| (x - self.line_start) as u32;
+                            self.keys.keys.push((self.line, at(from), at(end)));
+                        }
+                    }
+                    return;
+                }
                 _ => return,
             }
         }
