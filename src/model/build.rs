@@ -712,11 +712,11 @@ mod tests {
                 ..Default::default()
             },
             refresh_interval: Some(chrono::Duration::hours(1)),
-            table_status: Some((
+            table_status: Some(Box::new((
                 "SecretSyncedError".into(),
                 Some("False".into()),
                 loc("get.txt", 2),
-            )),
+            ))),
             ..Default::default()
         }));
         let dump = es(Some("10"), Some("u1"), "SecretSyncedError", "es.yaml");
