@@ -169,7 +169,7 @@ fn compute_es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
                 .or(c.last_transition)
                 .map(|t| (t, c.loc.clone()));
         }
-    } else if let Some((status, ready, loc)) = &es.table_status {
+    } else if let Some((status, ready, loc)) = es.table_status.as_deref() {
         let failing = ready.as_deref() == Some("False")
             || status.contains("Error")
             || status.starts_with("ERROR");

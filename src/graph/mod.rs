@@ -15,6 +15,7 @@ use derive::{es_sync, last_write, store_ready};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
+use std::hash::BuildHasher;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -100,21 +101,31 @@ pub struct EdgeView<'g> {
 
 pub struct Graph {
     g: DiGraph<Node, Edge>,
-    /// Node by subject (hashed: ordered lookups compared long names on every step).
-    index: crate::model::FastMap<ObjRef, NodeIndex>,
+    /// Node by subject: the nodes' positions, hashed by the subject each node holds (a map
+    /// keyed by the subject kept a second copy of every one; hashed, because ordered lookups
+    /// compared long names on every step).
+    index: hashbrown::HashTable<NodeIndex>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl Graph {
+    /// The node of `obj`, if it has one.
+    fn find(&self, obj: &ObjRef) -> Option<NodeIndex> {
+        let hash = self.hasher.hash_one(obj);
+        self.index.find(hash, |&i| self.g[i].obj == *obj).copied()
+    }
+
     fn node(&mut self, obj: ObjRef, presence: Presence) -> NodeIndex {
-        if let Some(&i) = self.index.get(&obj) {
-            return i;
+        let Graph { g, index, hasher } = self;
+        let hash = hasher.hash_one(&obj);
+        match index.entry(hash, |&i| g[i].obj == obj, |&i| hasher.hash_one(&g[i].obj)) {
+            hashbrown::hash_table::Entry::Occupied(e) => *e.get(),
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let i = g.add_node(Node { obj, presence });
+                e.insert(i);
+                i
+            }
         }
-        let i = self.g.add_node(Node {
-            obj: obj.clone(),
-            presence,
-        });
-        self.index.insert(obj, i);
-        i
     }
 
     fn edge(&mut self, from: NodeIndex, to: NodeIndex, e: Edge) {
@@ -136,7 +147,7 @@ impl Graph {
 
     /// Edges leaving `obj`, in a stable order.
     pub fn out_edges(&self, obj: &ObjRef) -> Vec<EdgeView<'_>> {
-        let Some(&i) = self.index.get(obj) else {
+        let Some(i) = self.find(obj) else {
             return Vec::new();
         };
         let mut v: Vec<EdgeView> = self
@@ -155,7 +166,7 @@ impl Graph {
 
     /// Edges arriving at `obj`.
     pub fn in_edges(&self, obj: &ObjRef) -> Vec<EdgeView<'_>> {
-        let Some(&i) = self.index.get(obj) else {
+        let Some(i) = self.find(obj) else {
             return Vec::new();
         };
         let mut v: Vec<EdgeView> = self
@@ -185,6 +196,7 @@ impl Graph {
         let mut gr = Graph {
             g: DiGraph::new(),
             index: Default::default(),
+            hasher: Default::default(),
         };
         let cap = snap.captured_at;
         let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
@@ -846,11 +858,11 @@ impl Graph {
             }
         }
         // every path node, in name order
-        let mut path_refs: Vec<&ObjRef> = gr
-            .index
-            .keys()
-            .filter(|o| o.kind == Kind::VaultPath)
-            .collect();
+        let mut path_refs: Vec<&ObjRef> =
+            gr.g.node_weights()
+                .map(|n| &n.obj)
+                .filter(|o| o.kind == Kind::VaultPath)
+                .collect();
         path_refs.sort_unstable();
         let paths: Vec<String> = path_refs.into_iter().map(|o| o.name.clone()).collect();
         // index policy rules by their literal prefix up to a path boundary, so each path is

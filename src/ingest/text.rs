@@ -243,7 +243,7 @@ impl<'a> Source<'a> {
             .excerpts
             .borrow_mut()
             .entry(l)
-            .or_insert_with(|| Loc::redacted(l))
+            .or_insert_with(|| Loc::new(&self.path, (i + 1) as u32, l).excerpt)
             .clone();
         Loc {
             path: self.path.clone(),

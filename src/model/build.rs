@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::time::When;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// How the caller wants the capture time chosen.
@@ -16,34 +17,94 @@ impl Snapshot {
     /// Builds the snapshot. Never fails: conflicts are recorded, not fatal.
     pub fn build(facts: Vec<Fact>, clock: ClockPolicy) -> Snapshot {
         let mut b = Builder::default();
-        for f in facts {
-            b.add(f);
+        for (i, f) in facts.into_iter().enumerate() {
+            b.add(i as u32, f);
         }
+        b.merge_sightings();
         b.finish(clock)
     }
 }
 
+/// The sightings of one kind of object, each with the position of its fact: the boxes the
+/// facts came in, sorted and merged where they lie (a map keyed by cloned names, then a
+/// copy of every object into it and out of it, was a third of the peak memory on a fleet).
+type Sightings<T> = Vec<(u32, Box<T>)>;
+
 #[derive(Default)]
 struct Builder {
-    pods: BTreeMap<(Option<String>, String), Pod>,
-    secrets: BTreeMap<(Option<String>, String), Secret>,
-    sas: BTreeMap<(Option<String>, String), ServiceAccount>,
-    namespaces: BTreeMap<String, Namespace>,
-    workloads: BTreeMap<(String, Option<String>, String), Workload>,
+    pods: Sightings<Pod>,
+    secrets: Sightings<Secret>,
+    sas: Sightings<ServiceAccount>,
+    namespaces: Sightings<Namespace>,
+    workloads: Sightings<Workload>,
     events: Vec<Event>,
-    ess: BTreeMap<(Kind, Option<String>, String), ExternalSecret>,
-    stores: BTreeMap<(String, Option<String>, String), SecretStore>,
-    connections: BTreeMap<(Option<String>, String), VaultConnection>,
+    ess: Sightings<ExternalSecret>,
+    stores: Sightings<SecretStore>,
+    connections: Sightings<VaultConnection>,
     generators: Vec<Generator>,
     vault: VaultState,
     coverage: Coverage,
     manifest: Option<(Option<Time>, Option<String>, Loc)>,
     hint: Option<(Time, Loc)>,
-    conflicts: Vec<String>,
+    /// Conflicts found while merging, with the position of the fact that revealed each.
+    conflicts: Vec<(u32, String)>,
 }
 
-fn key(meta: &Meta) -> (Option<String>, String) {
-    (meta.namespace.clone(), meta.name.clone())
+fn key(meta: &Meta) -> (Option<&str>, &str) {
+    (meta.namespace.as_deref(), meta.name.as_str())
+}
+
+fn workload_key(w: &Workload) -> (&str, Option<&str>, &str) {
+    (&w.kind, w.meta.namespace.as_deref(), &w.meta.name)
+}
+
+fn es_key(e: &ExternalSecret) -> (Kind, Option<&str>, &str) {
+    (e.kind(), e.meta.namespace.as_deref(), &e.meta.name)
+}
+
+fn store_key(s: &SecretStore) -> (&str, Option<&str>, &str) {
+    let ns = if is_cluster_store(&s.kind) {
+        None
+    } else {
+        s.meta.namespace.as_deref()
+    };
+    (&s.kind, ns, &s.meta.name)
+}
+
+/// Sorts sightings by key, ties in fact order, and merges each run of sightings of one
+/// object in that order: the leader of the two (see [`leads`]) keeps its fields and the
+/// other fills its gaps, as if they had been merged one by one as the facts came.
+fn merge_runs<T>(
+    v: &mut Sightings<T>,
+    cmp: impl Fn(&T, &T) -> Ordering,
+    meta: fn(&T) -> &Meta,
+    merge: fn(&mut T, &T, &mut Vec<String>),
+    conflicts: &mut Vec<(u32, String)>,
+) {
+    v.sort_by(|a, b| cmp(&a.1, &b.1));
+    let mut found = Vec::new();
+    v.dedup_by(|later, kept| {
+        if cmp(&later.1, &kept.1) != Ordering::Equal {
+            return false;
+        }
+        if leads(meta(&kept.1), meta(&later.1)) {
+            std::mem::swap(&mut later.1, &mut kept.1);
+        }
+        merge(&mut kept.1, &later.1, &mut found);
+        conflicts.extend(found.drain(..).map(|c| (later.0, c)));
+        true
+    });
+}
+
+/// Sorts sightings by key, ties in fact order, and keeps the first of each key.
+fn keep_first<T>(v: &mut Sightings<T>, cmp: impl Fn(&T, &T) -> Ordering) {
+    v.sort_by(|a, b| cmp(&a.1, &b.1));
+    v.dedup_by(|later, kept| cmp(&later.1, &kept.1) == Ordering::Equal);
+}
+
+/// The objects of sightings, in their order.
+fn objects<T>(v: Sightings<T>) -> Vec<T> {
+    v.into_iter().map(|(_, o)| *o).collect()
 }
 
 fn fill<T: Clone>(dst: &mut Option<T>, src: &Option<T>) {
@@ -133,23 +194,6 @@ fn leads(a: &Meta, b: &Meta) -> bool {
         (None, Some(_)) => true,
         _ => false,
     }
-}
-
-macro_rules! upsert {
-    ($map:expr, $key:expr, $obj:expr, $merge:expr, $conflicts:expr) => {{
-        let k = $key;
-        let mut obj = $obj;
-        if let Some(mut old) = $map.remove(&k) {
-            if leads(&old.meta, &obj.meta) {
-                std::mem::swap(&mut old, &mut obj);
-            }
-            // `old` now leads; fill its gaps from `obj`
-            $merge(&mut old, &obj, $conflicts);
-            $map.insert(k, old);
-        } else {
-            $map.insert(k, obj);
-        }
-    }};
 }
 
 fn merge_pod(d: &mut Pod, s: &Pod, c: &mut Vec<String>) {
@@ -270,42 +314,18 @@ fn merge_workload(d: &mut Workload, s: &Workload, c: &mut Vec<String>) {
 }
 
 impl Builder {
-    fn add(&mut self, f: Fact) {
-        let c = &mut self.conflicts;
+    /// Takes fact number `i`; objects are merged later, by [`Builder::merge_sightings`].
+    fn add(&mut self, i: u32, f: Fact) {
         match f {
-            Fact::Pod(p) => upsert!(self.pods, key(&p.meta), *p, merge_pod, c),
-            Fact::Secret(s) => upsert!(self.secrets, key(&s.meta), *s, merge_secret, c),
-            Fact::ServiceAccount(s) => {
-                upsert!(self.sas, key(&s.meta), *s, merge_sa, c)
-            }
-            Fact::Namespace(n) => {
-                self.namespaces.entry(n.meta.name.clone()).or_insert(*n);
-            }
-            Fact::Workload(w) => {
-                let k = (
-                    w.kind.clone(),
-                    w.meta.namespace.clone(),
-                    w.meta.name.clone(),
-                );
-                upsert!(self.workloads, k, *w, merge_workload, c)
-            }
+            Fact::Pod(p) => self.pods.push((i, p)),
+            Fact::Secret(s) => self.secrets.push((i, s)),
+            Fact::ServiceAccount(s) => self.sas.push((i, s)),
+            Fact::Namespace(n) => self.namespaces.push((i, n)),
+            Fact::Workload(w) => self.workloads.push((i, w)),
             Fact::Event(e) => self.events.push(*e),
-            Fact::ExternalSecret(e) => {
-                let k = (e.kind(), e.meta.namespace.clone(), e.meta.name.clone());
-                upsert!(self.ess, k, *e, merge_es, c)
-            }
-            Fact::VaultConnection(v) => {
-                self.connections.entry(key(&v.meta)).or_insert(*v);
-            }
-            Fact::SecretStore(s) => {
-                let ns = if is_cluster_store(&s.kind) {
-                    None
-                } else {
-                    s.meta.namespace.clone()
-                };
-                let k = (s.kind.clone(), ns, s.meta.name.clone());
-                upsert!(self.stores, k, *s, merge_store, c)
-            }
+            Fact::ExternalSecret(e) => self.ess.push((i, e)),
+            Fact::VaultConnection(v) => self.connections.push((i, v)),
+            Fact::SecretStore(s) => self.stores.push((i, s)),
             Fact::VaultMount(m) => {
                 let k = (m.auth, m.path.clone());
                 match self.vault.mounts.get_mut(&k) {
@@ -386,49 +406,110 @@ impl Builder {
         }
     }
 
+    /// Merges the sightings of each object (in fact order), then keeps the conflicts in the
+    /// order of the facts that revealed them.
+    fn merge_sightings(&mut self) {
+        let c = &mut self.conflicts;
+        let by_meta = |a: &Meta, b: &Meta| key(a).cmp(&key(b));
+        merge_runs(
+            &mut self.pods,
+            |a, b| by_meta(&a.meta, &b.meta),
+            |p| &p.meta,
+            merge_pod,
+            c,
+        );
+        merge_runs(
+            &mut self.secrets,
+            |a, b| by_meta(&a.meta, &b.meta),
+            |s| &s.meta,
+            merge_secret,
+            c,
+        );
+        merge_runs(
+            &mut self.sas,
+            |a, b| by_meta(&a.meta, &b.meta),
+            |s| &s.meta,
+            merge_sa,
+            c,
+        );
+        keep_first(&mut self.namespaces, |a, b| a.meta.name.cmp(&b.meta.name));
+        merge_runs(
+            &mut self.workloads,
+            |a, b| workload_key(a).cmp(&workload_key(b)),
+            |w| &w.meta,
+            merge_workload,
+            c,
+        );
+        merge_runs(
+            &mut self.ess,
+            |a, b| es_key(a).cmp(&es_key(b)),
+            |e| &e.meta,
+            merge_es,
+            c,
+        );
+        keep_first(&mut self.connections, |a, b| by_meta(&a.meta, &b.meta));
+        merge_runs(
+            &mut self.stores,
+            |a, b| store_key(a).cmp(&store_key(b)),
+            |s| &s.meta,
+            merge_store,
+            c,
+        );
+        c.sort_by_key(|(i, _)| *i);
+    }
+
     /// Objects seen without a namespace (a `kubectl get` table without `-n`) join the one
     /// object of that name with a namespace, when there is exactly one.
-    fn settle_namespaces(&mut self) {
-        fn settle<T: Clone>(
-            map: &mut BTreeMap<(Option<String>, String), T>,
+    fn settle_namespaces(&mut self) -> Vec<String> {
+        /// `same(orphan, other)`: `other` has a namespace and is the orphan's object.
+        fn settle<T>(
+            v: &mut Sightings<T>,
+            orphan: fn(&T) -> bool,
+            same: fn(&T, &T) -> bool,
             merge: fn(&mut T, &T, &mut Vec<String>),
             c: &mut Vec<String>,
         ) {
-            let orphans: Vec<_> = map.keys().filter(|(ns, _)| ns.is_none()).cloned().collect();
-            for k in orphans {
-                let candidates: Vec<_> = map
-                    .keys()
-                    .filter(|(ns, n)| ns.is_some() && *n == k.1)
-                    .cloned()
-                    .collect();
-                if candidates.len() == 1 {
-                    let orphan = map.remove(&k).expect("key listed above");
-                    let target = map.get_mut(&candidates[0]).expect("key listed above");
-                    merge(target, &orphan, c);
+            // in key order; merging an orphan removes it, and the next takes its place
+            let mut at = 0;
+            while at < v.len() {
+                if !orphan(&v[at].1) {
+                    at += 1;
+                    continue;
+                }
+                let candidates: Vec<usize> =
+                    (0..v.len()).filter(|&j| same(&v[at].1, &v[j].1)).collect();
+                if let [target] = candidates[..] {
+                    let (_, o) = v.remove(at);
+                    let target = if target > at { target - 1 } else { target };
+                    merge(&mut v[target].1, &o, c);
+                } else {
+                    at += 1;
                 }
             }
         }
-        settle(&mut self.pods, merge_pod, &mut self.conflicts);
-        settle(&mut self.secrets, merge_secret, &mut self.conflicts);
-        let orphans: Vec<_> = self
-            .ess
-            .keys()
-            .filter(|(_, ns, _)| ns.is_none())
-            .cloned()
-            .collect();
-        for k in orphans {
-            let candidates: Vec<_> = self
-                .ess
-                .keys()
-                .filter(|(kind, ns, n)| *kind == k.0 && ns.is_some() && *n == k.2)
-                .cloned()
-                .collect();
-            if candidates.len() == 1 {
-                let orphan = self.ess.remove(&k).expect("key listed above");
-                let target = self.ess.get_mut(&candidates[0]).expect("key listed above");
-                merge_es(target, &orphan, &mut self.conflicts);
-            }
-        }
+        let mut c = Vec::new();
+        settle(
+            &mut self.pods,
+            |p| p.meta.namespace.is_none(),
+            |o, p| p.meta.namespace.is_some() && p.meta.name == o.meta.name,
+            merge_pod,
+            &mut c,
+        );
+        settle(
+            &mut self.secrets,
+            |s| s.meta.namespace.is_none(),
+            |o, s| s.meta.namespace.is_some() && s.meta.name == o.meta.name,
+            merge_secret,
+            &mut c,
+        );
+        settle(
+            &mut self.ess,
+            |e| e.meta.namespace.is_none(),
+            |o, e| e.kind() == o.kind() && e.meta.namespace.is_some() && e.meta.name == o.meta.name,
+            merge_es,
+            &mut c,
+        );
+        c
     }
 
     fn newest_observed(&self) -> Option<(Time, Loc)> {
@@ -446,32 +527,32 @@ impl Builder {
         };
         for m in self
             .pods
-            .values()
-            .map(|p| &p.meta)
-            .chain(self.secrets.values().map(|s| &s.meta))
-            .chain(self.ess.values().map(|e| &e.meta))
-            .chain(self.stores.values().map(|s| &s.meta))
-            .chain(self.workloads.values().map(|w| &w.meta))
-            .chain(self.sas.values().map(|s| &s.meta))
+            .iter()
+            .map(|p| &p.1.meta)
+            .chain(self.secrets.iter().map(|s| &s.1.meta))
+            .chain(self.ess.iter().map(|e| &e.1.meta))
+            .chain(self.stores.iter().map(|s| &s.1.meta))
+            .chain(self.workloads.iter().map(|w| &w.1.meta))
+            .chain(self.sas.iter().map(|s| &s.1.meta))
         {
             see(at(&m.created), &m.loc);
             for f in &m.managed_fields {
                 see(f.time, &f.loc);
             }
         }
-        for p in self.pods.values() {
+        for (_, p) in &self.pods {
             see(p.start_time, &p.meta.loc);
             for s in &p.statuses {
                 see(s.started_at, &s.loc);
             }
         }
-        for e in self.ess.values() {
+        for (_, e) in &self.ess {
             see(e.refresh_time, &e.meta.loc);
             for c in &e.conditions {
                 see(c.last_transition, &c.loc);
             }
         }
-        for s in self.stores.values() {
+        for (_, s) in &self.stores {
             for c in &s.conditions {
                 see(c.last_transition, &c.loc);
             }
@@ -487,7 +568,12 @@ impl Builder {
     }
 
     fn finish(mut self, clock: ClockPolicy) -> Snapshot {
-        self.settle_namespaces();
+        let settled = self.settle_namespaces();
+        let mut conflicts: Vec<String> = std::mem::take(&mut self.conflicts)
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        conflicts.extend(settled);
         let (captured_at, capture_source, capture_loc) = if let Some(t) = clock.as_of {
             (t, CaptureSource::AsOf, None)
         } else if let Some((Some(t), _, loc)) = &self.manifest {
@@ -501,8 +587,7 @@ impl Builder {
         };
         let cluster = self.manifest.as_ref().and_then(|m| m.1.clone());
 
-        let mut secrets: Vec<Secret> = self.secrets.into_values().collect();
-        secrets.sort_by_key(|s| key(&s.meta));
+        let secrets = objects(self.secrets);
 
         let events = self.events;
         // the same Event object seen in two dumps (JSON and YAML, or two captures) is kept once:
@@ -553,19 +638,19 @@ impl Builder {
             capture_source,
             capture_loc,
             cluster,
-            pods: self.pods.into_values().collect(),
+            pods: objects(self.pods),
             secrets,
-            service_accounts: self.sas.into_values().collect(),
-            namespaces: self.namespaces.into_values().collect(),
-            workloads: self.workloads.into_values().collect(),
+            service_accounts: objects(self.sas),
+            namespaces: objects(self.namespaces),
+            workloads: objects(self.workloads),
             events,
-            external_secrets: self.ess.into_values().collect(),
-            stores: self.stores.into_values().collect(),
-            vault_connections: self.connections.into_values().collect(),
+            external_secrets: objects(self.ess),
+            stores: objects(self.stores),
+            vault_connections: objects(self.connections),
             generators: self.generators,
             vault: self.vault,
             coverage: self.coverage,
-            conflicts: self.conflicts,
+            conflicts,
             index: Default::default(),
         };
         super::link::link(&mut snap);
@@ -627,11 +712,11 @@ mod tests {
                 ..Default::default()
             },
             refresh_interval: Some(chrono::Duration::hours(1)),
-            table_status: Some((
+            table_status: Some(Box::new((
                 "SecretSyncedError".into(),
                 Some("False".into()),
                 loc("get.txt", 2),
-            )),
+            ))),
             ..Default::default()
         }));
         let dump = es(Some("10"), Some("u1"), "SecretSyncedError", "es.yaml");

@@ -82,14 +82,16 @@ pub struct ExternalSecret {
     pub refresh_time: Option<Time>,
     pub conditions: Vec<Condition>,
     /// STATUS / READY columns of `kubectl get externalsecret`, when that is all there is.
-    pub table_status: Option<(String, Option<String>, Loc)>,
+    /// This and the other fields only some sources or sightings have are boxed: a fleet
+    /// holds tens of thousands of sync objects, each paying for them inline.
+    pub table_status: Option<Box<(String, Option<String>, Loc)>>,
     pub loc_spec: Loc,
     /// VSO `rolloutRestartTargets`: (kind, name, where).
     pub rollout_targets: Vec<(String, String, Loc)>,
     /// cert-manager: the issued certificate's validity.
-    pub cert: Option<CertStatus>,
+    pub cert: Option<Box<CertStatus>>,
     /// VSO VaultDynamicSecret: the lease of the credentials it last wrote (`status.secretLease`).
-    pub lease: Option<(Duration, Loc)>,
+    pub lease: Option<Box<(Duration, Loc)>>,
 }
 
 impl ExternalSecret {

@@ -36,6 +36,8 @@ impl Tags {
             .collect();
         v.sort();
         v.dedup_by(|a, b| a.0 == b.0);
+        // collected through a filter, it has room for four: most objects keep one or none
+        v.shrink_to_fit();
         Tags(v)
     }
 

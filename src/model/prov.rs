@@ -5,6 +5,8 @@
 //! never invent them, so every claim in a report can be checked with `file:line`.
 
 use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// A place in the bundle: file (relative to the bundle root), line (1-based, 0 when unknown)
@@ -21,13 +23,8 @@ impl Loc {
         Loc {
             path: path.clone(),
             line,
-            excerpt: Loc::redacted(excerpt),
+            excerpt: shared_excerpt(path, crate::model::redact::redact_line(excerpt)),
         }
-    }
-
-    /// The excerpt a line gives: its redacted text.
-    pub fn redacted(line: &str) -> Arc<str> {
-        Arc::from(crate::model::redact::redact_line(line).as_str())
     }
 
     /// A location known only by its file.
@@ -61,4 +58,34 @@ impl Default for Loc {
             excerpt: Arc::from(""),
         }
     }
+}
+
+thread_local! {
+    /// The excerpts made on this thread for the file it is reading (by path), so that a line
+    /// many objects cite alike (`"type": "Ready",` in every ExternalSecret of a list, the
+    /// same `time:` in every managedFields entry) is stored once: a fleet cites hundreds of
+    /// thousands of lines, and about half of them are such repeats.
+    static EXCERPTS: RefCell<(Arc<str>, Excerpts)> =
+        RefCell::new((Arc::from(""), Excerpts::default()));
+}
+
+/// Excerpts by their text.
+type Excerpts = HashSet<Arc<str>, foldhash::fast::RandomState>;
+
+/// `text` as an excerpt of `path`, shared with an equal excerpt of the same file made on
+/// this thread. Which copy a `Loc` holds is never seen: excerpts compare by content.
+fn shared_excerpt(path: &Arc<str>, text: String) -> Arc<str> {
+    EXCERPTS.with(|cell| {
+        let (file, seen) = &mut *cell.borrow_mut();
+        if !Arc::ptr_eq(file, path) {
+            *file = path.clone();
+            seen.clear();
+        }
+        if let Some(e) = seen.get(text.as_str()) {
+            return e.clone();
+        }
+        let e: Arc<str> = Arc::from(text);
+        seen.insert(e.clone());
+        e
+    })
 }

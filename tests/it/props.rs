@@ -170,7 +170,7 @@ proptest! {
             prop_assert_eq!(&e.meta.name, &r.name);
             prop_assert_eq!(e.meta.namespace.as_deref(), Some(ns.as_str()));
             prop_assert_eq!(&e.store.name, &r.store);
-            let (status, ready, _) = e.table_status.as_ref().unwrap();
+            let (status, ready, _) = e.table_status.as_deref().unwrap();
             prop_assert_eq!(status.as_str(), r.status);
             if header.contains(&"READY") {
                 prop_assert_eq!(ready.as_deref(), Some(r.ready));

@@ -254,14 +254,16 @@ fn vso_secret(kind: &str, v: &Value, span: &Span) -> ExternalSecret {
     let cert = get(v, &["status", "expiration"])
         .and_then(Value::as_i64)
         .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
-        .map(|t| CertStatus {
-            not_after: Some((t, span.field("expiration", ""))),
-            ..Default::default()
+        .map(|t| {
+            Box::new(CertStatus {
+                not_after: Some((t, span.field("expiration", ""))),
+                ..Default::default()
+            })
         });
     let lease = get(v, &["status", "secretLease", "duration"])
         .and_then(Value::as_i64)
         .filter(|d| *d > 0)
-        .map(|d| (chrono::Duration::seconds(d), span.field("duration", "")));
+        .map(|d| Box::new((chrono::Duration::seconds(d), span.field("duration", ""))));
     ExternalSecret {
         source,
         lease,
@@ -528,12 +530,12 @@ fn certificate(v: &Value, span: &Span) -> ExternalSecret {
         deletion_policy: "Retain".into(),
         conditions: conditions(v, &["status", "conditions"], span),
         refresh_time: t(v, &["status", "notBefore"]),
-        cert: Some(CertStatus {
+        cert: Some(Box::new(CertStatus {
             not_after: at("notAfter"),
             renewal_time: at("renewalTime"),
             duration: s(v, &["spec", "duration"]).and_then(parse_duration),
             renew_before: s(v, &["spec", "renewBefore"]).and_then(parse_duration),
-        }),
+        })),
         meta,
         ..Default::default()
     }

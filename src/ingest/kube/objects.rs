@@ -257,7 +257,7 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
             });
         }
     }
-    let volumes = arr(v, &["spec", "volumes"])
+    let mut volumes: Vec<Volume> = arr(v, &["spec", "volumes"])
         .iter()
         .map(|vol| {
             let mut secrets = Vec::new();
@@ -297,7 +297,7 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
             }
         })
         .collect();
-    let image_pull_secrets = arr(v, &["spec", "imagePullSecrets"])
+    let mut image_pull_secrets: Vec<(String, Loc)> = arr(v, &["spec", "imagePullSecrets"])
         .iter()
         .filter_map(|r| {
             let name = s(r, &["name"])?.to_string();
@@ -328,6 +328,19 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
             });
         }
     }
+    // a vector grown by push, or collected through a filter, starts at four elements: for
+    // the one container, status or reference a Pod usually has, that slack was most of
+    // the memory a fleet's Pods took
+    containers.shrink_to_fit();
+    for c in &mut containers {
+        c.env_secret_refs.shrink_to_fit();
+        c.env_from_secrets.shrink_to_fit();
+    }
+    for vol in &mut volumes {
+        vol.secrets.shrink_to_fit();
+    }
+    image_pull_secrets.shrink_to_fit();
+    statuses.shrink_to_fit();
     Pod {
         service_account: owned(s(v, &["spec", "serviceAccountName"])),
         node: owned(s(v, &["spec", "nodeName"])),

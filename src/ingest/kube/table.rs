@@ -248,7 +248,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                         .and_then(parse_duration),
                     refresh_time: cell("LAST SYNC").and_then(parse_rfc3339),
                     target_name: meta.name.clone(),
-                    table_status: status.map(|s| (s, ready, loc.clone())),
+                    table_status: status.map(|s| Box::new((s, ready, loc.clone()))),
                     meta,
                     ..Default::default()
                 }))
@@ -288,7 +288,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                         ..Default::default()
                     },
                     target_name: cell("SECRET").unwrap_or_default().to_string(),
-                    table_status: status.map(|s| (s, ready, loc.clone())),
+                    table_status: status.map(|s| Box::new((s, ready, loc.clone()))),
                     meta,
                     ..Default::default()
                 }))

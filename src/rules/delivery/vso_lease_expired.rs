@@ -44,7 +44,8 @@ impl Rule for VsoLeaseExpired {
             .iter()
             .filter(|e| e.source == Source::VsoDynamic)
         {
-            let (Some((lease, lease_loc)), Some(renewed)) = (&es.lease, es.refresh_time) else {
+            let (Some((lease, lease_loc)), Some(renewed)) = (es.lease.as_deref(), es.refresh_time)
+            else {
                 continue;
             };
             let expiry = renewed + *lease;

@@ -57,6 +57,11 @@ fn check<'s>(snap: &'s crate::model::Snapshot, sink: &mut Sink) {
         let failed = secret_failure(snap, pod);
         let pod_name = pod.meta.name.as_str();
         let mut add = |name: Cow<'s, str>, evidence: &mut dyn Iterator<Item = Loc>| {
+            // a Secret that is there is never reported: its readers are not kept (on a
+            // fleet, every reference of every Pod)
+            if snap.presence(Kind::Secret, Some(ns), &name) == Presence::Present {
+                return;
+            }
             let e = refs.entry((ns, name)).or_default();
             if !e.0.contains(&pod_name) {
                 e.0.push(pod_name);
