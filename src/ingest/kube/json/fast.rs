@@ -44,6 +44,7 @@ pub(super) fn parse_keyed(text: &str, max_depth: usize) -> Option<(Node<'_>, Key
         elements: Vec::new(),
         line: 0,
         line_start: 0,
+        fresh: usize::MAX,
         keys: KeyLines::default(),
     };
     p.ws();
@@ -74,6 +75,8 @@ struct Parser<'a> {
     /// The line being read (0-based) and where it starts: newlines only occur between tokens.
     line: u32,
     line_start: usize,
+    /// Where the string that starts the current line begins (its quote).
+    fresh: usize,
     keys: KeyLines,
 }
 
@@ -92,6 +95,16 @@ fn has_special(x: u64) -> bool {
     let backslash = x ^ u64::from_ne_bytes([b'\\'; 8]);
     let control = x.wrapping_sub(u64::from_ne_bytes([0x20; 8])) & !x & HIGHS;
     has_zero(quote) || has_zero(backslash) || control != 0
+}
+
+/// One of 64 bits for a key, from its length and end bytes: equal keys get the same bit.
+fn shape_bit(k: &str) -> u64 {
+    let b = k.as_bytes();
+    let (first, last) = (b.first().copied(), b.last().copied());
+    let h = (b.len() as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(u64::from(first.unwrap_or(0)) << 8 | u64::from(last.unwrap_or(0)));
+    1 << (h.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 58)
 }
 
 impl<'a> Parser<'a> {
@@ -127,13 +140,8 @@ impl<'a> Parser<'a> {
                 }
                 b'\r' | b'\t' => self.i += 1,
                 b'"' if crossed => {
-                    let from = self.i + 1;
-                    if let Some(end) = memchr::memchr(b'"', &self.b[from..]).map(|e| from + e) {
-                        if self.b.get(end + 1) == Some(&b':') {
-                            let at = |x: usize| (x - self.line_start) as u32;
-                            self.keys.keys.push((self.line, at(from), at(end)));
-                        }
-                    }
+                    // noted by `string`, which finds the next quote anyway
+                    self.fresh = self.i;
                     return;
                 }
                 _ => return,
@@ -184,8 +192,10 @@ impl<'a> Parser<'a> {
             self.i += 1;
             return Ok(Node::Object(Vec::new()));
         }
-        // a repeated key keeps its first place and takes the last value, as in serde_json
+        // a repeated key keeps its first place and takes the last value, as in serde_json;
+        // `seen` has a bit per key shape, so a new key is rarely compared with the others
         let mut index: Option<HashMap<String, usize>> = None;
+        let mut seen = 0u64;
         loop {
             if self.peek() != Some(b'"') {
                 return Err(GiveUp);
@@ -210,7 +220,14 @@ impl<'a> Parser<'a> {
                     }
                 },
                 None => {
-                    match m.iter().position(|(x, _)| *x == k) {
+                    let bit = shape_bit(&k);
+                    let repeat = if seen & bit == 0 {
+                        None
+                    } else {
+                        m.iter().position(|(x, _)| *x == k)
+                    };
+                    seen |= bit;
+                    match repeat {
                         Some(i) => m[i].1 = v,
                         None => self.members.push((k, v)),
                     }
@@ -314,8 +331,22 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Notes the field name of a line that starts with the string at `quote`: the text up to
+    /// the next quote, when a colon follows that quote.
+    fn note_key(&mut self, quote: usize) {
+        let from = quote + 1;
+        if let Some(end) = memchr::memchr(b'"', &self.b[from..]).map(|e| from + e) {
+            if self.b.get(end + 1) == Some(&b':') {
+                let at = |x: usize| (x - self.line_start) as u32;
+                self.keys.keys.push((self.line, at(from), at(end)));
+            }
+        }
+    }
+
     /// A string at `"`: borrowed from the text unless it holds an escape.
     fn string(&mut self) -> Parsed<Cow<'a, str>> {
+        let quote = self.i;
+        let fresh = self.fresh == quote;
         self.i += 1;
         let start = self.i;
         while let Some(w) = self.word(self.i) {
@@ -328,10 +359,19 @@ impl<'a> Parser<'a> {
             match self.peek().ok_or(GiveUp)? {
                 b'"' => {
                     let s = &self.text[start..self.i];
+                    if fresh && self.b.get(self.i + 1) == Some(&b':') {
+                        let at = |x: usize| (x - self.line_start) as u32;
+                        self.keys.keys.push((self.line, at(start), at(self.i)));
+                    }
                     self.i += 1;
                     return Ok(Cow::Borrowed(s));
                 }
-                b'\\' => return self.escaped(start).map(Cow::Owned),
+                b'\\' => {
+                    if fresh {
+                        self.note_key(quote);
+                    }
+                    return self.escaped(start).map(Cow::Owned);
+                }
                 c if c < 0x20 => return Err(GiveUp),
                 _ => self.i += 1,
             }
