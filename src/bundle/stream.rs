@@ -120,17 +120,22 @@ pub fn open(
     Ok(Some(opened))
 }
 
-/// The first pass over an archive: what its entries share, and the files wanted upfront.
-struct Scan<'a> {
-    upfront: &'a dyn Fn(&str) -> bool,
+/// The top folder an archive's entries share, learnt entry by entry.
+struct TopFolder {
     /// The first entry's top folder (`Some(None)`: it is at the root).
     first: Option<Option<String>>,
     shared: bool,
-    kept: Vec<Entry>,
 }
 
-impl Sink for Scan<'_> {
-    fn entry(&mut self, path: String, data: Vec<u8>, _note: Option<String>) {
+impl TopFolder {
+    fn new() -> Self {
+        TopFolder {
+            first: None,
+            shared: true,
+        }
+    }
+
+    fn see(&mut self, path: &str) {
         match &self.first {
             None => self.first = Some(path.split_once('/').map(|(t, _)| t.to_string())),
             Some(Some(top)) => {
@@ -140,6 +145,27 @@ impl Sink for Scan<'_> {
             }
             Some(None) => {}
         }
+    }
+
+    /// `T/` when every entry so far is under the first one's top folder `T`.
+    fn prefix(&self) -> Option<String> {
+        match &self.first {
+            Some(Some(top)) if self.shared => Some(format!("{top}/")),
+            _ => None,
+        }
+    }
+}
+
+/// The first pass over an archive: what its entries share, and the files wanted upfront.
+struct Scan<'a> {
+    upfront: &'a dyn Fn(&str) -> bool,
+    top: TopFolder,
+    kept: Vec<Entry>,
+}
+
+impl Sink for Scan<'_> {
+    fn entry(&mut self, path: String, data: Vec<u8>, _note: Option<String>) {
+        self.top.see(&path);
         if (self.upfront)(&path) {
             self.kept.push(Entry {
                 path: Arc::from(path.as_str()),
@@ -244,32 +270,14 @@ const MAX_KEPT: u64 = 64 << 20;
 struct Speculate<'a> {
     send: Send<'a>,
     upfront: &'a (dyn Fn(&str) -> bool + Sync),
-    first: Option<Option<String>>,
-    shared: bool,
+    top: TopFolder,
     kept: Vec<Entry>,
-}
-
-impl Speculate<'_> {
-    fn prefix(&self) -> Option<String> {
-        match &self.first {
-            Some(Some(top)) if self.shared => Some(format!("{top}/")),
-            _ => None,
-        }
-    }
 }
 
 impl Sink for Speculate<'_> {
     fn entry(&mut self, path: String, data: Vec<u8>, note: Option<String>) {
-        match &self.first {
-            None => self.first = Some(path.split_once('/').map(|(t, _)| t.to_string())),
-            Some(Some(top)) => {
-                self.shared &= path.len() > top.len()
-                    && path.starts_with(top.as_str())
-                    && path.as_bytes()[top.len()] == b'/'
-            }
-            Some(None) => {}
-        }
-        if !self.shared {
+        self.top.see(&path);
+        if !self.top.shared {
             // the display paths of the files sent are wrong: the caller reads it again
             return;
         }
@@ -279,7 +287,7 @@ impl Sink for Speculate<'_> {
                 data: data.clone(),
             });
         }
-        let prefix = self.prefix();
+        let prefix = self.top.prefix();
         let path = strip(prefix.as_deref(), &path).to_string();
         self.send.entry(path, data, note);
     }
@@ -334,8 +342,7 @@ impl Opened {
             std::fs::File::open(&*path).map_err(|e| BundleError::Io(self.source.clone(), e))?;
         let mut scan = Scan {
             upfront,
-            first: None,
-            shared: true,
+            top: TopFolder::new(),
             kept: Vec::new(),
         };
         read_stream(
@@ -346,10 +353,7 @@ impl Opened {
             &mut scan,
         )?;
         *scanned = true;
-        self.prefix = match scan.first {
-            Some(Some(top)) if scan.shared => Some(format!("{top}/")),
-            _ => None,
-        };
+        self.prefix = scan.top.prefix();
         self.set_upfront(scan.kept);
         Ok(())
     }
@@ -403,12 +407,12 @@ impl Opened {
                         skipped: Vec::new(),
                     },
                     upfront,
-                    first: None,
-                    shared: true,
+                    top: TopFolder::new(),
                     kept: Vec::new(),
                 };
                 read_stream(source, name, io::BufReader::new(file), limits, &mut spec)?;
-                Ok::<_, BundleError>((spec.prefix(), spec.shared, spec.kept, spec.send.skipped))
+                let (prefix, shared) = (spec.top.prefix(), spec.top.shared);
+                Ok::<_, BundleError>((prefix, shared, spec.kept, spec.send.skipped))
             });
             let closed = Closed(&in_flight);
             let results: Vec<_> = rx

@@ -377,18 +377,22 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
             }
             let m = &stack[base..];
             if m.len() > LINEAR_KEYS {
-                index = Some(
-                    m.iter()
-                        .enumerate()
-                        .map(|(i, (k, _))| (k.to_string(), i))
-                        .collect(),
-                );
+                index = Some(key_index(m));
             }
         }
         let mut stack = self.ctx.members.borrow_mut();
         let m: Vec<(Cow<'de, str>, Node<'de>)> = stack.drain(base..).collect();
         Ok(Node::Object(m))
     }
+}
+
+/// Where each of an object's members is, by key: how a long object finds a repeated key.
+fn key_index(members: &[(Cow<str>, Node)]) -> std::collections::HashMap<String, usize> {
+    members
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.to_string(), i))
+        .collect()
 }
 
 /// An object key, borrowed when it holds no escape.

@@ -12,7 +12,7 @@
 //! and words the error. So a tree from here is always the tree serde_json gives (the tests
 //! check this on fixtures, on random and on corrupted text).
 
-use super::{Node, LINEAR_KEYS, SKIPPED_KEYS};
+use super::{key_index, Node, LINEAR_KEYS, SKIPPED_KEYS};
 use serde_json::Number;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -233,12 +233,7 @@ impl<'a> Parser<'a> {
                     }
                     let m = &self.members[base..];
                     if m.len() > LINEAR_KEYS {
-                        index = Some(
-                            m.iter()
-                                .enumerate()
-                                .map(|(i, (k, _))| (k.to_string(), i))
-                                .collect(),
-                        );
+                        index = Some(key_index(m));
                     }
                 }
             }
