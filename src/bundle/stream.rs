@@ -36,8 +36,9 @@ pub struct Opened {
     /// The file or folder name, a hint for the capture time.
     pub name_hint: Option<String>,
     pub limits: Limits,
-    /// The files `upfront` picked, read before the others (the manifest, troubleshoot's
-    /// `version.yaml`), by display path, sorted by it. They are handed to `run` again.
+    /// The files `upfront` picked (the manifest, troubleshoot's `version.yaml`), by display
+    /// path, sorted by it: a directory's read before the others (and handed to `run` again),
+    /// an archive's once [`Opened::scan`] or [`Opened::run_once`] has read it.
     pub upfront: Vec<Entry>,
     /// `T/` when every entry is under one top folder `T`: stripped from display paths.
     prefix: Option<String>,
@@ -60,7 +61,8 @@ enum Files {
 
 /// Opens `source` for streaming; `None` when it can only be read once (stdin, a FIFO): read
 /// it with [`super::open`]. `upfront` picks, by path in the bundle before a top folder is
-/// stripped, the files wanted before any other.
+/// stripped, the files wanted before any other; a directory's are read here, an archive is
+/// not read yet (see [`Opened::needs_scan`]).
 pub fn open(
     source: &str,
     limits: Limits,
