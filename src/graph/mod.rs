@@ -193,9 +193,16 @@ impl Graph {
 
     /// Builds the graph from a snapshot.
     pub fn build(snap: &Snapshot) -> Graph {
+        // about a node per object and two edges per pod and sync object: sized once, the
+        // node table and index are not grown (and rehashed) a dozen times on a fleet
+        let objects = snap.pods.len()
+            + snap.secrets.len()
+            + snap.service_accounts.len()
+            + snap.external_secrets.len();
+        let edges = 2 * (snap.pods.len() + snap.external_secrets.len());
         let mut gr = Graph {
-            g: DiGraph::new(),
-            index: Default::default(),
+            g: DiGraph::with_capacity(objects, edges),
+            index: hashbrown::HashTable::with_capacity(objects),
             hasher: Default::default(),
         };
         let cap = snap.captured_at;
