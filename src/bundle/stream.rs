@@ -321,6 +321,60 @@ impl Sink for Again<'_> {
     fn skip(&mut self, _s: Skipped) {}
 }
 
+/// Reads the archive at `path` on its own thread and hands each file, as it arrives, to
+/// `work` on the parallel workers, through a bounded channel. `reader` reads the archive into
+/// a sink built around the channel's sending end ([`Send`], stripping `prefix` from paths)
+/// and returns what the sink learnt; returns what `work` returned for each file, in no
+/// particular order, with it.
+fn pump<T, R>(
+    source: &str,
+    path: &Path,
+    prefix: Option<&str>,
+    reader: impl for<'a> FnOnce(Send<'a>, io::BufReader<std::fs::File>) -> Result<R, BundleError>
+        + std::marker::Send,
+    work: impl Fn(Entry, Vec<String>) -> T + Sync,
+) -> Result<(Vec<T>, R), BundleError>
+where
+    T: std::marker::Send,
+    R: std::marker::Send,
+{
+    use rayon::prelude::*;
+    let file = std::fs::File::open(path).map_err(|e| BundleError::Io(source.to_string(), e))?;
+    let in_flight = InFlight {
+        state: Mutex::new((0, false)),
+        freed: Condvar::new(),
+        max: MAX_IN_FLIGHT,
+    };
+    let (tx, rx) = sync_channel::<(Entry, Vec<String>)>(CHANNEL_FILES);
+    std::thread::scope(|s| {
+        let reading = s.spawn(|| {
+            let send = Send {
+                tx,
+                in_flight: &in_flight,
+                prefix,
+                skipped: Vec::new(),
+            };
+            reader(send, io::BufReader::new(file))
+        });
+        let closed = Closed(&in_flight);
+        let out: Vec<T> = rx
+            .into_iter()
+            .par_bridge()
+            .map(|(e, notes)| {
+                let n = e.data.len() as u64;
+                let t = work(e, notes);
+                in_flight.give(n);
+                t
+            })
+            .collect();
+        drop(closed);
+        let learnt = reading
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        Ok((out, learnt))
+    })
+}
+
 impl Opened {
     /// Whether this is an archive whose layout is not known yet: read it once with
     /// [`Opened::run_once`], or [`Opened::scan`] it first and [`Opened::run`] it.
@@ -379,7 +433,6 @@ impl Opened {
         upfront: &(dyn Fn(&str) -> bool + Sync),
         parse: impl Fn(&Entry, Vec<String>) -> (T, bool) + Sync,
     ) -> Result<Option<OnePass<T>>, BundleError> {
-        use rayon::prelude::*;
         use std::sync::atomic::{AtomicU64, Ordering};
         let Files::Stream {
             path,
@@ -389,51 +442,30 @@ impl Opened {
         else {
             return Ok(None);
         };
-        let file =
-            std::fs::File::open(path).map_err(|e| BundleError::Io(self.source.clone(), e))?;
-        let in_flight = InFlight {
-            state: Mutex::new((0, false)),
-            freed: Condvar::new(),
-            max: MAX_IN_FLIGHT,
-        };
         let kept_bytes = AtomicU64::new(0);
-        let (tx, rx) = sync_channel::<(Entry, Vec<String>)>(CHANNEL_FILES);
         let (limits, source) = (self.limits, &self.source);
-        let (results, spec) = std::thread::scope(|s| {
-            let reader = s.spawn(|| {
+        let (results, spec) = pump(
+            source,
+            path,
+            None,
+            |send, r| {
                 let mut spec = Speculate {
-                    send: Send {
-                        tx,
-                        in_flight: &in_flight,
-                        prefix: None,
-                        skipped: Vec::new(),
-                    },
+                    send,
                     upfront,
                     top: TopFolder::new(),
                     kept: Vec::new(),
                 };
-                read_stream(source, name, io::BufReader::new(file), limits, &mut spec)?;
+                read_stream(source, name, r, limits, &mut spec)?;
                 let (prefix, shared) = (spec.top.prefix(), spec.top.shared);
-                Ok::<_, BundleError>((prefix, shared, spec.kept, spec.send.skipped))
-            });
-            let closed = Closed(&in_flight);
-            let results: Vec<_> = rx
-                .into_iter()
-                .par_bridge()
-                .map(|(e, notes)| {
-                    let n = e.data.len() as u64;
-                    let (t, keep) = parse(&e, notes.clone());
-                    in_flight.give(n);
-                    let room = keep && kept_bytes.fetch_add(n, Ordering::Relaxed) + n <= MAX_KEPT;
-                    (t, room.then_some((e, notes)))
-                })
-                .collect();
-            drop(closed);
-            let spec = reader
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-            Ok::<_, BundleError>((results, spec))
-        })?;
+                Ok((prefix, shared, spec.kept, spec.send.skipped))
+            },
+            |e, notes| {
+                let n = e.data.len() as u64;
+                let (t, keep) = parse(&e, notes.clone());
+                let room = keep && kept_bytes.fetch_add(n, Ordering::Relaxed) + n <= MAX_KEPT;
+                (t, room.then_some((e, notes)))
+            },
+        )?;
         let (prefix, shared, kept, mut skipped) = spec;
         if !shared {
             return Ok(None);
@@ -531,44 +563,16 @@ impl Opened {
                 }
                 (out, skipped)
             }
-            Files::Stream { path, name, .. } => {
-                let file = std::fs::File::open(path)
-                    .map_err(|e| BundleError::Io(self.source.clone(), e))?;
-                let in_flight = InFlight {
-                    state: Mutex::new((0, false)),
-                    freed: Condvar::new(),
-                    max: MAX_IN_FLIGHT,
-                };
-                let (tx, rx) = sync_channel::<(Entry, Vec<String>)>(CHANNEL_FILES);
-                std::thread::scope(|s| {
-                    let reader = s.spawn(|| {
-                        let mut send = Send {
-                            tx,
-                            in_flight: &in_flight,
-                            prefix,
-                            skipped: Vec::new(),
-                        };
-                        let r = io::BufReader::new(file);
-                        read_stream(&self.source, name, r, limits, &mut send).map(|()| send.skipped)
-                    });
-                    let closed = Closed(&in_flight);
-                    let out: Vec<T> = rx
-                        .into_iter()
-                        .par_bridge()
-                        .map(|(e, notes)| {
-                            let n = e.data.len() as u64;
-                            let t = parse(&e, notes);
-                            in_flight.give(n);
-                            t
-                        })
-                        .collect();
-                    drop(closed);
-                    let skipped = reader
-                        .join()
-                        .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-                    Ok::<_, BundleError>((out, skipped))
-                })?
-            }
+            Files::Stream { path, name, .. } => pump(
+                &self.source,
+                path,
+                prefix,
+                |mut send, r| {
+                    read_stream(&self.source, name, r, limits, &mut send)?;
+                    Ok(send.skipped)
+                },
+                |e, notes| parse(&e, notes),
+            )?,
         };
         finish_paths(prefix, &mut skipped);
         Ok((out, skipped))

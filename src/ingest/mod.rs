@@ -262,8 +262,8 @@ fn ingest_once(opened: &mut Opened) -> Result<Option<Ingested>, BundleError> {
         results.push((report, facts));
     }
     again.extend(opened.read_again(&missing)?);
-    for (e, notes) in &again {
-        let (report, facts, _) = ingest_entry(e, notes.clone(), &limits, &ctx);
+    for (e, notes) in again {
+        let (report, facts, _) = ingest_entry(&e, notes, &limits, &ctx);
         results.push((report, facts));
     }
     results.sort_by(|a, b| a.0.path.cmp(&b.0.path));
