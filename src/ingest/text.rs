@@ -124,8 +124,9 @@ pub struct Source<'a> {
     /// first [`Source::field`]: locating a field is then a comparison per line, not a
     /// trim, two formatted prefixes and a search.
     keys: std::cell::OnceCell<Vec<Option<&'a str>>>,
-    /// Redacted excerpts by line text: the same line (`"namespace": "team-a",`) is cited
-    /// by many objects of a file, and is redacted and stored once.
+    /// Redacted excerpts by line text: the same line (`"type": "Ready",`) is cited by many
+    /// objects of a file, and is redacted once. (`Loc::new` then shares equal excerpts of a
+    /// file whoever makes them; this table, keyed by the borrowed line, saves the redaction.)
     excerpts: std::cell::RefCell<crate::model::FastMap<&'a str, Arc<str>>>,
 }
 
