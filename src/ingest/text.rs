@@ -49,16 +49,10 @@ pub fn decode_borrowed(data: &[u8]) -> (Cow<'_, str>, Option<String>) {
     (Cow::Owned(strip_ansi(&text)), note)
 }
 
-/// Whether `s` holds an ESC or a carriage return: one pass over 32-byte blocks that the
-/// compiler turns into vector compares (two `contains` were two passes of a byte search).
+/// Whether `s` holds an ESC or a carriage return: one vectorised search for both bytes
+/// (memchr2; a block-wise fold the compiler vectorised took half as long again).
 fn has_escape_or_cr(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut blocks = b.chunks_exact(32);
-    let hit = |c: &[u8]| c.iter().fold(false, |a, &x| a | (x == 0x1b) | (x == b'\r'));
-    if blocks.by_ref().any(hit) {
-        return true;
-    }
-    hit(blocks.remainder())
+    memchr::memchr2(0x1b, b'\r', s.as_bytes()).is_some()
 }
 
 /// Blanks lines longer than `max` bytes (keeping line numbers true): no parser sees them.
