@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod derive;
+mod plan;
 
 use crate::acl::Acl;
 use crate::model::*;
@@ -14,6 +15,7 @@ use access::{MountProblem, Purpose};
 use derive::{es_sync, last_write, store_ready};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
+use plan::{Add, Plan};
 use serde::Serialize;
 use std::hash::BuildHasher;
 
@@ -116,8 +118,13 @@ impl Graph {
     }
 
     fn node(&mut self, obj: ObjRef, presence: Presence) -> NodeIndex {
+        let hash = self.hasher.hash_one(&obj);
+        self.node_hashed(hash, obj, presence)
+    }
+
+    /// [`Graph::node`], with the hash of `obj` already worked out.
+    fn node_hashed(&mut self, hash: u64, obj: ObjRef, presence: Presence) -> NodeIndex {
         let Graph { g, index, hasher } = self;
-        let hash = hasher.hash_one(&obj);
         match index.entry(hash, |&i| g[i].obj == obj, |&i| hasher.hash_one(&g[i].obj)) {
             hashbrown::hash_table::Entry::Occupied(e) => *e.get(),
             hashbrown::hash_table::Entry::Vacant(e) => {
@@ -205,106 +212,15 @@ impl Graph {
             index: hashbrown::HashTable::with_capacity(objects),
             hasher: Default::default(),
         };
-        let cap = snap.captured_at;
         let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
-        // (policy, path, why, evidence): the role's policies refuse a path an ExternalSecret reads
-        let mut denied: Vec<(String, String, String, Vec<Loc>)> = Vec::new();
+        let mut denied: Vec<Denied> = Vec::new();
         // paths read with another capability than `read` (find lists, metadata, PKI signing):
         // the capability each path is read with (first one wins)
         let mut needs: std::collections::HashMap<String, &'static str> =
             std::collections::HashMap::new();
 
         // Pod -> Secret
-        for p in &snap.pods {
-            let pod = gr.node(
-                kref(Kind::Pod, &p.meta.namespace, &p.meta.name),
-                Presence::Present,
-            );
-            let ns = p.meta.namespace.as_deref();
-            // (edge, secret, keys read, where)
-            let mut refs: Vec<(EdgeKind, String, Vec<String>, Loc)> = Vec::new();
-            for (s, l) in &p.image_pull_secrets {
-                refs.push((EdgeKind::PullsWith, s.clone(), vec![], l.clone()));
-            }
-            for c in &p.containers {
-                for r in c.env_secret_refs.iter().filter(|r| !r.optional) {
-                    refs.push((
-                        EdgeKind::EnvFrom,
-                        r.secret.clone(),
-                        vec![r.key.clone()],
-                        r.loc.clone(),
-                    ));
-                }
-                for r in &c.env_from_secrets {
-                    refs.push((EdgeKind::EnvFrom, r.secret.clone(), vec![], r.loc.clone()));
-                }
-            }
-            for v in &p.volumes {
-                for s in &v.secrets {
-                    refs.push((
-                        EdgeKind::Mounts,
-                        s.secret.clone(),
-                        s.items.clone(),
-                        s.loc.clone(),
-                    ));
-                }
-            }
-            let kubelet = derive::secret_failure(snap, p);
-            for (kind, name, keys, loc) in refs {
-                let presence = snap.presence(Kind::Secret, ns, &name);
-                let secret = ns.and_then(|n| snap.secret(n, &name));
-                let kubelet_missing = kubelet
-                    .as_ref()
-                    .filter(|f| f.secret.as_deref() == Some(name.as_str()));
-                let to = gr.node(ObjRef::new(Kind::Secret, ns, &name), presence);
-                let status = match (presence, secret) {
-                    (_, Some(s)) => {
-                        let missing_key = keys
-                            .iter()
-                            .find(|k| !k.is_empty() && !s.keys.is_empty() && !s.keys.contains(k))
-                            .or(kubelet_missing.and_then(|f| f.key.as_ref()));
-                        let bad_type = kind == EdgeKind::PullsWith
-                            && s.type_.as_deref().is_some_and(|t| {
-                                t != "kubernetes.io/dockerconfigjson"
-                                    && t != "kubernetes.io/dockercfg"
-                            });
-                        match (missing_key, bad_type) {
-                            (Some(k), _) => {
-                                EdgeStatus::Broken(format!("key {k} is not in Secret {name}"))
-                            }
-                            (None, true) => EdgeStatus::Broken(format!(
-                                "kubelet ignores Secret {name} for pulls: its type is {}",
-                                s.type_.as_deref().unwrap_or("unknown")
-                            )),
-                            _ => EdgeStatus::Ok,
-                        }
-                    }
-                    (Presence::Missing, None) => {
-                        EdgeStatus::Broken(format!("Secret {name} does not exist"))
-                    }
-                    (_, None) if kubelet_missing.is_some_and(|f| f.key.is_none()) => {
-                        EdgeStatus::Broken(format!("kubelet cannot find Secret {name}"))
-                    }
-                    _ => EdgeStatus::Unknown,
-                };
-                if !gr
-                    .g
-                    .edges_connecting(pod, to)
-                    .any(|e| e.weight().kind == kind)
-                {
-                    gr.edge(
-                        pod,
-                        to,
-                        Edge {
-                            kind,
-                            status,
-                            evidence: vec![loc],
-                            fresh_at: p.start_time,
-                        },
-                    );
-                }
-            }
-        }
+        gr.in_parallel(&snap.pods, |gr, p| plan_pod(snap, gr, p), |()| {});
 
         // Pod -> SecretProviderClass (a CSI volume)
         for p in &snap.pods {
@@ -355,462 +271,36 @@ impl Graph {
         }
 
         // Secret -> ExternalSecret -> store -> role -> policy, ExternalSecret -> path
-        for es in &snap.external_secrets {
-            let ns = es.meta.namespace.as_deref();
-            let es_i = gr.node(es.obj(), Presence::Present);
-            let sync = es_sync(snap, es);
-            let secret = ns.and_then(|n| snap.secret(n, &es.target_name));
-            let written = secret.and_then(|s| last_write(s, cap));
-            let status = match sync.failing {
-                Some(true) => EdgeStatus::Stale(format!(
-                    "sync failing{}",
-                    sync.since
-                        .as_ref()
-                        .map(|(t, _)| format!(" since {}", time::fmt_time(*t)))
-                        .unwrap_or_default()
-                )),
-                Some(false) => EdgeStatus::Ok,
-                None => EdgeStatus::Unknown,
-            };
-            let mut ev: Vec<Loc> = sync.evidence.clone();
-            if let Some((_, l, _)) = &written {
-                ev.push(l.clone());
-            }
-            if es.has_target() {
-                let sp = snap.presence(Kind::Secret, ns, &es.target_name);
-                let sec_i = gr.node(ObjRef::new(Kind::Secret, ns, &es.target_name), sp);
-                gr.edge(
-                    sec_i,
-                    es_i,
-                    Edge {
-                        kind: EdgeKind::SyncedBy,
-                        status,
-                        evidence: ev,
-                        fresh_at: sync.last_success.as_ref().map(|x| x.0),
-                    },
-                );
-            }
-
-            let store_kind = store_kind(&es.store.kind);
-            let store = snap.store_for(es);
-            let store_ref = match store {
-                Some(s) => s.obj(),
-                None => {
-                    let store_ns = if is_cluster_store(&es.store.kind) {
-                        None
-                    } else {
-                        es.store.namespace.as_deref().or(ns)
-                    };
-                    ObjRef::new(store_kind, store_ns, &es.store.name)
+        gr.in_parallel(
+            &snap.external_secrets,
+            |gr, es| plan_external_secret(snap, gr, es),
+            |(refused, read)| {
+                denied.extend(refused);
+                for (path, capability) in read {
+                    needs.entry(path).or_insert(capability);
                 }
-            };
-            let presence =
-                snap.presence(store_kind, store_ref.namespace.as_deref(), &es.store.name);
-            let st_i = gr.node(store_ref, presence);
-            let status = match (store, presence) {
-                (Some(s), _) => match store_ready(s) {
-                    Some((true, _, _)) => EdgeStatus::Ok,
-                    Some((false, why, _)) => EdgeStatus::Broken(format!("store not ready: {why}")),
-                    None => EdgeStatus::Unknown,
-                },
-                (None, Presence::Missing) => EdgeStatus::Broken(format!(
-                    "{} {} does not exist",
-                    store_kind.as_str(),
-                    es.store.name
-                )),
-                _ => EdgeStatus::Unknown,
-            };
-            // a SecretProviderClass or an injected Pod is its own store: no edge to itself
-            if st_i != es_i {
-                gr.edge(
-                    es_i,
-                    st_i,
-                    Edge {
-                        kind: EdgeKind::UsesStore,
-                        status,
-                        evidence: vec![es.store.loc.clone()],
-                        fresh_at: None,
-                    },
-                );
-            }
-
-            // paths read, each with the mount it lives on and, when the role's policies
-            // refuse it, the policy to blame
-            if let Some(store) = store {
-                let acl_relevant = access::acl_can_explain(snap, es);
-                let verdicts = if acl_relevant {
-                    access::verdicts(snap, es)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                for req in access::requests(store, es) {
-                    let path = req.path.clone();
-                    let p_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
-                    let gone = sync.detail.as_deref().is_some_and(|d| {
-                        let d = d.to_ascii_lowercase();
-                        d.contains("secret does not exist") || d.contains("deletionpolicy=delete")
-                    });
-                    let status = match (&sync.failing, &sync.vault_error) {
-                        (Some(true), _) if gone => {
-                            EdgeStatus::Broken("the secret does not exist in Vault".into())
-                        }
-                        (Some(true), Some((e, _)))
-                            if e.path.as_deref().is_none_or(|p| p == path) =>
-                        {
-                            EdgeStatus::Broken(e.summary())
-                        }
-                        (Some(false), _) => EdgeStatus::Ok,
-                        _ => EdgeStatus::Unknown,
-                    };
-                    let mut ev = vec![req.loc.clone()];
-                    if let Some((_, l)) = &sync.vault_error {
-                        ev.push(l.clone());
-                    }
-                    gr.edge(
-                        es_i,
-                        p_i,
-                        Edge {
-                            kind: EdgeKind::ReadsPath,
-                            status,
-                            evidence: ev,
-                            fresh_at: sync.last_success.as_ref().map(|x| x.0),
-                        },
-                    );
-                    let problem = access::mount_problem(snap, store, es, &path);
-                    let failing = sync.failing == Some(true);
-                    match (&problem, derive::mount_of(snap, &path)) {
-                        (Some(MountProblem::Missing { mount }), _) => {
-                            let m_i = gr.node(
-                                ObjRef::new(Kind::VaultMount, None, mount),
-                                Presence::Missing,
-                            );
-                            if gr.g.find_edge(p_i, m_i).is_none() {
-                                gr.edge(
-                                    p_i,
-                                    m_i,
-                                    Edge {
-                                        kind: EdgeKind::IssuedByMount,
-                                        status: EdgeStatus::Broken(format!(
-                                            "no secrets engine is mounted at {mount}/"
-                                        )),
-                                        evidence: vec![req.loc.clone()],
-                                        fresh_at: None,
-                                    },
-                                );
-                            }
-                        }
-                        (_, Some(m)) => {
-                            let m_i = gr.node(
-                                ObjRef::new(Kind::VaultMount, None, &m.path),
-                                Presence::Present,
-                            );
-                            let status = match &problem {
-                                Some(MountProblem::Version {
-                                    store: sv,
-                                    mount_version: mv,
-                                    ..
-                                }) if failing => EdgeStatus::Broken(format!(
-                                    "the store reads KV v{sv} but mount {} is KV v{mv}",
-                                    m.path
-                                )),
-                                _ => EdgeStatus::Ok,
-                            };
-                            match gr.g.find_edge(p_i, m_i) {
-                                Some(e) if status.is_bad() => gr.g[e].status = status,
-                                Some(_) => {}
-                                None => gr.edge(
-                                    p_i,
-                                    m_i,
-                                    Edge {
-                                        kind: EdgeKind::IssuedByMount,
-                                        status,
-                                        evidence: vec![m.loc.clone()],
-                                        fresh_at: None,
-                                    },
-                                ),
-                            }
-                        }
-                        _ => {}
-                    }
-                    if problem.is_some() {
-                        continue;
-                    }
-                    let denial = verdicts
-                        .iter()
-                        .find(|v| v.request.path == path && v.request.capability == req.capability)
-                        .and_then(|v| v.denial.as_ref());
-                    if let Some(d) = denial {
-                        if let Some(policy) = d.policy() {
-                            let mut ev: Vec<Loc> = Vec::new();
-                            match d {
-                                crate::acl::explain::Denial::Shadowed { by, grant, .. } => {
-                                    ev.push(by.loc.clone());
-                                    ev.push(grant.loc.clone());
-                                }
-                                crate::acl::explain::Denial::KvV1Layout { grant, .. } => {
-                                    ev.push(grant.loc.clone())
-                                }
-                                crate::acl::explain::Denial::Malformed { rule, .. } => {
-                                    ev.push(rule.loc.clone())
-                                }
-                                crate::acl::explain::Denial::MetadataNotGranted {
-                                    data_grant,
-                                    ..
-                                } => ev.push(data_grant.loc.clone()),
-                                crate::acl::explain::Denial::NotGranted {
-                                    decided_by: Some(r),
-                                } => ev.push(r.loc.clone()),
-                                _ => {}
-                            }
-                            ev.retain(Loc::is_known);
-                            denied.push((
-                                policy.to_string(),
-                                path.clone(),
-                                d.describe(&path, req.capability),
-                                ev,
-                            ));
-                        }
-                    }
-                    // a data request is a `read`, except on the other delivery paths (a PKI
-                    // sign or issue path is an `update`)
-                    if req.purpose != Purpose::Data || req.capability != "read" {
-                        needs.entry(path.clone()).or_insert(req.capability);
-                    }
-                }
-            }
-        }
+            },
+        );
 
         // store -> service account, store -> role
         // whether every login on an auth mount fails, asked once per mount (not per store)
-        let mut rejects: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
-        for s in &snap.stores {
-            let st_i = gr.node(s.obj(), Presence::Present);
-            let Some(v) = &s.vault else { continue };
-            if let VaultAuth::Kubernetes {
-                mount_path,
-                role,
-                service_account,
-                loc,
-            } = &v.auth
-            {
-                if let Some((sa, sa_ns)) = service_account {
-                    // a referent ClusterSecretStore resolves the account in each ExternalSecret's namespace
-                    let mut sa_namespaces: Vec<Option<String>> =
-                        match sa_ns.clone().or_else(|| s.meta.namespace.clone()) {
-                            Some(n) => vec![Some(n)],
-                            None => snap
-                                .users_of(s)
-                                .iter()
-                                .map(|e| e.meta.namespace.clone())
-                                .collect(),
-                        };
-                    sa_namespaces.sort();
-                    sa_namespaces.dedup();
-                    for sa_ns in sa_namespaces {
-                        let presence = snap.presence(Kind::ServiceAccount, sa_ns.as_deref(), sa);
-                        let sa_i = gr.node(
-                            ObjRef::new(Kind::ServiceAccount, sa_ns.as_deref(), sa),
-                            presence,
-                        );
-                        let status = match presence {
-                            Presence::Present => EdgeStatus::Ok,
-                            Presence::Missing => {
-                                EdgeStatus::Broken(format!("ServiceAccount {sa} does not exist"))
-                            }
-                            Presence::Unknown => EdgeStatus::Unknown,
-                        };
-                        gr.edge(
-                            st_i,
-                            sa_i,
-                            Edge {
-                                kind: EdgeKind::AuthenticatesAs,
-                                status,
-                                evidence: vec![loc.clone()],
-                                fresh_at: None,
-                            },
-                        );
-                    }
-                }
-                let role_name = format!("{mount_path}/{role}");
-                let known = snap.vault.roles.get(&(mount_path.clone(), role.clone()));
-                let listed = snap
-                    .vault
-                    .lists
-                    .iter()
-                    .find(|l| l.path == format!("auth/{mount_path}/role"));
-                let auth_mount = snap.vault.mounts.get(&(true, mount_path.clone()));
-                let auth_missing = auth_mount.is_none() && snap.vault.auth_mounts_listed;
-                let login_path = format!("auth/{mount_path}/login");
-                let invalid_role = access::store_errors(snap, s).into_iter().find(|e| {
-                    e.error.path.as_deref() == Some(login_path.as_str())
-                        && e.error
-                            .errors
-                            .iter()
-                            .any(|x| x.contains("invalid role name"))
-                });
-                let ns_mismatch = access::namespace_mismatch(snap, s);
-                let (presence, status) = match (known, listed) {
-                    _ if ns_mismatch.is_some() => (
-                        Presence::Present,
-                        EdgeStatus::Broken(format!(
-                            "the store logs in to Vault namespace {} but role {role} lives in namespace {}",
-                            v.namespace.as_deref().map(|n| n.trim_matches('/')).filter(|n| !n.is_empty()).unwrap_or("root"),
-                            ns_mismatch.as_ref().map(|m| m.0.as_str()).unwrap_or("")
-                        )),
-                    ),
-                    _ if auth_missing => (
-                        Presence::Missing,
-                        EdgeStatus::Broken(format!(
-                            "auth mount {mount_path} is not enabled, so role {role} cannot exist"
-                        )),
-                    ),
-                    (Some(r), _) => (Presence::Present, binding_status(snap, s, r)),
-                    (None, Some(l)) if l.keys.iter().any(|k| k == role) => {
-                        (Presence::Present, EdgeStatus::Unknown)
-                    }
-                    (None, Some(_)) => (
-                        Presence::Missing,
-                        EdgeStatus::Broken(format!(
-                            "role {role} does not exist on auth/{mount_path}"
-                        )),
-                    ),
-                    (None, None) if invalid_role.is_some() => (
-                        Presence::Missing,
-                        EdgeStatus::Broken(format!(
-                            "Vault answered invalid role name for {role} on auth/{mount_path}"
-                        )),
-                    ),
-                    (None, None) => (Presence::Unknown, EdgeStatus::Unknown),
-                };
-                let r_i = gr.node(ObjRef::new(Kind::VaultRole, None, &role_name), presence);
-                let mut ev = vec![loc.clone()];
-                if let Some(e) = &invalid_role {
-                    ev.push(e.loc.clone());
-                }
-                gr.edge(
-                    st_i,
-                    r_i,
-                    Edge {
-                        kind: EdgeKind::BoundToRole,
-                        status,
-                        evidence: ev,
-                        fresh_at: None,
-                    },
-                );
-                // role -> auth mount
-                let am_presence = match (auth_mount, auth_missing) {
-                    (Some(_), _) => Presence::Present,
-                    (None, true) => Presence::Missing,
-                    _ => Presence::Unknown,
-                };
-                let am_status = if auth_missing {
-                    EdgeStatus::Broken(format!(
-                        "auth mount {mount_path}/ is not enabled (`vault auth list`)"
-                    ))
-                } else if *rejects
-                    .entry(mount_path.as_str())
-                    .or_insert_with(|| access::mount_rejects_logins(snap, mount_path).is_some())
-                {
-                    EdgeStatus::Broken(format!(
-                        "every login on auth/{mount_path} fails with permission denied"
-                    ))
-                } else if auth_mount.is_some() {
-                    EdgeStatus::Ok
-                } else {
-                    EdgeStatus::Unknown
-                };
-                if am_presence != Presence::Unknown || am_status.is_bad() {
-                    let am_i = gr.node(
-                        ObjRef::new(Kind::VaultMount, None, &format!("auth/{mount_path}")),
-                        am_presence,
-                    );
-                    if gr.g.find_edge(r_i, am_i).is_none() {
-                        gr.edge(
-                            r_i,
-                            am_i,
-                            Edge {
-                                kind: EdgeKind::UsesAuthMount,
-                                status: am_status,
-                                evidence: vec![auth_mount
-                                    .map(|m| m.loc.clone())
-                                    .unwrap_or_else(|| loc.clone())],
-                                fresh_at: None,
-                            },
-                        );
-                    }
-                }
-            }
-            if let VaultAuth::Token { loc, .. } = &v.auth {
-                let errors: Vec<access::SeenError> = access::store_errors(snap, s)
-                    .into_iter()
-                    .filter(|e| {
-                        e.error.path.as_deref() == Some("auth/token/lookup-self")
-                            && e.error.code == Some(403)
-                            && !e.error.raw_message
-                    })
-                    .collect();
-                let token = access::store_token(snap, s).ok();
-                let name = access::token_name(snap, s).unwrap_or_default();
-                let expired = token.and_then(|t| t.expire_time).filter(|t| *t <= cap);
-                let status = match (expired, errors.first()) {
-                    (Some(t), _) => {
-                        EdgeStatus::Broken(format!("token expired at {}", time::fmt_time(t)))
-                    }
-                    (None, Some(e)) => EdgeStatus::Broken(format!(
-                        "Vault refuses the token: {}",
-                        e.error.summary()
-                    )),
-                    (None, None) if token.is_some() => EdgeStatus::Ok,
-                    _ => EdgeStatus::Unknown,
-                };
-                if token.is_some() || status.is_bad() {
-                    let t_i = gr.node(
-                        ObjRef::new(Kind::VaultToken, None, &name),
-                        Presence::Present,
-                    );
-                    let mut ev = vec![loc.clone()];
-                    ev.extend(token.map(|t| t.loc.clone()));
-                    ev.extend(errors.first().map(|e| e.loc.clone()));
-                    gr.edge(
-                        st_i,
-                        t_i,
-                        Edge {
-                            kind: EdgeKind::AuthenticatesAs,
-                            status,
-                            evidence: ev,
-                            fresh_at: None,
-                        },
-                    );
-                }
-            }
-            // store -> Vault server
-            let sealed = access::sealed(snap);
-            if snap.vault.status.is_some() || sealed.is_some() {
-                let sv_i = gr.node(
-                    ObjRef::new(Kind::VaultServer, None, &v.server),
-                    Presence::Present,
-                );
-                let mut ev = vec![v.loc.clone()];
-                ev.extend(sealed.clone());
-                gr.edge(
-                    st_i,
-                    sv_i,
-                    Edge {
-                        kind: EdgeKind::ServedBy,
-                        status: if sealed.is_some() {
-                            EdgeStatus::Broken("Vault is sealed".into())
-                        } else {
-                            EdgeStatus::Ok
-                        },
-                        evidence: ev,
-                        fresh_at: None,
-                    },
-                );
-            }
-        }
+        let rejects: std::collections::HashMap<&str, bool> = snap
+            .stores
+            .iter()
+            .filter_map(|s| match &s.vault.as_ref()?.auth {
+                VaultAuth::Kubernetes { mount_path, .. } => Some(mount_path.as_str()),
+                _ => None,
+            })
+            .filter(|m| !auth_mount_missing(snap, m))
+            .collect::<std::collections::BTreeSet<&str>>()
+            .into_iter()
+            .map(|m| (m, access::mount_rejects_logins(snap, m).is_some()))
+            .collect();
+        gr.in_parallel(
+            &snap.stores,
+            |gr, s| plan_store(snap, gr, s, &rejects),
+            |()| {},
+        );
 
         // role -> policy, policy -> path
         for r in snap.vault.roles.values() {
@@ -891,49 +381,54 @@ impl Graph {
             }
         }
         let acls: Vec<Acl> = policies.iter().map(|p| Acl::new(&[*p])).collect();
-        for path in &paths {
-            let cap = needs.get(path).copied().unwrap_or("read");
-            let mut cands: Vec<usize> = slow.clone();
-            let mut push = |k: &str| {
-                if let Some(v) = by_prefix.get(k) {
-                    cands.extend(v);
+        gr.in_parallel(
+            &paths,
+            |gr, path| {
+                let cap = needs.get(path).copied().unwrap_or("read");
+                let mut cands: Vec<usize> = slow.clone();
+                let mut push = |k: &str| {
+                    if let Some(v) = by_prefix.get(k) {
+                        cands.extend(v);
+                    }
+                };
+                push("");
+                for (i, c) in path.char_indices() {
+                    if c == '/' {
+                        push(&path[..=i]);
+                    }
                 }
-            };
-            push("");
-            for (i, c) in path.char_indices() {
-                if c == '/' {
-                    push(&path[..=i]);
+                push(path);
+                let with_slash = format!("{path}/");
+                push(&with_slash);
+                cands.sort_unstable();
+                cands.dedup();
+                for pi in cands {
+                    let pol = policies[pi];
+                    let d = acls[pi].check(path, cap);
+                    if d.allowed {
+                        let p_i = gr.node(
+                            ObjRef::new(Kind::VaultPolicy, None, &pol.name),
+                            Presence::Present,
+                        );
+                        let path_i =
+                            gr.node(ObjRef::new(Kind::VaultPath, None, path), Presence::Present);
+                        let ev = d.rule.map(|r| vec![r.loc.clone()]).unwrap_or_default();
+                        gr.edge(
+                            p_i,
+                            path_i,
+                            Edge {
+                                kind: EdgeKind::PolicyGrantsPath,
+                                status: EdgeStatus::Ok,
+                                evidence: ev,
+                                fresh_at: None,
+                            },
+                            Add::Always,
+                        );
+                    }
                 }
-            }
-            push(path);
-            let with_slash = format!("{path}/");
-            push(&with_slash);
-            cands.sort_unstable();
-            cands.dedup();
-            for pi in cands {
-                let pol = policies[pi];
-                let d = acls[pi].check(path, cap);
-                if d.allowed {
-                    let p_i = gr.node(
-                        ObjRef::new(Kind::VaultPolicy, None, &pol.name),
-                        Presence::Present,
-                    );
-                    let path_i =
-                        gr.node(ObjRef::new(Kind::VaultPath, None, path), Presence::Present);
-                    let ev = d.rule.map(|r| vec![r.loc.clone()]).unwrap_or_default();
-                    gr.edge(
-                        p_i,
-                        path_i,
-                        Edge {
-                            kind: EdgeKind::PolicyGrantsPath,
-                            status: EdgeStatus::Ok,
-                            evidence: ev,
-                            fresh_at: None,
-                        },
-                    );
-                }
-            }
-        }
+            },
+            |()| {},
+        );
         // the role's policies refuse a path: the policy to blame, with the ACL's reason
         for (policy, path, why, evidence) in denied {
             let p_i = gr.node(
@@ -956,6 +451,572 @@ impl Graph {
         }
         gr
     }
+}
+
+/// (policy, path, why, evidence): the role's policies refuse a path an ExternalSecret reads.
+type Denied = (String, String, String, Vec<Loc>);
+
+/// A Pod's edges to the Secrets it pulls images with, reads env from and mounts.
+fn plan_pod(snap: &Snapshot, gr: &mut Plan<'_>, p: &Pod) {
+    let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
+    let pod = gr.node(
+        kref(Kind::Pod, &p.meta.namespace, &p.meta.name),
+        Presence::Present,
+    );
+    let ns = p.meta.namespace.as_deref();
+    // (edge, secret, keys read, where)
+    let mut refs: Vec<(EdgeKind, String, Vec<String>, Loc)> = Vec::new();
+    for (s, l) in &p.image_pull_secrets {
+        refs.push((EdgeKind::PullsWith, s.clone(), vec![], l.clone()));
+    }
+    for c in &p.containers {
+        for r in c.env_secret_refs.iter().filter(|r| !r.optional) {
+            refs.push((
+                EdgeKind::EnvFrom,
+                r.secret.clone(),
+                vec![r.key.clone()],
+                r.loc.clone(),
+            ));
+        }
+        for r in &c.env_from_secrets {
+            refs.push((EdgeKind::EnvFrom, r.secret.clone(), vec![], r.loc.clone()));
+        }
+    }
+    for v in &p.volumes {
+        for s in &v.secrets {
+            refs.push((
+                EdgeKind::Mounts,
+                s.secret.clone(),
+                s.items.clone(),
+                s.loc.clone(),
+            ));
+        }
+    }
+    let kubelet = derive::secret_failure(snap, p);
+    for (kind, name, keys, loc) in refs {
+        let presence = snap.presence(Kind::Secret, ns, &name);
+        let secret = ns.and_then(|n| snap.secret(n, &name));
+        let kubelet_missing = kubelet
+            .as_ref()
+            .filter(|f| f.secret.as_deref() == Some(name.as_str()));
+        let to = gr.node(ObjRef::new(Kind::Secret, ns, &name), presence);
+        let status = match (presence, secret) {
+            (_, Some(s)) => {
+                let missing_key = keys
+                    .iter()
+                    .find(|k| !k.is_empty() && !s.keys.is_empty() && !s.keys.contains(k))
+                    .or(kubelet_missing.and_then(|f| f.key.as_ref()));
+                let bad_type = kind == EdgeKind::PullsWith
+                    && s.type_.as_deref().is_some_and(|t| {
+                        t != "kubernetes.io/dockerconfigjson" && t != "kubernetes.io/dockercfg"
+                    });
+                match (missing_key, bad_type) {
+                    (Some(k), _) => EdgeStatus::Broken(format!("key {k} is not in Secret {name}")),
+                    (None, true) => EdgeStatus::Broken(format!(
+                        "kubelet ignores Secret {name} for pulls: its type is {}",
+                        s.type_.as_deref().unwrap_or("unknown")
+                    )),
+                    _ => EdgeStatus::Ok,
+                }
+            }
+            (Presence::Missing, None) => {
+                EdgeStatus::Broken(format!("Secret {name} does not exist"))
+            }
+            (_, None) if kubelet_missing.is_some_and(|f| f.key.is_none()) => {
+                EdgeStatus::Broken(format!("kubelet cannot find Secret {name}"))
+            }
+            _ => EdgeStatus::Unknown,
+        };
+        gr.edge(
+            pod,
+            to,
+            Edge {
+                kind,
+                status,
+                evidence: vec![loc],
+                fresh_at: p.start_time,
+            },
+            Add::UnlessSameKind,
+        );
+    }
+}
+
+/// An ExternalSecret's edges: Secret -> ExternalSecret -> store, ExternalSecret -> path ->
+/// mount. Also returns the paths the role's policies refuse, as (policy, path, why,
+/// evidence), and the paths read with another capability than `read`.
+fn plan_external_secret(
+    snap: &Snapshot,
+    gr: &mut Plan<'_>,
+    es: &ExternalSecret,
+) -> (Vec<Denied>, Vec<(String, &'static str)>) {
+    let cap = snap.captured_at;
+    let mut denied: Vec<Denied> = Vec::new();
+    let mut needs: Vec<(String, &'static str)> = Vec::new();
+    let ns = es.meta.namespace.as_deref();
+    let es_i = gr.node(es.obj(), Presence::Present);
+    let sync = es_sync(snap, es);
+    let secret = ns.and_then(|n| snap.secret(n, &es.target_name));
+    let written = secret.and_then(|s| last_write(s, cap));
+    let status = match sync.failing {
+        Some(true) => EdgeStatus::Stale(format!(
+            "sync failing{}",
+            sync.since
+                .as_ref()
+                .map(|(t, _)| format!(" since {}", time::fmt_time(*t)))
+                .unwrap_or_default()
+        )),
+        Some(false) => EdgeStatus::Ok,
+        None => EdgeStatus::Unknown,
+    };
+    let mut ev: Vec<Loc> = sync.evidence.clone();
+    if let Some((_, l, _)) = &written {
+        ev.push(l.clone());
+    }
+    if es.has_target() {
+        let sp = snap.presence(Kind::Secret, ns, &es.target_name);
+        let sec_i = gr.node(ObjRef::new(Kind::Secret, ns, &es.target_name), sp);
+        gr.edge(
+            sec_i,
+            es_i,
+            Edge {
+                kind: EdgeKind::SyncedBy,
+                status,
+                evidence: ev,
+                fresh_at: sync.last_success.as_ref().map(|x| x.0),
+            },
+            Add::Always,
+        );
+    }
+
+    let store_kind = store_kind(&es.store.kind);
+    let store = snap.store_for(es);
+    let store_ref = match store {
+        Some(s) => s.obj(),
+        None => {
+            let store_ns = if is_cluster_store(&es.store.kind) {
+                None
+            } else {
+                es.store.namespace.as_deref().or(ns)
+            };
+            ObjRef::new(store_kind, store_ns, &es.store.name)
+        }
+    };
+    let presence = snap.presence(store_kind, store_ref.namespace.as_deref(), &es.store.name);
+    let own_store = store_ref == es.obj();
+    let st_i = gr.node(store_ref, presence);
+    let status = match (store, presence) {
+        (Some(s), _) => match store_ready(s) {
+            Some((true, _, _)) => EdgeStatus::Ok,
+            Some((false, why, _)) => EdgeStatus::Broken(format!("store not ready: {why}")),
+            None => EdgeStatus::Unknown,
+        },
+        (None, Presence::Missing) => EdgeStatus::Broken(format!(
+            "{} {} does not exist",
+            store_kind.as_str(),
+            es.store.name
+        )),
+        _ => EdgeStatus::Unknown,
+    };
+    // a SecretProviderClass or an injected Pod is its own store: no edge to itself
+    if !own_store {
+        gr.edge(
+            es_i,
+            st_i,
+            Edge {
+                kind: EdgeKind::UsesStore,
+                status,
+                evidence: vec![es.store.loc.clone()],
+                fresh_at: None,
+            },
+            Add::Always,
+        );
+    }
+
+    // paths read, each with the mount it lives on and, when the role's policies
+    // refuse it, the policy to blame
+    if let Some(store) = store {
+        let acl_relevant = access::acl_can_explain(snap, es);
+        let verdicts = if acl_relevant {
+            access::verdicts(snap, es)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        for req in access::requests(store, es) {
+            let path = req.path.clone();
+            let p_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
+            let gone = sync.detail.as_deref().is_some_and(|d| {
+                let d = d.to_ascii_lowercase();
+                d.contains("secret does not exist") || d.contains("deletionpolicy=delete")
+            });
+            let status = match (&sync.failing, &sync.vault_error) {
+                (Some(true), _) if gone => {
+                    EdgeStatus::Broken("the secret does not exist in Vault".into())
+                }
+                (Some(true), Some((e, _))) if e.path.as_deref().is_none_or(|p| p == path) => {
+                    EdgeStatus::Broken(e.summary())
+                }
+                (Some(false), _) => EdgeStatus::Ok,
+                _ => EdgeStatus::Unknown,
+            };
+            let mut ev = vec![req.loc.clone()];
+            if let Some((_, l)) = &sync.vault_error {
+                ev.push(l.clone());
+            }
+            gr.edge(
+                es_i,
+                p_i,
+                Edge {
+                    kind: EdgeKind::ReadsPath,
+                    status,
+                    evidence: ev,
+                    fresh_at: sync.last_success.as_ref().map(|x| x.0),
+                },
+                Add::Always,
+            );
+            let problem = access::mount_problem(snap, store, es, &path);
+            let failing = sync.failing == Some(true);
+            match (&problem, derive::mount_of(snap, &path)) {
+                (Some(MountProblem::Missing { mount }), _) => {
+                    let m_i = gr.node(
+                        ObjRef::new(Kind::VaultMount, None, mount),
+                        Presence::Missing,
+                    );
+                    gr.edge(
+                        p_i,
+                        m_i,
+                        Edge {
+                            kind: EdgeKind::IssuedByMount,
+                            status: EdgeStatus::Broken(format!(
+                                "no secrets engine is mounted at {mount}/"
+                            )),
+                            evidence: vec![req.loc.clone()],
+                            fresh_at: None,
+                        },
+                        Add::UnlessJoined,
+                    );
+                }
+                (_, Some(m)) => {
+                    let m_i = gr.node(
+                        ObjRef::new(Kind::VaultMount, None, &m.path),
+                        Presence::Present,
+                    );
+                    let status = match &problem {
+                        Some(MountProblem::Version {
+                            store: sv,
+                            mount_version: mv,
+                            ..
+                        }) if failing => EdgeStatus::Broken(format!(
+                            "the store reads KV v{sv} but mount {} is KV v{mv}",
+                            m.path
+                        )),
+                        _ => EdgeStatus::Ok,
+                    };
+                    gr.edge(
+                        p_i,
+                        m_i,
+                        Edge {
+                            kind: EdgeKind::IssuedByMount,
+                            status,
+                            evidence: vec![m.loc.clone()],
+                            fresh_at: None,
+                        },
+                        Add::UnlessJoinedElseWorsen,
+                    );
+                }
+                _ => {}
+            }
+            if problem.is_some() {
+                continue;
+            }
+            let denial = verdicts
+                .iter()
+                .find(|v| v.request.path == path && v.request.capability == req.capability)
+                .and_then(|v| v.denial.as_ref());
+            if let Some(d) = denial {
+                if let Some(policy) = d.policy() {
+                    let mut ev: Vec<Loc> = Vec::new();
+                    match d {
+                        crate::acl::explain::Denial::Shadowed { by, grant, .. } => {
+                            ev.push(by.loc.clone());
+                            ev.push(grant.loc.clone());
+                        }
+                        crate::acl::explain::Denial::KvV1Layout { grant, .. } => {
+                            ev.push(grant.loc.clone())
+                        }
+                        crate::acl::explain::Denial::Malformed { rule, .. } => {
+                            ev.push(rule.loc.clone())
+                        }
+                        crate::acl::explain::Denial::MetadataNotGranted { data_grant, .. } => {
+                            ev.push(data_grant.loc.clone())
+                        }
+                        crate::acl::explain::Denial::NotGranted {
+                            decided_by: Some(r),
+                        } => ev.push(r.loc.clone()),
+                        _ => {}
+                    }
+                    ev.retain(Loc::is_known);
+                    denied.push((
+                        policy.to_string(),
+                        path.clone(),
+                        d.describe(&path, req.capability),
+                        ev,
+                    ));
+                }
+            }
+            // a data request is a `read`, except on the other delivery paths (a PKI
+            // sign or issue path is an `update`)
+            if req.purpose != Purpose::Data || req.capability != "read" {
+                needs.push((path.clone(), req.capability));
+            }
+        }
+    }
+    (denied, needs)
+}
+
+/// A store's edges: to the ServiceAccount and Vault role it logs in with (and the role to
+/// its auth mount), to its token, to the Vault server. `rejects`: whether every login on an
+/// auth mount fails, by mount.
+fn plan_store(
+    snap: &Snapshot,
+    gr: &mut Plan<'_>,
+    s: &SecretStore,
+    rejects: &std::collections::HashMap<&str, bool>,
+) {
+    let cap = snap.captured_at;
+    let st_i = gr.node(s.obj(), Presence::Present);
+    let Some(v) = &s.vault else { return };
+    if let VaultAuth::Kubernetes {
+        mount_path,
+        role,
+        service_account,
+        loc,
+    } = &v.auth
+    {
+        if let Some((sa, sa_ns)) = service_account {
+            // a referent ClusterSecretStore resolves the account in each ExternalSecret's namespace
+            let mut sa_namespaces: Vec<Option<String>> =
+                match sa_ns.clone().or_else(|| s.meta.namespace.clone()) {
+                    Some(n) => vec![Some(n)],
+                    None => snap
+                        .users_of(s)
+                        .iter()
+                        .map(|e| e.meta.namespace.clone())
+                        .collect(),
+                };
+            sa_namespaces.sort();
+            sa_namespaces.dedup();
+            for sa_ns in sa_namespaces {
+                let presence = snap.presence(Kind::ServiceAccount, sa_ns.as_deref(), sa);
+                let sa_i = gr.node(
+                    ObjRef::new(Kind::ServiceAccount, sa_ns.as_deref(), sa),
+                    presence,
+                );
+                let status = match presence {
+                    Presence::Present => EdgeStatus::Ok,
+                    Presence::Missing => {
+                        EdgeStatus::Broken(format!("ServiceAccount {sa} does not exist"))
+                    }
+                    Presence::Unknown => EdgeStatus::Unknown,
+                };
+                gr.edge(
+                    st_i,
+                    sa_i,
+                    Edge {
+                        kind: EdgeKind::AuthenticatesAs,
+                        status,
+                        evidence: vec![loc.clone()],
+                        fresh_at: None,
+                    },
+                    Add::Always,
+                );
+            }
+        }
+        let role_name = format!("{mount_path}/{role}");
+        let known = snap.vault.roles.get(&(mount_path.clone(), role.clone()));
+        let listed = snap
+            .vault
+            .lists
+            .iter()
+            .find(|l| l.path == format!("auth/{mount_path}/role"));
+        let auth_mount = snap.vault.mounts.get(&(true, mount_path.clone()));
+        let auth_missing = auth_mount_missing(snap, mount_path);
+        let login_path = format!("auth/{mount_path}/login");
+        let invalid_role = access::store_errors(snap, s).into_iter().find(|e| {
+            e.error.path.as_deref() == Some(login_path.as_str())
+                && e.error
+                    .errors
+                    .iter()
+                    .any(|x| x.contains("invalid role name"))
+        });
+        let ns_mismatch = access::namespace_mismatch(snap, s);
+        let (presence, status) = match (known, listed) {
+            _ if ns_mismatch.is_some() => (
+                Presence::Present,
+                EdgeStatus::Broken(format!(
+                    "the store logs in to Vault namespace {} but role {role} lives in namespace {}",
+                    v.namespace
+                        .as_deref()
+                        .map(|n| n.trim_matches('/'))
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or("root"),
+                    ns_mismatch.as_ref().map(|m| m.0.as_str()).unwrap_or("")
+                )),
+            ),
+            _ if auth_missing => (
+                Presence::Missing,
+                EdgeStatus::Broken(format!(
+                    "auth mount {mount_path} is not enabled, so role {role} cannot exist"
+                )),
+            ),
+            (Some(r), _) => (Presence::Present, binding_status(snap, s, r)),
+            (None, Some(l)) if l.keys.iter().any(|k| k == role) => {
+                (Presence::Present, EdgeStatus::Unknown)
+            }
+            (None, Some(_)) => (
+                Presence::Missing,
+                EdgeStatus::Broken(format!("role {role} does not exist on auth/{mount_path}")),
+            ),
+            (None, None) if invalid_role.is_some() => (
+                Presence::Missing,
+                EdgeStatus::Broken(format!(
+                    "Vault answered invalid role name for {role} on auth/{mount_path}"
+                )),
+            ),
+            (None, None) => (Presence::Unknown, EdgeStatus::Unknown),
+        };
+        let r_i = gr.node(ObjRef::new(Kind::VaultRole, None, &role_name), presence);
+        let mut ev = vec![loc.clone()];
+        if let Some(e) = &invalid_role {
+            ev.push(e.loc.clone());
+        }
+        gr.edge(
+            st_i,
+            r_i,
+            Edge {
+                kind: EdgeKind::BoundToRole,
+                status,
+                evidence: ev,
+                fresh_at: None,
+            },
+            Add::Always,
+        );
+        // role -> auth mount
+        let am_presence = match (auth_mount, auth_missing) {
+            (Some(_), _) => Presence::Present,
+            (None, true) => Presence::Missing,
+            _ => Presence::Unknown,
+        };
+        let am_status = if auth_missing {
+            EdgeStatus::Broken(format!(
+                "auth mount {mount_path}/ is not enabled (`vault auth list`)"
+            ))
+        } else if rejects[mount_path.as_str()] {
+            EdgeStatus::Broken(format!(
+                "every login on auth/{mount_path} fails with permission denied"
+            ))
+        } else if auth_mount.is_some() {
+            EdgeStatus::Ok
+        } else {
+            EdgeStatus::Unknown
+        };
+        if am_presence != Presence::Unknown || am_status.is_bad() {
+            let am_i = gr.node(
+                ObjRef::new(Kind::VaultMount, None, &format!("auth/{mount_path}")),
+                am_presence,
+            );
+            gr.edge(
+                r_i,
+                am_i,
+                Edge {
+                    kind: EdgeKind::UsesAuthMount,
+                    status: am_status,
+                    evidence: vec![auth_mount
+                        .map(|m| m.loc.clone())
+                        .unwrap_or_else(|| loc.clone())],
+                    fresh_at: None,
+                },
+                Add::UnlessJoined,
+            );
+        }
+    }
+    if let VaultAuth::Token { loc, .. } = &v.auth {
+        let errors: Vec<access::SeenError> = access::store_errors(snap, s)
+            .into_iter()
+            .filter(|e| {
+                e.error.path.as_deref() == Some("auth/token/lookup-self")
+                    && e.error.code == Some(403)
+                    && !e.error.raw_message
+            })
+            .collect();
+        let token = access::store_token(snap, s).ok();
+        let name = access::token_name(snap, s).unwrap_or_default();
+        let expired = token.and_then(|t| t.expire_time).filter(|t| *t <= cap);
+        let status = match (expired, errors.first()) {
+            (Some(t), _) => EdgeStatus::Broken(format!("token expired at {}", time::fmt_time(t))),
+            (None, Some(e)) => {
+                EdgeStatus::Broken(format!("Vault refuses the token: {}", e.error.summary()))
+            }
+            (None, None) if token.is_some() => EdgeStatus::Ok,
+            _ => EdgeStatus::Unknown,
+        };
+        if token.is_some() || status.is_bad() {
+            let t_i = gr.node(
+                ObjRef::new(Kind::VaultToken, None, &name),
+                Presence::Present,
+            );
+            let mut ev = vec![loc.clone()];
+            ev.extend(token.map(|t| t.loc.clone()));
+            ev.extend(errors.first().map(|e| e.loc.clone()));
+            gr.edge(
+                st_i,
+                t_i,
+                Edge {
+                    kind: EdgeKind::AuthenticatesAs,
+                    status,
+                    evidence: ev,
+                    fresh_at: None,
+                },
+                Add::Always,
+            );
+        }
+    }
+    // store -> Vault server
+    let sealed = access::sealed(snap);
+    if snap.vault.status.is_some() || sealed.is_some() {
+        let sv_i = gr.node(
+            ObjRef::new(Kind::VaultServer, None, &v.server),
+            Presence::Present,
+        );
+        let mut ev = vec![v.loc.clone()];
+        ev.extend(sealed.clone());
+        gr.edge(
+            st_i,
+            sv_i,
+            Edge {
+                kind: EdgeKind::ServedBy,
+                status: if sealed.is_some() {
+                    EdgeStatus::Broken("Vault is sealed".into())
+                } else {
+                    EdgeStatus::Ok
+                },
+                evidence: ev,
+                fresh_at: None,
+            },
+            Add::Always,
+        );
+    }
+}
+
+/// Whether the bundle shows that no auth method is enabled at `mount_path`.
+fn auth_mount_missing(snap: &Snapshot, mount_path: &str) -> bool {
+    !snap
+        .vault
+        .mounts
+        .contains_key(&(true, mount_path.to_string()))
+        && snap.vault.auth_mounts_listed
 }
 
 /// Whether a role binds the ServiceAccounts a store logs in with (for the ExternalSecrets
