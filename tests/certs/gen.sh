@@ -76,3 +76,5 @@ leaf cm-3d shop.example.com inter 20260318000000Z 20260321000000Z
 leaf healthy shop.example.com inter 20260101000000Z 20261231000000Z
 # valid all of 2026, but its intermediate ends 2026-06-30
 leaf short-inter shop.example.com inter-short 20260101000000Z 20261231000000Z
+# not valid before 2026-04-01 (issued by a CA whose clock ran ahead), captured 2026-03-19
+leaf not-yet-valid shop.example.com inter 20260401000000Z 20260701000000Z

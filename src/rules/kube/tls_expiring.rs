@@ -1,6 +1,6 @@
 //! CT-K8S-009 tls-certificate-expiring.
 
-use crate::graph::derive::{consumers, restart_command};
+use crate::graph::derive::{consumers, last_write, restart_command};
 use crate::model::time::{fmt_time, human};
 use crate::model::{CaptureSource, CertInfo, Kind, ObjRef, Secret, Time};
 use crate::rules::{force_sync, Ctx, Finding, Rule, RuleMeta, Severity, Sink};
@@ -12,6 +12,11 @@ pub static RULE: TlsExpiring = TlsExpiring;
 /// A certificate that nothing is known to renew is flagged this long before it expires.
 pub const EXPIRY_WINDOW_DAYS: i64 = 14;
 
+/// A certificate whose validity starts this long after the capture is not valid yet; less
+/// is taken for the spread of a collection (objects are read over minutes, and issuers such as
+/// Let's Encrypt backdate the start by an hour).
+pub const NOT_YET_VALID_MARGIN_MINUTES: i64 = 60;
+
 /// cert-manager renews a certificate when this fraction of its lifetime is left (its
 /// default when a Certificate sets no `renewBefore`).
 pub const CERT_MANAGER_RENEW_FRACTION: i32 = 3;
@@ -21,11 +26,12 @@ static META: RuleMeta = RuleMeta {
     name: "tls-certificate-expiring",
     severity: Severity::Error,
     covers: &[],
-    summary: "a Secret's TLS certificate (or an intermediate of its chain) has expired, or will expire before anything renews it",
+    summary: "a Secret's TLS certificate (or an intermediate of its chain) has expired, is not valid yet, or will expire before anything renews it",
     docs: "## What it checks\n\
 Every Secret with a `tls.crt` (type `kubernetes.io/tls` or any other): its PEM chain is decoded and each \
 certificate's validity is compared with the capture time. An error when the leaf (the first certificate) or an \
-intermediate of the chain has expired. A warning when the leaf expires soon: for a Secret managed by \
+intermediate of the chain has expired, or when one of them is not valid yet (its validity starts more than an \
+hour after the capture: an issuer whose clock runs ahead, a start date set by hand). A warning when the leaf expires soon: for a Secret managed by \
 cert-manager (annotation `cert-manager.io/certificate-name` or an owner `Certificate`), when it is past the point \
 where cert-manager renews by default (one third of its lifetime before expiry) and still not renewed; for any \
 other Secret, when it expires within 14 days. A warning too when an intermediate expires before the leaf, since \
@@ -44,7 +50,8 @@ Renew the certificate: `cmctl renew NAME -n NS` when cert-manager manages it (an
 NAME -n NS` for why it did not renew by itself), else replace the Secret with `kubectl create secret tls NAME -n NS \
 --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -` (or renew at the source and force a \
 resync when an ExternalSecret writes it). For an intermediate, re-issue from a CA whose certificate outlives the \
-leaf. Then restart the workloads that mount the Secret (`kubectl rollout restart`).",
+leaf. For a certificate not valid yet, re-issue it with a start date in the past and set the issuing CA's clock \
+right. Then restart the workloads that mount the Secret (`kubectl rollout restart`).",
 };
 
 /// The cert-manager Certificate that writes `s`, if any.
@@ -71,6 +78,8 @@ fn cert_manager_renewal(c: &CertInfo) -> Time {
 /// What is wrong with one chain, worst first.
 enum Problem<'c> {
     LeafExpired,
+    /// The leaf, or an intermediate, starts its validity after the capture.
+    NotYetValid(&'c CertInfo),
     IntermediateExpired(&'c CertInfo),
     /// The leaf expires soon; for cert-manager, when renewal was due.
     LeafSoon(Option<Time>),
@@ -87,6 +96,13 @@ fn problem<'c>(certs: &'c [CertInfo], cap: Time, managed: bool) -> Option<Proble
     let first_intermediate = intermediates.iter().min_by_key(|c| c.not_after).copied();
     if leaf.not_after <= cap {
         return Some(Problem::LeafExpired);
+    }
+    let margin = Duration::minutes(NOT_YET_VALID_MARGIN_MINUTES);
+    if let Some(c) = std::iter::once(leaf)
+        .chain(certs[1..].iter().filter(|c| !c.self_signed()))
+        .find(|c| c.not_before > cap + margin)
+    {
+        return Some(Problem::NotYetValid(c));
     }
     if let Some(i) = first_intermediate.filter(|i| i.not_after <= cap) {
         return Some(Problem::IntermediateExpired(i));
@@ -161,6 +177,23 @@ impl Rule for TlsExpiring {
                         ),
                     );
                     f.since = Some(leaf.not_after);
+                    f
+                }
+                Problem::NotYetValid(c) => {
+                    let which = if std::ptr::eq(*c, leaf) {
+                        String::new()
+                    } else {
+                        format!(" whose intermediate {}", c.label())
+                    };
+                    let mut f = sink.finding(
+                        subject.clone(),
+                        format!(
+                            "{who} holds a TLS certificate for {lbl}{which} that is not valid until {}, {} after the capture: clients reject it until then",
+                            fmt_time(c.not_before),
+                            human(c.not_before - cap)
+                        ),
+                    );
+                    f.since = last_write(s, cap).map(|(t, ..)| t);
                     f
                 }
                 Problem::IntermediateExpired(i) => {
@@ -240,6 +273,14 @@ fn events(f: &mut Finding, leaf: &CertInfo, p: &Problem, subject: &ObjRef, manag
             format!("cert-manager renewal of {lbl} due"),
         );
     }
+    if let Problem::NotYetValid(c) = p {
+        if !std::ptr::eq(*c, leaf) {
+            push(
+                c.not_before,
+                format!("intermediate certificate {} becomes valid", c.label()),
+            );
+        }
+    }
     if let Problem::IntermediateExpired(i) | Problem::IntermediateBeforeLeaf(i) = p {
         push(
             i.not_after,
@@ -252,6 +293,16 @@ fn remediation(ctx: &Ctx, f: &mut Finding, s: &Secret, p: &Problem, managed_by: 
     let snap = ctx.snap;
     let ns_name = s.meta.namespace.as_deref().unwrap_or("default");
     let name = &s.meta.name;
+    if let Problem::NotYetValid(c) = p {
+        f.remediation.push(format!(
+            "re-issue {} with a start date in the past: check the clock of the issuing CA ({}) against `date -u`",
+            c.label(),
+            c.issuer_cn
+                .as_deref()
+                .map(|n| format!("CN={n}"))
+                .unwrap_or_else(|| c.issuer.clone())
+        ));
+    }
     if let Problem::IntermediateExpired(i) | Problem::IntermediateBeforeLeaf(i) = p {
         f.remediation.push(format!(
             "renew the issuing CA {} (issued by {}) or move the issuer to a CA that outlives the certificate, then re-issue it",
@@ -371,6 +422,28 @@ mod tests {
         assert!(matches!(
             problem(&[short_leaf], t("2026-03-10T00:00:00Z"), false),
             Some(Problem::LeafSoon(None))
+        ));
+    }
+
+    #[test]
+    fn not_valid_yet_beyond_the_collection_margin() {
+        let cap = t("2026-03-19T00:00:00Z");
+        let future = cert(0, "a", "i", "2026-04-01T00:00:00Z", "2026-07-01T00:00:00Z");
+        assert!(matches!(
+            problem(std::slice::from_ref(&future), cap, false),
+            Some(Problem::NotYetValid(c)) if c.position == 0
+        ));
+        // issued during the collection: within the margin, not flagged
+        let fresh = cert(0, "a", "i", "2026-03-19T00:30:00Z", "2026-12-01T00:00:00Z");
+        assert!(problem(std::slice::from_ref(&fresh), cap, false).is_none());
+        // an intermediate not valid yet breaks the chain; a root does not matter
+        let leaf = cert(0, "a", "i", "2026-01-01T00:00:00Z", "2026-12-01T00:00:00Z");
+        let inter = cert(1, "i", "r", "2026-05-01T00:00:00Z", "2030-01-01T00:00:00Z");
+        let root = cert(2, "r", "r", "2026-05-01T00:00:00Z", "2036-01-01T00:00:00Z");
+        assert!(problem(&[leaf.clone(), root], cap, false).is_none());
+        assert!(matches!(
+            problem(&[leaf, inter], cap, false),
+            Some(Problem::NotYetValid(c)) if c.position == 1
         ));
     }
 }
