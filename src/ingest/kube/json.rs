@@ -127,6 +127,7 @@ impl<'a> Node<'a> {
         let parsed = NodeSeed {
             ctx: &ctx,
             depth: 0,
+            workload_spec: false,
         }
         .deserialize(&mut de)
         .and_then(|n| de.end().map(|()| n));
@@ -239,6 +240,7 @@ impl<'de> de::Deserialize<'de> for Node<'de> {
         NodeSeed {
             ctx: &ctx,
             depth: 0,
+            workload_spec: false,
         }
         .deserialize(d)
     }
@@ -269,6 +271,8 @@ impl Ctx<'_> {
 struct NodeSeed<'c, 'de> {
     ctx: &'c Ctx<'de>,
     depth: usize,
+    /// The value is a workload's `spec`: its [`TEMPLATE_KEYS`] members are skipped.
+    workload_spec: bool,
 }
 
 impl<'c, 'de> NodeSeed<'c, 'de> {
@@ -282,6 +286,7 @@ impl<'c, 'de> NodeSeed<'c, 'de> {
         Ok(NodeSeed {
             ctx: self.ctx,
             depth,
+            workload_spec: false,
         })
     }
 }
@@ -297,6 +302,28 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, 'de> {
 /// as `null`): the field sets of `metadata.managedFields`, a tenth of a kubectl dump in small
 /// nested objects. serde_json still checks their syntax and its own nesting limit.
 const SKIPPED_KEYS: &[&str] = &["fieldsV1"];
+
+/// Members of a workload's `spec` skipped the same way: the pod template (a CronJob's job
+/// template), a third of a fleet's dump, while a workload is read for its name, replicas and
+/// conditions (`objects::object_fact`). An object is a workload when a `kind` member naming
+/// one of [`WORKLOAD_KINDS`] comes before its `spec`, as the API server and `jq -S` print it;
+/// when it comes after, nothing is skipped.
+const TEMPLATE_KEYS: &[&str] = &["template", "jobTemplate"];
+
+/// The kinds read as workloads (see [`TEMPLATE_KEYS`]).
+pub const WORKLOAD_KINDS: &[&str] = &[
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+];
+
+/// Whether a `kind` member's value names a workload.
+fn names_workload(v: &Node) -> bool {
+    matches!(v, Node::String(s) if WORKLOAD_KINDS.contains(&s.as_ref()))
+}
 
 /// Objects with more members than this find a repeated key through a hash map.
 const LINEAR_KEYS: usize = 16;
@@ -352,13 +379,24 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
         let base = self.ctx.members.borrow().len();
         // a repeated key keeps its first place and takes the last value, as in `Value`
         let mut index: Option<std::collections::HashMap<String, usize>> = None;
+        let mut workload = false;
         while let Some(k) = map.next_key_seed(KeySeed)? {
-            let v: Node<'de> = if SKIPPED_KEYS.contains(&&*k) {
+            let skipped =
+                SKIPPED_KEYS.contains(&&*k) || (self.workload_spec && TEMPLATE_KEYS.contains(&&*k));
+            let v: Node<'de> = if skipped {
                 map.next_value::<de::IgnoredAny>()?;
                 Node::Null
+            } else if workload && k == "spec" {
+                map.next_value_seed(NodeSeed {
+                    workload_spec: true,
+                    ..inner
+                })?
             } else {
                 map.next_value_seed(inner)?
             };
+            if k == "kind" {
+                workload = names_workload(&v);
+            }
             let mut stack = self.ctx.members.borrow_mut();
             let m = &mut stack[base..];
             if let Some(ix) = &mut index {

@@ -167,15 +167,14 @@ pub fn object_fact<V: Json>(v: &V, span: &Span) -> (String, Option<Fact>) {
             meta: meta(v, span),
         }),
         "Event" => Fact::Event(Box::new(event(v, span))),
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
-            Fact::Workload(Box::new(Workload {
-                kind: kind.to_string(),
-                meta: meta(v, span),
-                replicas: get(v, &["spec", "replicas"]).and_then(V::as_i64),
-                ready: get(v, &["status", "readyReplicas"]).and_then(V::as_i64),
-                conditions: conditions(v, &["status", "conditions"], span),
-            }))
-        }
+        // read without their pod template, which the JSON parser skips
+        k if super::json::WORKLOAD_KINDS.contains(&k) => Fact::Workload(Box::new(Workload {
+            kind: kind.to_string(),
+            meta: meta(v, span),
+            replicas: get(v, &["spec", "replicas"]).and_then(V::as_i64),
+            ready: get(v, &["status", "readyReplicas"]).and_then(V::as_i64),
+            conditions: conditions(v, &["status", "conditions"], span),
+        })),
         "ExternalSecret" if api.starts_with("external-secrets.io/") => {
             Fact::ExternalSecret(Box::new(external_secret(v, span)))
         }

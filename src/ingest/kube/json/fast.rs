@@ -12,7 +12,7 @@
 //! and words the error. So a tree from here is always the tree serde_json gives (the tests
 //! check this on fixtures, on random and on corrupted text).
 
-use super::{key_index, Node, LINEAR_KEYS, SKIPPED_KEYS};
+use super::{key_index, names_workload, Node, LINEAR_KEYS, SKIPPED_KEYS, TEMPLATE_KEYS};
 use serde_json::Number;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -46,6 +46,7 @@ pub(super) fn parse_keyed(text: &str, max_depth: usize) -> Option<(Node<'_>, Key
         line_start: 0,
         fresh: usize::MAX,
         keys: KeyLines::default(),
+        workload_spec: usize::MAX,
     };
     p.ws();
     p.keys.first_line = p.line;
@@ -78,6 +79,9 @@ struct Parser<'a> {
     /// Where the string that starts the current line begins (its quote).
     fresh: usize,
     keys: KeyLines,
+    /// The depth of the workload `spec` being read, whose template members are skipped
+    /// (`usize::MAX`: none).
+    workload_spec: usize,
 }
 
 const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
@@ -196,6 +200,8 @@ impl<'a> Parser<'a> {
         // `seen` has a bit per key shape, so a new key is rarely compared with the others
         let mut index: Option<HashMap<String, usize>> = None;
         let mut seen = 0u64;
+        // a `kind` naming a workload was read: its `spec` skips the pod template
+        let mut workload = false;
         loop {
             if self.peek() != Some(b'"') {
                 return Err(GiveUp);
@@ -204,12 +210,23 @@ impl<'a> Parser<'a> {
             self.ws();
             self.eat(b':')?;
             self.ws();
-            let v = if SKIPPED_KEYS.contains(&&*k) {
+            let skipped = SKIPPED_KEYS.contains(&&*k)
+                || (depth == self.workload_spec && TEMPLATE_KEYS.contains(&&*k));
+            let v = if skipped {
                 self.skip(depth)?;
                 Node::Null
+            } else if workload && k == "spec" {
+                // the spec is the object one level down
+                let outer = std::mem::replace(&mut self.workload_spec, depth + 1);
+                let v = self.value(depth);
+                self.workload_spec = outer;
+                v?
             } else {
                 self.value(depth)?
             };
+            if k == "kind" {
+                workload = names_workload(&v);
+            }
             let m = &mut self.members[base..];
             match &mut index {
                 Some(ix) => match ix.get(&*k) {
@@ -469,6 +486,7 @@ impl<'a> Parser<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Json;
     use super::*;
     use proptest::prelude::*;
 
@@ -516,6 +534,39 @@ mod tests {
             let n = parse(t, 128).expect(t);
             assert_eq!(Some(n), oracle(t, 128), "{t}");
         }
+    }
+
+    #[test]
+    fn a_workload_template_is_skipped_by_both_parsers() {
+        let text = r#"{"items": [
+            {"kind": "Deployment", "spec": {"replicas": 2, "template": {"spec": {"containers": []}},
+             "selector": {"template": 1}}},
+            {"spec": {"template": {"a": 1}}, "kind": "ReplicaSet"},
+            {"kind": "CronJob", "spec": {"jobTemplate": {"spec": {}}, "schedule": "@daily"}},
+            {"kind": "Pod", "spec": {"template": {"a": 1}}},
+            {"kind": "Job", "status": {"template": {"a": 1}}}
+        ]}"#;
+        let n = parse(text, 128).expect("read");
+        assert_eq!(Some(&n), oracle(text, 128).as_ref());
+        let items = n.get("items").and_then(|v| v.as_array()).expect("items");
+        let spec = |i: usize| items[i].get("spec").expect("spec");
+        // a workload's template is read as null, its other members and deeper ones are kept
+        assert_eq!(spec(0).get("template"), Some(&Node::Null));
+        assert_eq!(spec(0).get("replicas"), Some(&Node::Number(2.into())));
+        assert!(matches!(
+            spec(0).get("selector").and_then(|s| s.get("template")),
+            Some(Node::Number(_))
+        ));
+        assert_eq!(spec(2).get("jobTemplate"), Some(&Node::Null));
+        // the kind after the spec, another kind, or a template outside the spec: kept
+        for (i, path) in [(1, "spec"), (3, "spec"), (4, "status")] {
+            let t = items[i].get(path).and_then(|s| s.get("template"));
+            assert!(matches!(t, Some(Node::Object(_))), "item {i}");
+        }
+        // a skipped template is still checked: broken, the text goes to serde_json
+        let broken = r#"{"kind": "Deployment", "spec": {"template": {"a": [1,}}}"#;
+        assert!(parse(broken, 128).is_none());
+        assert!(oracle(broken, 128).is_none());
     }
 
     #[test]
