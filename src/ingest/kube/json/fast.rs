@@ -84,21 +84,23 @@ struct Parser<'a> {
     workload_spec: usize,
 }
 
-const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
 
-/// Whether any byte of `x` is zero.
-fn has_zero(x: u64) -> bool {
-    x.wrapping_sub(ONES) & !x & HIGHS != 0
+/// The high bit of each zero byte of `x`; bytes above the first zero byte may be marked
+/// falsely (a borrow), the lowest mark is always right.
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
-/// Whether any byte of `x` ends a plain string run: `"`, `\` or a control character.
-fn has_special(x: u64) -> bool {
-    let quote = x ^ u64::from_ne_bytes([b'"'; 8]);
-    let backslash = x ^ u64::from_ne_bytes([b'\\'; 8]);
-    let control = x.wrapping_sub(u64::from_ne_bytes([0x20; 8])) & !x & HIGHS;
-    has_zero(quote) || has_zero(backslash) || control != 0
+/// Where the first byte that ends a plain string run (`"`, `\\` or a control character) is
+/// in the little-endian word `x`: as a count of bytes before it, 8 when there is none.
+fn first_special(x: u64) -> usize {
+    let quote = zero_bytes(x ^ u64::from_le_bytes([b'"'; 8]));
+    let backslash = zero_bytes(x ^ u64::from_le_bytes([b'\\'; 8]));
+    let control = x.wrapping_sub(u64::from_le_bytes([0x20; 8])) & !x & HIGHS;
+    ((quote | backslash | control).trailing_zeros() / 8) as usize
 }
 
 /// One of 64 bits for a key, from its length and end bytes: equal keys get the same bit.
@@ -116,20 +118,39 @@ impl<'a> Parser<'a> {
         self.b.get(self.i).copied()
     }
 
+    /// The eight bytes at `at`, the first in the lowest byte.
     fn word(&self, at: usize) -> Option<u64> {
         let w = self.b.get(at..at + 8)?;
-        Some(u64::from_ne_bytes(w.try_into().ok()?))
+        Some(u64::from_le_bytes(w.try_into().ok()?))
     }
 
     /// Skips JSON whitespace; runs of spaces (indentation) eight at a time. A line that
     /// starts with a string has its field name noted as a line scan would find it: the text
     /// up to the next quote, when a colon follows that quote.
+    #[inline(always)]
     fn ws(&mut self) {
+        // most calls find no whitespace or one space (after a colon): no loop for those
+        match self.b.get(self.i) {
+            Some(&c) if c > b' ' => {}
+            Some(b' ') if self.b.get(self.i + 1).is_some_and(|&d| d > b' ') => self.i += 1,
+            _ => self.ws_run(),
+        }
+    }
+
+    /// [`Parser::ws`] over a run of whitespace, across lines.
+    #[inline(never)]
+    fn ws_run(&mut self) {
         let mut crossed = false;
         while let Some(c) = self.peek() {
             match c {
                 b' ' => {
-                    while self.word(self.i) == Some(SPACES) {
+                    // eight at a time; the first other byte of a word ends the run
+                    while let Some(w) = self.word(self.i) {
+                        let other = w ^ SPACES;
+                        if other != 0 {
+                            self.i += (other.trailing_zeros() / 8) as usize;
+                            break;
+                        }
                         self.i += 8;
                     }
                     while self.peek() == Some(b' ') {
@@ -361,11 +382,13 @@ impl<'a> Parser<'a> {
         let fresh = self.fresh == quote;
         self.i += 1;
         let start = self.i;
+        // a word at a time, stopping on the byte that ends the run
         while let Some(w) = self.word(self.i) {
-            if has_special(w) {
+            let at = first_special(w);
+            self.i += at;
+            if at < 8 {
                 break;
             }
-            self.i += 8;
         }
         loop {
             match self.peek().ok_or(GiveUp)? {
