@@ -111,6 +111,8 @@ fn strip_ansi(s: &str) -> String {
 pub struct Source<'a> {
     pub path: Arc<str>,
     pub lines: Vec<&'a str>,
+    /// The text the lines are slices of: a search over many lines is one search of it.
+    text: &'a str,
     /// Lines that hold a secret value (a Secret's `data` on one line, a KV read printed as
     /// compact JSON): cited by number only, their text never becomes an excerpt.
     withheld: std::cell::RefCell<std::collections::BTreeSet<usize>>,
@@ -191,6 +193,7 @@ impl<'a> Source<'a> {
         Source {
             path: path.clone(),
             lines: split_lines(text),
+            text,
             withheld: Default::default(),
             keys: Default::default(),
             excerpts: Default::default(),
@@ -214,10 +217,16 @@ impl<'a> Source<'a> {
             return;
         }
         let to = to.min(self.lines.len());
+        let Some((at, span)) = self.span_text(from, to) else {
+            return;
+        };
         let mut w = self.withheld.borrow_mut();
-        for i in from..to {
-            if values.iter().any(|v| self.lines[i].contains(v)) {
-                w.insert(i);
+        for v in values {
+            // one search of the lines' text per value; a value running over lines (a
+            // multi-line string) withholds each line it touches
+            for m in find_all(span.as_bytes(), v.as_bytes()) {
+                let (first, last) = (self.line_at(at + m), self.line_at(at + m + v.len() - 1));
+                w.extend(first.max(from)..=last.min(to - 1));
             }
         }
     }
@@ -274,11 +283,48 @@ impl<'a> Source<'a> {
         (from..to).find(|&i| pred(self.lines[i]))
     }
 
+    /// The first line in `from..to` that contains `needle`: one search of the lines' text.
+    pub fn find_text(&self, from: usize, to: usize, needle: &str) -> Option<usize> {
+        let to = to.min(self.lines.len());
+        let (at, span) = self.span_text(from, to)?;
+        if needle.is_empty() {
+            return Some(from);
+        }
+        // a match is a line's when it ends within the line's text (not in a line break)
+        find_all(span.as_bytes(), needle.as_bytes())
+            .map(|m| (self.line_at(at + m), at + m + needle.len()))
+            .find(|&(i, end)| end <= self.offset(i) + self.lines[i].len())
+            .map(|(i, _)| i)
+    }
+
+    /// The offset in the text of line `i`.
+    fn offset(&self, i: usize) -> usize {
+        self.lines[i].as_ptr() as usize - self.text.as_ptr() as usize
+    }
+
+    /// The text of lines `from..to` (one slice: lines are consecutive) and its offset.
+    fn span_text(&self, from: usize, to: usize) -> Option<(usize, &'a str)> {
+        if from >= to {
+            return None;
+        }
+        let (a, b) = (
+            self.offset(from),
+            self.offset(to - 1) + self.lines[to - 1].len(),
+        );
+        Some((a, &self.text[a..b]))
+    }
+
+    /// The line holding the byte at offset `pos` of the text.
+    fn line_at(&self, pos: usize) -> usize {
+        self.lines
+            .partition_point(|l| l.as_ptr() as usize - self.text.as_ptr() as usize <= pos)
+            .saturating_sub(1)
+    }
+
     /// The line in `from..to` holding field `key` (YAML `key:` or JSON `"key":`) whose text
     /// contains `value` (empty: any value). Falls back to `fallback`.
     pub fn field(&self, from: usize, to: usize, key: &str, value: &str, fallback: usize) -> Loc {
         let needle = searchable(value);
-        let holds = |i: usize| needle.is_empty() || field_text(self.lines[i]).contains(needle);
         if key.contains(['"', ':']) {
             // not a name the index holds: scan
             let (yaml_key, json_key) = (format!("{key}:"), format!("\"{key}\":"));
@@ -296,7 +342,15 @@ impl<'a> Source<'a> {
                 .map(|l| field_key(field_text(l)))
                 .collect()
         });
-        let i = (from..to).find(|&i| keys[i] == Some(key) && holds(i));
+        let i = (from..to).find(|&i| match keys[i] {
+            Some(k) if k == key => {
+                let l = self.lines[i];
+                needle.is_empty()
+                    || value_starts_with(l, k, needle)
+                    || field_text(l).contains(needle)
+            }
+            _ => false,
+        });
         self.loc(i.unwrap_or(fallback))
     }
 
@@ -306,10 +360,43 @@ impl<'a> Source<'a> {
         let i = if needle.is_empty() {
             None
         } else {
-            self.find(from, to, |l| l.contains(needle))
+            self.find_text(from, to, needle)
         };
         self.loc(i.unwrap_or(fallback))
     }
+}
+
+/// Where `needle` occurs in `hay`, overlapping matches included: candidates found by a
+/// vectorised search for its first byte, each compared. Nothing to set up, so it pays on the
+/// short texts of one object (a search object costs thousands of instructions to make).
+fn find_all<'h>(hay: &'h [u8], needle: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
+    let first = needle.first().copied();
+    let end = (hay.len() + 1).saturating_sub(needle.len());
+    first
+        .into_iter()
+        .flat_map(move |c| memchr::memchr_iter(c, &hay[..end]))
+        .filter(move |&i| hay[i..].starts_with(needle))
+}
+
+/// Whether the value after key `k` (a slice of `line`) starts with `needle`, quoted or not:
+/// where a cited value usually sits, checked before a search of the line. True only when
+/// the line's text holds `needle`.
+fn value_starts_with(line: &str, k: &str, needle: &str) -> bool {
+    let (l, kp) = (line.as_bytes().as_ptr_range(), k.as_ptr());
+    if !l.contains(&kp) {
+        return false;
+    }
+    let Some(rest) = line.get(kp as usize - l.start as usize + k.len()..) else {
+        return false;
+    };
+    let rest = rest.strip_prefix('"').unwrap_or(rest);
+    let Some(rest) = rest.strip_prefix(':') else {
+        return false;
+    };
+    let rest = rest.trim_start_matches(' ');
+    rest.strip_prefix(['"', '\''])
+        .unwrap_or(rest)
+        .starts_with(needle)
 }
 
 /// The longest prefix of `value` that appears verbatim in both JSON and YAML renderings
@@ -712,6 +799,47 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn text_searches_equal_a_line_scan() {
+        let text =
+            "a: secretStoreRef\r\n  name: xyzzy\n\n  \"k\": \"xyzzyxyzzy\",\nstoreRef x\nlast\n";
+        let path: Arc<str> = Arc::from("x.yaml");
+        let s = Source::new(&path, text);
+        let n = s.lines.len();
+        for needle in [
+            "",
+            "secretStoreRef",
+            "xyzzy",
+            "zyx",
+            "storeRef",
+            "last",
+            "\n",
+            "a: s",
+            "nope",
+        ] {
+            for from in 0..=n {
+                for to in from..=n + 1 {
+                    let scan = s.find(from, to, |l| l.contains(needle));
+                    assert_eq!(
+                        s.find_text(from, to, needle),
+                        scan,
+                        "{needle:?} {from}..{to}"
+                    );
+                }
+            }
+        }
+        // every line holding a value is withheld, within the range asked
+        s.withhold_values(0, n, ["xyzzy", "ab"]);
+        assert_eq!(*s.withheld.borrow(), [1, 3].into_iter().collect());
+        let t = Source::new(&path, text);
+        t.withhold_values(2, 4, ["xyzzy"]);
+        assert_eq!(*t.withheld.borrow(), [3].into_iter().collect());
+        // a value over two lines (a YAML block string) withholds both
+        let y = Source::new(&path, "data:\n  k: |\n    first-half\n    second-half\n");
+        y.withhold_values(0, 4, ["first-half\n    second-half"]);
+        assert_eq!(*y.withheld.borrow(), [2, 3].into_iter().collect());
     }
 
     #[test]

@@ -296,13 +296,14 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
             }
         })
         .collect();
-    let mut image_pull_secrets: Vec<(String, Loc)> = arr(v, &["spec", "imagePullSecrets"])
+    let pull_secrets = arr(v, &["spec", "imagePullSecrets"]);
+    let anchor = (!pull_secrets.is_empty())
+        .then(|| span.src.find_text(span.start, span.end, "imagePullSecrets"))
+        .flatten();
+    let mut image_pull_secrets: Vec<(String, Loc)> = pull_secrets
         .iter()
         .filter_map(|r| {
             let name = s(r, &["name"])?.to_string();
-            let anchor = span
-                .src
-                .find(span.start, span.end, |l| l.contains("imagePullSecrets"));
             let loc = span.field_after(anchor.unwrap_or(span.start), "name", &name);
             Some((name, loc))
         })
@@ -558,7 +559,7 @@ fn external_secret<V: Json>(v: &V, span: &Span) -> ExternalSecret {
         .to_string();
     let store_anchor = span
         .src
-        .find(span.start, span.end, |l| l.contains("secretStoreRef"))
+        .find_text(span.start, span.end, "secretStoreRef")
         .unwrap_or(span.start);
     let store = StoreRef {
         loc: span.field_after(store_anchor, "name", &store_name),
