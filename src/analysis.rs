@@ -95,8 +95,10 @@ fn finish(source: String, ingested: ingest::Ingested, opts: &Options) -> Analysi
     let snapshot = stage("model", || {
         Snapshot::build(ingested.facts, ClockPolicy { as_of: opts.as_of })
     });
-    let graph = stage("graph", || Graph::build(&snapshot));
-    let (findings, skipped_rules) = stage("rules", || rules::run(&snapshot, &graph));
+    // the rules read the snapshot: they run while the graph is built
+    let (graph, findings, skipped_rules) = stage("graph and rules", || {
+        rules::run_with_graph(&snapshot, || Graph::build(&snapshot))
+    });
     let (findings, suppressed, expired_suppressions) =
         opts.policy.apply(findings, snapshot.captured_at);
     let (diagnoses, timeline) = stage("diagnose", || {

@@ -129,15 +129,29 @@ impl<'m> Sink<'m> {
     }
 }
 
-/// What rules read.
+/// What rules read: the snapshot, and the graph for the rules that say they read it.
 pub struct Ctx<'a> {
     pub snap: &'a Snapshot,
-    pub graph: &'a Graph,
+    graph: Option<&'a Graph>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The dependency graph; only for a rule whose [`Rule::uses_graph`] is true.
+    pub fn graph(&self) -> &'a Graph {
+        self.graph
+            .expect("a rule that reads the graph says so in Rule::uses_graph")
+    }
 }
 
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     fn check(&self, ctx: &Ctx, sink: &mut Sink);
+    /// Whether `check` reads [`Ctx::graph`]. The rules that do not (the snapshot and the
+    /// joins in `graph::derive` and `graph::access` are enough for every rule so far) run
+    /// while the graph is built.
+    fn uses_graph(&self) -> bool {
+        false
+    }
 }
 
 /// Every rule, in id order. Adding a rule means adding its file and a line here.
@@ -200,25 +214,56 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 
 /// Runs every rule; findings come back sorted (severity, rule, subject).
 pub fn run(snap: &Snapshot, graph: &Graph) -> (Vec<Finding>, Vec<SkippedRule>) {
+    gather(run_some(snap, Some(graph), |_| true))
+}
+
+/// Builds the graph with `build` and runs every rule: those that do not read the graph
+/// while it is built (on the other cores), the others after. The same findings as
+/// [`run`] on the built graph.
+pub fn run_with_graph(
+    snap: &Snapshot,
+    build: impl FnOnce() -> Graph + Send,
+) -> (Graph, Vec<Finding>, Vec<SkippedRule>) {
+    let (graph, mut done) = rayon::join(build, || run_some(snap, None, |r| !r.uses_graph()));
+    done.extend(run_some(snap, Some(&graph), |r| r.uses_graph()));
+    let (findings, skipped) = gather(done);
+    (graph, findings, skipped)
+}
+
+/// What one rule found, by its place in the registry.
+type RuleOutput = (usize, Vec<Finding>, Vec<SkippedRule>);
+
+/// Runs the rules `pick` selects, in parallel: rules are independent.
+fn run_some(
+    snap: &Snapshot,
+    graph: Option<&Graph>,
+    pick: impl Fn(&dyn Rule) -> bool + Sync,
+) -> Vec<RuleOutput> {
     use rayon::prelude::*;
     let ctx = Ctx { snap, graph };
-    // rules are independent: they run in parallel, and their findings are gathered in
-    // registry order before the sort, as if they had run one after another
-    let sinks: Vec<(Vec<Finding>, Vec<SkippedRule>)> = registry()
-        .par_iter()
-        .map(|rule| {
+    registry()
+        .into_par_iter()
+        .enumerate()
+        .filter(|(_, rule)| pick(*rule))
+        .map(|(i, rule)| {
             let mut sink = Sink {
                 meta: rule.meta(),
                 findings: Vec::new(),
                 skipped: Vec::new(),
             };
             rule.check(&ctx, &mut sink);
-            (sink.findings, sink.skipped)
+            (i, sink.findings, sink.skipped)
         })
-        .collect();
+        .collect()
+}
+
+/// The rules' findings gathered in registry order before the sort, as if the rules had
+/// run one after another, and what the rules could not check.
+fn gather(mut outputs: Vec<RuleOutput>) -> (Vec<Finding>, Vec<SkippedRule>) {
+    outputs.sort_by_key(|(i, ..)| *i);
     let mut findings = Vec::new();
     let mut skipped = Vec::new();
-    for (f, s) in sinks {
+    for (_, f, s) in outputs {
         findings.extend(f);
         skipped.extend(s);
     }
