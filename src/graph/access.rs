@@ -420,6 +420,19 @@ pub struct SeenError {
     pub first: Option<Time>,
 }
 
+/// The refusals of a token-auth store's token: Vault answered 403 to its own lookup
+/// (`auth/token/lookup-self`) with Vault's own wording.
+pub fn token_refusals(snap: &Snapshot, store: &SecretStore) -> Vec<SeenError> {
+    store_errors(snap, store)
+        .into_iter()
+        .filter(|e| {
+            e.error.path.as_deref() == Some("auth/token/lookup-self")
+                && e.error.code == Some(403)
+                && !e.error.raw_message
+        })
+        .collect()
+}
+
 /// Vault errors in the store's conditions and events, and in the events and conditions of
 /// the ExternalSecrets that use it.
 pub fn store_errors(snap: &Snapshot, store: &SecretStore) -> Vec<SeenError> {

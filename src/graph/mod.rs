@@ -943,14 +943,7 @@ fn plan_store(
         }
     }
     if let VaultAuth::Token { loc, .. } = &v.auth {
-        let errors: Vec<access::SeenError> = access::store_errors(snap, s)
-            .into_iter()
-            .filter(|e| {
-                e.error.path.as_deref() == Some("auth/token/lookup-self")
-                    && e.error.code == Some(403)
-                    && !e.error.raw_message
-            })
-            .collect();
+        let errors = access::token_refusals(snap, s);
         let token = access::store_token(snap, s).ok();
         let name = access::token_name(snap, s).unwrap_or_default();
         let expired = token.and_then(|t| t.expire_time).filter(|t| *t <= cap);

@@ -1,6 +1,6 @@
 //! CT-VAULT-012 static-token-expired.
 
-use crate::graph::access::{store_errors, store_token, token_name, users};
+use crate::graph::access::{store_token, token_name, token_refusals, users};
 use crate::model::time::{fmt_time, human};
 use crate::model::{Kind, ObjRef, VaultAuth};
 use crate::rules::vault::support::{
@@ -52,14 +52,7 @@ impl Rule for TokenExpired {
                 continue;
             };
             let token = store_token(snap, store);
-            let refused: Vec<_> = store_errors(snap, store)
-                .into_iter()
-                .filter(|e| {
-                    e.error.path.as_deref() == Some("auth/token/lookup-self")
-                        && e.error.code == Some(403)
-                        && !e.error.raw_message
-                })
-                .collect();
+            let refused = token_refusals(snap, store);
             let t = token.as_ref().ok();
             let expired = t.and_then(|t| t.expire_time).filter(|x| *x <= cap);
             let renewable = t.and_then(|t| t.renewable);
