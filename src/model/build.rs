@@ -47,8 +47,11 @@ struct Builder {
     manifest: Option<(Option<Time>, Option<String>, Loc)>,
     hint: Option<(Time, Loc)>,
     /// Conflicts found while merging, with the position of the fact that revealed each.
-    conflicts: Vec<(u32, String)>,
+    conflicts: Conflicts,
 }
+
+/// Conflicts, each with the position of the fact that revealed it.
+type Conflicts = Vec<(u32, String)>;
 
 fn key(meta: &Meta) -> (Option<&str>, &str) {
     (meta.namespace.as_deref(), meta.name.as_str())
@@ -409,45 +412,93 @@ impl Builder {
     /// Merges the sightings of each object (in fact order), then keeps the conflicts in the
     /// order of the facts that revealed them.
     fn merge_sightings(&mut self) {
-        let c = &mut self.conflicts;
         let by_meta = |a: &Meta, b: &Meta| key(a).cmp(&key(b));
-        merge_runs(
-            &mut self.pods,
-            |a, b| by_meta(&a.meta, &b.meta),
-            |p| &p.meta,
-            merge_pod,
-            c,
+        let Builder {
+            pods,
+            secrets,
+            sas,
+            namespaces,
+            workloads,
+            ess,
+            connections,
+            ..
+        } = self;
+        // the kinds are sorted and merged apart (in parallel: sorting a fleet's names is
+        // most of the model stage); their conflicts are joined in the order they were
+        // found one kind after another, then put in fact order
+        let conflicts = |f: &mut dyn FnMut(&mut Conflicts)| {
+            let mut c = Vec::new();
+            f(&mut c);
+            c
+        };
+        let ((from_pods, from_secrets), (from_others, from_ess)) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        conflicts(&mut |c| {
+                            merge_runs(
+                                pods,
+                                |a, b| by_meta(&a.meta, &b.meta),
+                                |p| &p.meta,
+                                merge_pod,
+                                c,
+                            )
+                        })
+                    },
+                    || {
+                        conflicts(&mut |c| {
+                            merge_runs(
+                                secrets,
+                                |a, b| by_meta(&a.meta, &b.meta),
+                                |s| &s.meta,
+                                merge_secret,
+                                c,
+                            )
+                        })
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        conflicts(&mut |c| {
+                            merge_runs(
+                                sas,
+                                |a, b| by_meta(&a.meta, &b.meta),
+                                |s| &s.meta,
+                                merge_sa,
+                                c,
+                            );
+                            keep_first(namespaces, |a, b| a.meta.name.cmp(&b.meta.name));
+                            merge_runs(
+                                workloads,
+                                |a, b| workload_key(a).cmp(&workload_key(b)),
+                                |w| &w.meta,
+                                merge_workload,
+                                c,
+                            );
+                        })
+                    },
+                    || {
+                        conflicts(&mut |c| {
+                            merge_runs(
+                                ess,
+                                |a, b| es_key(a).cmp(&es_key(b)),
+                                |e| &e.meta,
+                                merge_es,
+                                c,
+                            );
+                            keep_first(connections, |a, b| by_meta(&a.meta, &b.meta));
+                        })
+                    },
+                )
+            },
         );
-        merge_runs(
-            &mut self.secrets,
-            |a, b| by_meta(&a.meta, &b.meta),
-            |s| &s.meta,
-            merge_secret,
-            c,
-        );
-        merge_runs(
-            &mut self.sas,
-            |a, b| by_meta(&a.meta, &b.meta),
-            |s| &s.meta,
-            merge_sa,
-            c,
-        );
-        keep_first(&mut self.namespaces, |a, b| a.meta.name.cmp(&b.meta.name));
-        merge_runs(
-            &mut self.workloads,
-            |a, b| workload_key(a).cmp(&workload_key(b)),
-            |w| &w.meta,
-            merge_workload,
-            c,
-        );
-        merge_runs(
-            &mut self.ess,
-            |a, b| es_key(a).cmp(&es_key(b)),
-            |e| &e.meta,
-            merge_es,
-            c,
-        );
-        keep_first(&mut self.connections, |a, b| by_meta(&a.meta, &b.meta));
+        let c = &mut self.conflicts;
+        c.extend(from_pods);
+        c.extend(from_secrets);
+        c.extend(from_others);
+        c.extend(from_ess);
         merge_runs(
             &mut self.stores,
             |a, b| store_key(a).cmp(&store_key(b)),
