@@ -77,14 +77,15 @@ fn store_key(s: &SecretStore) -> (&str, Option<&str>, &str) {
 /// Sorts sightings by key, ties in fact order, and merges each run of sightings of one
 /// object in that order: the leader of the two (see [`leads`]) keeps its fields and the
 /// other fills its gaps, as if they had been merged one by one as the facts came.
+/// Returns the conflicts found, in the order found.
 fn merge_runs<T>(
     v: &mut Sightings<T>,
     cmp: impl Fn(&T, &T) -> Ordering,
     meta: fn(&T) -> &Meta,
     merge: fn(&mut T, &T, &mut Vec<String>),
-    conflicts: &mut Vec<(u32, String)>,
-) {
+) -> Conflicts {
     v.sort_by(|a, b| cmp(&a.1, &b.1));
+    let mut conflicts = Vec::new();
     let mut found = Vec::new();
     v.dedup_by(|later, kept| {
         if cmp(&later.1, &kept.1) != Ordering::Equal {
@@ -97,6 +98,16 @@ fn merge_runs<T>(
         conflicts.extend(found.drain(..).map(|c| (later.0, c)));
         true
     });
+    conflicts
+}
+
+/// [`merge_runs`] for objects known by namespace and name.
+fn merge_by_name<T>(
+    v: &mut Sightings<T>,
+    meta: fn(&T) -> &Meta,
+    merge: fn(&mut T, &T, &mut Vec<String>),
+) -> Conflicts {
+    merge_runs(v, |a, b| key(meta(a)).cmp(&key(meta(b))), meta, merge)
 }
 
 /// Sorts sightings by key, ties in fact order, and keeps the first of each key.
@@ -412,7 +423,6 @@ impl Builder {
     /// Merges the sightings of each object (in fact order), then keeps the conflicts in the
     /// order of the facts that revealed them.
     fn merge_sightings(&mut self) {
-        let by_meta = |a: &Meta, b: &Meta| key(a).cmp(&key(b));
         let Builder {
             pods,
             secrets,
@@ -421,92 +431,46 @@ impl Builder {
             workloads,
             ess,
             connections,
+            stores,
+            conflicts,
             ..
         } = self;
-        // the kinds are sorted and merged apart (in parallel: sorting a fleet's names is
-        // most of the model stage); their conflicts are joined in the order they were
-        // found one kind after another, then put in fact order
-        let conflicts = |f: &mut dyn FnMut(&mut Conflicts)| {
-            let mut c = Vec::new();
-            f(&mut c);
-            c
-        };
+        // the kinds are sorted and merged apart, in parallel (sorting a fleet's names is
+        // most of the model stage); their conflicts are joined in the order merging one kind
+        // after another finds them, then put in fact order
         let ((from_pods, from_secrets), (from_others, from_ess)) = rayon::join(
             || {
                 rayon::join(
-                    || {
-                        conflicts(&mut |c| {
-                            merge_runs(
-                                pods,
-                                |a, b| by_meta(&a.meta, &b.meta),
-                                |p| &p.meta,
-                                merge_pod,
-                                c,
-                            )
-                        })
-                    },
-                    || {
-                        conflicts(&mut |c| {
-                            merge_runs(
-                                secrets,
-                                |a, b| by_meta(&a.meta, &b.meta),
-                                |s| &s.meta,
-                                merge_secret,
-                                c,
-                            )
-                        })
-                    },
+                    || merge_by_name(pods, |p| &p.meta, merge_pod),
+                    || merge_by_name(secrets, |s| &s.meta, merge_secret),
                 )
             },
             || {
                 rayon::join(
                     || {
-                        conflicts(&mut |c| {
-                            merge_runs(
-                                sas,
-                                |a, b| by_meta(&a.meta, &b.meta),
-                                |s| &s.meta,
-                                merge_sa,
-                                c,
-                            );
-                            keep_first(namespaces, |a, b| a.meta.name.cmp(&b.meta.name));
-                            merge_runs(
-                                workloads,
-                                |a, b| workload_key(a).cmp(&workload_key(b)),
-                                |w| &w.meta,
-                                merge_workload,
-                                c,
-                            );
-                        })
+                        let mut c = merge_by_name(sas, |s| &s.meta, merge_sa);
+                        keep_first(namespaces, |a, b| a.meta.name.cmp(&b.meta.name));
+                        let by_key =
+                            |a: &Workload, b: &Workload| workload_key(a).cmp(&workload_key(b));
+                        c.extend(merge_runs(workloads, by_key, |w| &w.meta, merge_workload));
+                        c
                     },
                     || {
-                        conflicts(&mut |c| {
-                            merge_runs(
-                                ess,
-                                |a, b| es_key(a).cmp(&es_key(b)),
-                                |e| &e.meta,
-                                merge_es,
-                                c,
-                            );
-                            keep_first(connections, |a, b| by_meta(&a.meta, &b.meta));
-                        })
+                        let by_key =
+                            |a: &ExternalSecret, b: &ExternalSecret| es_key(a).cmp(&es_key(b));
+                        let c = merge_runs(ess, by_key, |e| &e.meta, merge_es);
+                        keep_first(connections, |a, b| key(&a.meta).cmp(&key(&b.meta)));
+                        c
                     },
                 )
             },
         );
-        let c = &mut self.conflicts;
-        c.extend(from_pods);
-        c.extend(from_secrets);
-        c.extend(from_others);
-        c.extend(from_ess);
-        merge_runs(
-            &mut self.stores,
-            |a, b| store_key(a).cmp(&store_key(b)),
-            |s| &s.meta,
-            merge_store,
-            c,
-        );
-        c.sort_by_key(|(i, _)| *i);
+        let by_key = |a: &SecretStore, b: &SecretStore| store_key(a).cmp(&store_key(b));
+        let from_stores = merge_runs(stores, by_key, |s| &s.meta, merge_store);
+        for c in [from_pods, from_secrets, from_others, from_ess, from_stores] {
+            conflicts.extend(c);
+        }
+        conflicts.sort_by_key(|(i, _)| *i);
     }
 
     /// Objects seen without a namespace (a `kubectl get` table without `-n`) join the one

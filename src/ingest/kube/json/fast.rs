@@ -275,18 +275,9 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    let m: Vec<_> = self.members.drain(base..).collect();
-                    return Ok(Node::Object(m));
-                }
-                _ => return Err(GiveUp),
+            if !self.more(b'}')? {
+                let m: Vec<_> = self.members.drain(base..).collect();
+                return Ok(Node::Object(m));
             }
         }
     }
@@ -305,19 +296,28 @@ impl<'a> Parser<'a> {
         loop {
             let v = self.value(depth)?;
             self.elements.push(v);
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    let v: Vec<_> = self.elements.drain(base..).collect();
-                    return Ok(Node::Array(v));
-                }
-                _ => return Err(GiveUp),
+            if !self.more(b']')? {
+                let v: Vec<_> = self.elements.drain(base..).collect();
+                return Ok(Node::Array(v));
             }
+        }
+    }
+
+    /// After a member or an element: `true` at a comma (and the whitespace after it),
+    /// `false` at `close` (consumed); anything else gives up.
+    fn more(&mut self, close: u8) -> Parsed<bool> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                self.ws();
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(GiveUp),
         }
     }
 
@@ -346,17 +346,8 @@ impl<'a> Parser<'a> {
                         self.ws();
                     }
                     self.skip(depth)?;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => {
-                            self.i += 1;
-                            self.ws();
-                        }
-                        Some(c) if c == close => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(GiveUp),
+                    if !self.more(close)? {
+                        return Ok(());
                     }
                 }
             }
