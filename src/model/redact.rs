@@ -28,28 +28,69 @@ const SECRET_KEYS: &[&str] = &[
     ".dockercfg",
 ];
 
+/// The first bytes of [`SECRET_KEYS`], in either case.
+const KEY_FIRST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < SECRET_KEYS.len() {
+        let b = SECRET_KEYS[i].as_bytes()[0];
+        t[b.to_ascii_lowercase() as usize] = true;
+        t[b.to_ascii_uppercase() as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Returns `line` with credential-like values replaced by `<redacted>`.
 pub fn redact_line(line: &str) -> String {
     let line = line.trim();
-    let line: String = if line.chars().count() > 240 {
-        let cut: String = line.chars().take(240).collect();
-        format!("{cut}...")
+    // a line of at most 240 bytes has at most 240 chars: counted only when longer
+    let cut;
+    let line = if line.len() > 240 && line.chars().count() > 240 {
+        cut = format!("{}...", line.chars().take(240).collect::<String>());
+        cut.as_str()
     } else {
-        line.to_string()
+        line
     };
-    // key: value / key=value / "key": "value" / `key  value` where key names a secret
-    let lower = line.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
+    match secret_value_at(line) {
+        Some(value_start) => format!("{}<redacted>", &line[..value_start]),
+        None => redact_tokens(line),
+    }
+}
+
+/// Where the value of a secret-named key starts in `line` (`key: value`, `key=value`,
+/// `"key": "value"`, `key  value` of a table row), if it has one.
+fn secret_value_at(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
     // A key counts where the text before it (or before its opening quote) is blank or
-    // ends with `{`, `,` or `-`: those places are found once, and each key is tried there.
+    // ends with `{`, `,` or `-`. Those places are found once, and kept only where a secret
+    // key's first letter sits, so a line without one is not tried against each key.
+    let first_letter = |b: u8| KEY_FIRST[usize::from(b)];
+    let may_start = |i: usize| match bytes[i] {
+        b'"' => bytes.get(i + 1).is_some_and(|&b| first_letter(b)),
+        b => first_letter(b),
+    };
     let mut starts = Vec::new();
-    let mut last = None;
-    for (i, c) in lower.char_indices() {
-        if matches!(last, None | Some('{' | ',' | '-')) {
-            starts.push(i);
+    if line.is_ascii() {
+        // `after` holds while the last non-blank byte is none or one of `{`, `,`, `-`
+        let mut after = true;
+        for (i, &b) in bytes.iter().enumerate() {
+            if after && may_start(i) {
+                starts.push(i);
+            }
+            if !matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+                after = matches!(b, b'{' | b',' | b'-');
+            }
         }
-        if !c.is_whitespace() {
-            last = Some(c);
+    } else {
+        let mut last = None;
+        for (i, c) in line.char_indices() {
+            if matches!(last, None | Some('{' | ',' | '-')) && may_start(i) {
+                starts.push(i);
+            }
+            if !c.is_whitespace() {
+                last = Some(c);
+            }
         }
     }
     for key in SECRET_KEYS {
@@ -57,7 +98,8 @@ pub fn redact_line(line: &str) -> String {
             // the key may be quoted
             let quoted = bytes[kstart] == b'"';
             let pos = if quoted { kstart + 1 } else { kstart };
-            if !lower[pos..].starts_with(key) {
+            let at_key = bytes.get(pos..pos + key.len());
+            if !at_key.is_some_and(|k| k.eq_ignore_ascii_case(key.as_bytes())) {
                 continue;
             }
             let mut after = pos + key.len();
@@ -75,17 +117,17 @@ pub fn redact_line(line: &str) -> String {
             };
             let spaced = sep == 0;
             let rest_start = after + sep;
-            let ws = lower[rest_start..].len() - lower[rest_start..].trim_start().len();
+            let ws = line[rest_start..].len() - line[rest_start..].trim_start().len();
             let value_start = rest_start + ws;
             let rest = line[value_start..].trim();
             // `key value` (a Vault table row) only when the value is one word
             let table_row = !spaced || rest.split_whitespace().count() == 1;
             if table_row && !rest.is_empty() && rest != "\"\"" && rest != "|" && rest != ">" {
-                return format!("{}<redacted>", &line[..value_start]);
+                return Some(value_start);
             }
         }
     }
-    redact_tokens(&line)
+    None
 }
 
 /// Returns a command line with its secret arguments replaced by `<redacted>`: a
@@ -290,6 +332,12 @@ mod tests {
         "aZ09+/aZ09+/aZ09+/aZ09+/",
         "eyJa.b.c",
         "\"\"",
+        "PassWord",
+        "\"TOKEN\"",
+        "Secret_Key",
+        "\u{b}",
+        "\u{c}",
+        "\u{1c}",
     ];
 
     proptest::proptest! {
