@@ -227,6 +227,11 @@ trait Sink {
     /// A file read, with a note when it is incomplete (a truncated member).
     fn entry(&mut self, path: String, data: Vec<u8>, note: Option<String>);
     fn skip(&mut self, s: Skipped);
+    /// A buffer to read the next file into: one a worker is done with, when the sink gets
+    /// them back (see [`read_member`]).
+    fn buffer(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 impl Sink for Bundle {
@@ -614,6 +619,34 @@ fn safe_member_path(raw: &Path) -> Result<String, &'static str> {
     Ok(joined)
 }
 
+/// Reads a member of `size` bytes (as its header says) into `data`, which may be a buffer
+/// an earlier member was read into: its bytes up to its length are initialised already, so
+/// only growth past it is zeroed (`read_to_end` zeroes its spare room on every call: a
+/// pass over every byte of the archive). The buffer grows as bytes arrive, never to a
+/// header's size before they do; it holds what was read, also on an error.
+fn read_member(r: &mut impl Read, size: u64, data: &mut Vec<u8>) -> io::Result<()> {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    data.truncate(size);
+    let mut filled = 0;
+    let res = loop {
+        if filled == data.len() {
+            if filled >= size {
+                break Ok(());
+            }
+            let grow = filled.max(1 << 16).min(size - filled);
+            data.resize(filled + grow, 0);
+        }
+        match r.read(&mut data[filled..]) {
+            Ok(0) => break Ok(()),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    data.truncate(filled);
+    res
+}
+
 fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, label: &Label, sink: &mut dyn Sink) {
     let limits = label.limits;
     let source = label.name;
@@ -729,10 +762,8 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, label: &Label, sink: &mut dyn Si
             });
             continue;
         }
-        let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
-        let res = (&mut entry)
-            .take(limits.max_entry_bytes)
-            .read_to_end(&mut data);
+        let mut data = sink.buffer();
+        let res = read_member(&mut entry, size, &mut data);
         let note = match res {
             Err(_) if hit.get() => {
                 sink.skip(Skipped {
@@ -853,6 +884,48 @@ mod tests {
         let b = from_bytes("b", "b.tgz", gz, Limits::default()).unwrap();
         assert_eq!(a.entries[0].path, b.entries[0].path);
         assert_eq!(a.entries[0].data, b.entries[0].data);
+    }
+
+    #[test]
+    fn members_are_read_into_reused_buffers() {
+        // (what the member holds, the size its header gives, the buffer's earlier content)
+        let long = vec![7u8; 200_000];
+        let cases: [(&[u8], u64, &[u8]); 6] = [
+            (b"abc", 3, b""),
+            (b"abc", 3, b"a much longer earlier file"),
+            (b"a longer member than before", 27, b"short"),
+            (&long, 200_000, b"xy"),
+            (b"", 0, b"earlier"),
+            // the archive ends early: what was there is kept
+            (b"abc", 10, b"0123456789abcdef"),
+        ];
+        for (member, size, earlier) in cases {
+            let mut data = earlier.to_vec();
+            let mut r = member;
+            read_member(&mut r, size, &mut data).unwrap();
+            assert_eq!(data, member, "header size {size}");
+        }
+        // a read error keeps what came before it
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::other("corrupt"));
+                }
+                let n = self.0.min(buf.len()).min(4);
+                buf[..n].fill(b'z');
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let mut data = b"earlier content".to_vec();
+        assert!(read_member(&mut Failing(6), 100, &mut data).is_err());
+        assert_eq!(data, b"zzzzzz");
+        // a header's size is not allocated before the bytes arrive
+        let mut data = Vec::new();
+        read_member(&mut &b"tiny"[..], 1 << 40, &mut data).unwrap();
+        assert_eq!(data, b"tiny");
+        assert!(data.capacity() <= 1 << 16);
     }
 
     #[test]

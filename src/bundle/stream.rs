@@ -223,10 +223,39 @@ const KEPT_BUFFER: usize = 16 << 20;
 /// Files in the channel, at most.
 const CHANNEL_FILES: usize = 64;
 
+/// Read buffers the workers are done with, at most this many: the reader reads the next
+/// files into them.
+const POOLED_BUFFERS: usize = 8;
+
+/// Read buffers handed back by the workers, for the reader to read files into: a fresh
+/// buffer per file was memory to fault in and zero for every file.
+#[derive(Default)]
+struct Pool(Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    fn take(&self) -> Vec<u8> {
+        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        p.pop().unwrap_or_default()
+    }
+
+    /// Keeps `buf` for a later file, unless enough are kept or it is much larger than files
+    /// usually are.
+    fn give(&self, buf: Vec<u8>) {
+        if buf.capacity() == 0 || buf.capacity() > KEPT_BUFFER {
+            return;
+        }
+        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if p.len() < POOLED_BUFFERS {
+            p.push(buf);
+        }
+    }
+}
+
 /// The second pass over an archive: files go to the workers, skipped entries are kept.
 struct Send<'a> {
     tx: SyncSender<(Entry, Vec<String>)>,
     in_flight: &'a InFlight,
+    pool: &'a Pool,
     prefix: Option<&'a str>,
     skipped: Vec<Skipped>,
 }
@@ -245,6 +274,10 @@ impl Sink for Send<'_> {
 
     fn skip(&mut self, s: Skipped) {
         self.skipped.push(s);
+    }
+
+    fn buffer(&mut self) -> Vec<u8> {
+        self.pool.take()
     }
 }
 
@@ -297,6 +330,10 @@ impl Sink for Speculate<'_> {
     fn skip(&mut self, s: Skipped) {
         self.send.skip(s);
     }
+
+    fn buffer(&mut self) -> Vec<u8> {
+        self.send.buffer()
+    }
 }
 
 /// The entries of an archive read again: only the files named (by display path).
@@ -325,14 +362,15 @@ impl Sink for Again<'_> {
 /// `work` on the parallel workers, through a bounded channel. `reader` reads the archive into
 /// a sink built around the channel's sending end ([`Send`], stripping `prefix` from paths)
 /// and returns what the sink learnt; returns what `work` returned for each file, in no
-/// particular order, with it.
+/// particular order, with it. `work` gives back the file's buffer when it is done with it
+/// (empty when it keeps the file), for the reader to read a later file into.
 fn pump<T, R>(
     source: &str,
     path: &Path,
     prefix: Option<&str>,
     reader: impl for<'a> FnOnce(Send<'a>, io::BufReader<std::fs::File>) -> Result<R, BundleError>
         + std::marker::Send,
-    work: impl Fn(Entry, Vec<String>) -> T + Sync,
+    work: impl Fn(Entry, Vec<String>) -> (T, Vec<u8>) + Sync,
 ) -> Result<(Vec<T>, R), BundleError>
 where
     T: std::marker::Send,
@@ -346,11 +384,13 @@ where
         max: MAX_IN_FLIGHT,
     };
     let (tx, rx) = sync_channel::<(Entry, Vec<String>)>(CHANNEL_FILES);
+    let pool = Pool::default();
     std::thread::scope(|s| {
         let reading = s.spawn(|| {
             let send = Send {
                 tx,
                 in_flight: &in_flight,
+                pool: &pool,
                 prefix,
                 skipped: Vec::new(),
             };
@@ -362,8 +402,9 @@ where
             .par_bridge()
             .map(|(e, notes)| {
                 let n = e.data.len() as u64;
-                let t = work(e, notes);
+                let (t, buf) = work(e, notes);
                 in_flight.give(n);
+                pool.give(buf);
                 t
             })
             .collect();
@@ -459,11 +500,15 @@ impl Opened {
                 let (prefix, shared) = (spec.top.prefix(), spec.top.shared);
                 Ok((prefix, shared, spec.kept, spec.send.skipped))
             },
-            |e, notes| {
+            |mut e, notes| {
                 let n = e.data.len() as u64;
                 let (t, keep) = parse(&e, notes.clone());
                 let room = keep && kept_bytes.fetch_add(n, Ordering::Relaxed) + n <= MAX_KEPT;
-                (t, room.then_some((e, notes)))
+                if room {
+                    ((t, Some((e, notes))), Vec::new())
+                } else {
+                    ((t, None), std::mem::take(&mut e.data))
+                }
             },
         )?;
         let (prefix, shared, kept, mut skipped) = spec;
@@ -571,7 +616,10 @@ impl Opened {
                     read_stream(&self.source, name, r, limits, &mut send)?;
                     Ok(send.skipped)
                 },
-                |e, notes| parse(&e, notes),
+                |mut e, notes| {
+                    let t = parse(&e, notes);
+                    (t, std::mem::take(&mut e.data))
+                },
             )?,
         };
         finish_paths(prefix, &mut skipped);
