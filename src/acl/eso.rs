@@ -46,15 +46,16 @@ pub fn resolve_read_path(store_path: Option<&str>, version: &str, key: &str) -> 
     match mount(store_path) {
         Some(m) => {
             let rest = strip_mount(key, m, v2);
+            // concatenated, not formatted: a fleet resolves a path per ExternalSecret key
             if v2 {
-                format!("{m}/data/{rest}")
+                [m, "/data/", rest].concat()
             } else {
-                format!("{m}/{rest}")
+                [m, "/", rest].concat()
             }
         }
         None if v2 && !key.contains("/data/") => match key.split_once('/') {
-            Some((first, rest)) => format!("{first}/data/{rest}"),
-            None => format!("{key}/data"),
+            Some((first, rest)) => [first, "/data/", rest].concat(),
+            None => [key, "/data"].concat(),
         },
         None => key.to_string(),
     }

@@ -279,7 +279,10 @@ pub fn mount_of<'a>(snap: &'a Snapshot, path: &str) -> Option<&'a VaultMount> {
         .mounts
         .values()
         .filter(|m| !m.auth && !m.path.is_empty())
-        .filter(|m| path == m.path || path.starts_with(&format!("{}/", m.path)))
+        .filter(|m| {
+            path.strip_prefix(m.path.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
         .max_by_key(|m| m.path.len())
 }
 
