@@ -45,7 +45,12 @@ pub(super) fn parse_keyed(text: &str, max_depth: usize) -> Option<(Node<'_>, Key
         line: 0,
         line_start: 0,
         fresh: usize::MAX,
-        keys: KeyLines::default(),
+        // most lines of pretty-printed JSON start with a field name, and lines are rarely
+        // shorter than this: the list is not copied as it grows
+        keys: KeyLines {
+            first_line: 0,
+            keys: Vec::with_capacity(text.len() / 48),
+        },
         workload_spec: usize::MAX,
     };
     p.ws();
