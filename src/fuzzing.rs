@@ -105,7 +105,7 @@ pub fn vault_error(data: &[u8]) {
     let path: Arc<str> = Arc::from("vault/error.txt");
     let src = Source::new(&path, &text);
     let mut out = Out::default();
-    for i in 0..src.lines.len() {
+    for i in 0..src.lines().len() {
         if let Some(next) = vault::error_block(&src, i, &mut out) {
             assert!(next > i, "error_block must advance");
         }
@@ -119,7 +119,7 @@ pub fn policy_hcl(data: &[u8]) {
     let path: Arc<str> = Arc::from("vault/policy.hcl");
     let src = Source::new(&path, &text);
     let mut out = Out::default();
-    vault::policy(&src, "fuzz", 0, src.lines.len(), &mut out);
+    vault::policy(&src, "fuzz", 0, src.lines().len(), &mut out);
 }
 
 /// `kubectl describe` blocks, `kubectl get` tables, Events rows and `secret/NAME created=`
@@ -130,7 +130,7 @@ pub fn kubectl_text(data: &[u8]) {
     let path: Arc<str> = Arc::from("kubernetes/paste.txt");
     let src = Source::new(&path, &text);
     let mut out = Out::default();
-    for i in 0..src.lines.len() {
+    for i in 0..src.lines().len() {
         for c in [cmd.as_ref(), None] {
             if let Some(next) = describe::block(&src, i, c, &mut out) {
                 assert!(next > i, "describe::block must advance");
@@ -140,8 +140,8 @@ pub fn kubectl_text(data: &[u8]) {
             }
             let _ = table::loop_line(&src, i, c, &mut out);
         }
-        let _ = events::describe_row(src.lines[i]);
-        let _ = events::get_event_row(src.lines[i]);
+        let _ = events::describe_row(src.lines()[i]);
+        let _ = events::get_event_row(src.lines()[i]);
     }
 }
 

@@ -30,7 +30,7 @@ pub fn parse(path: &Arc<str>, data: &[u8]) -> (Vec<Fact>, FileReport, BTreeMap<S
                 ));
             }
             let line = src
-                .find(0, src.lines.len(), |l| l.starts_with("captured_at"))
+                .find(0, src.lines().len(), |l| l.starts_with("captured_at"))
                 .unwrap_or(0);
             out.push(
                 "Manifest",

@@ -14,8 +14,13 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
     // leading comments (`# source: ...`) and command lines
     let mut first = 0;
     let mut cmd = hint;
-    while first < src.lines.len() {
-        let l = src.lines[first].trim();
+    // most files start with their content: their lines are then not split here (a JSON
+    // document's are found by its parser)
+    let opening = text.split('\n').next().unwrap_or_default().trim();
+    let plain = !(opening.is_empty() || opening.starts_with("# ") || opening == "#")
+        && command_in(opening).is_none();
+    while !plain && first < src.lines().len() {
+        let l = src.lines()[first].trim();
         if l.is_empty() || l.starts_with("# ") || l == "#" {
             first += 1;
         } else if let Some(c) = command_in(l) {
@@ -33,11 +38,14 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
             return "vault-agent-log";
         }
     }
-    let body_offset: usize = src.lines[..first]
-        .iter()
-        .map(|l| l.len() + 1)
-        .sum::<usize>()
-        .min(text.len());
+    let body_offset: usize = match first {
+        0 => 0,
+        _ => src.lines()[..first]
+            .iter()
+            .map(|l| l.len() + 1)
+            .sum::<usize>()
+            .min(text.len()),
+    };
     let body = &text[body_offset..];
     let trimmed = body.trim_start();
 
@@ -57,14 +65,14 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
                         super::kube::objects::string_leaves(d, &mut values);
                     }
                 }
-                src.withhold_values(0, src.lines.len(), values);
+                src.withhold_values(0, src.lines().len(), values);
                 if vault_json(src, first, &v, cmd.as_ref(), out) {
                     return "vault-json";
                 }
                 if let Some(f) = troubleshoot::sniff(src, &v, out) {
                     return f;
                 }
-                if docs::take_fragment(src, first, src.lines.len(), &v, cmd.as_ref(), out) {
+                if docs::take_fragment(src, first, src.lines().len(), &v, cmd.as_ref(), out) {
                     return "kubernetes-fragment";
                 }
                 if v.is_object() && v.get("request").is_some() {
@@ -116,7 +124,8 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
                         if let Some(f) = troubleshoot::sniff(src, &v, out) {
                             return f;
                         }
-                        if docs::take_fragment(src, first, src.lines.len(), &v, cmd.as_ref(), out) {
+                        if docs::take_fragment(src, first, src.lines().len(), &v, cmd.as_ref(), out)
+                        {
                             return "kubernetes-fragment";
                         }
                     }
@@ -142,7 +151,7 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
     });
     if let Some(name) = &policy_name {
         if body.lines().any(|l| l.trim_start().starts_with("path ")) || trimmed.starts_with('{') {
-            vault::policy(src, name, first, src.lines.len(), out);
+            vault::policy(src, name, first, src.lines().len(), out);
             return "vault-policy";
         }
     }
@@ -156,17 +165,17 @@ pub fn read(src: &Source, text: &str, hint: Option<Command>, out: &mut Out) -> &
 fn whole_command(src: &Source, i: usize, first: String) -> (String, usize) {
     let mut full = first;
     let mut j = i + 1;
-    while full.trim_end().ends_with('\\') && j < src.lines.len() {
+    while full.trim_end().ends_with('\\') && j < src.lines().len() {
         full = format!(
             "{} {}",
             full.trim_end().trim_end_matches('\\').trim_end(),
-            src.lines[j].trim()
+            src.lines()[j].trim()
         );
         j += 1;
     }
     let opens_loop = |s: &str| s.trim_end().ends_with("do") || s.trim_end().ends_with("; do");
     if opens_loop(&full) {
-        let end = src.find(j, (j + 20).min(src.lines.len()), |l| {
+        let end = src.find(j, (j + 20).min(src.lines().len()), |l| {
             l.trim() == "done" || l.trim().starts_with("done ")
         });
         if let Some(e) = end {
@@ -193,7 +202,7 @@ fn jsonpath_output(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out)
         .nth(1)
         .and_then(|e| e.split('}').next())
         .unwrap_or("");
-    let value = src.lines[i].trim();
+    let value = src.lines()[i].trim();
     let meta = Meta {
         namespace: c.namespace.clone(),
         name: name.to_string(),
@@ -305,7 +314,7 @@ fn looks_like_kube_yaml(body: &str) -> bool {
 
 fn audit_lines(src: &Source, out: &mut Out) -> bool {
     let mut n = 0;
-    for (i, l) in src.lines.iter().enumerate() {
+    for (i, l) in src.lines().iter().enumerate() {
         if let Some(v) = vault::audit::entry(l) {
             vault::audit::take(src, i, &v, out);
             n += 1;
@@ -380,7 +389,7 @@ fn vault_json(src: &Source, at: usize, v: &Value, cmd: Option<&Command>, out: &m
     }
     let mut rows = Vec::new();
     let line_of = |k: &str| {
-        src.find(at, src.lines.len(), |l| {
+        src.find(at, src.lines().len(), |l| {
             l.trim_start().starts_with(&format!("\"{k}\""))
         })
         .unwrap_or(at)
@@ -521,11 +530,11 @@ fn scalar(v: &Value) -> String {
 
 /// The line scanner for pastes.
 fn scan(src: &Source, from: usize, mut cmd: Option<Command>, out: &mut Out) {
-    let n = src.lines.len();
+    let n = src.lines().len();
     let mut i = from;
     let mut unrecognised = Vec::new();
     while i < n {
-        let line = src.lines[i];
+        let line = src.lines()[i];
         let t = line.trim();
         if t.is_empty() || t.starts_with("# source:") {
             i += 1;

@@ -110,7 +110,9 @@ fn strip_ansi(s: &str) -> String {
 /// A file's lines, with helpers to cite them.
 pub struct Source<'a> {
     pub path: Arc<str>,
-    pub lines: Vec<&'a str>,
+    /// The lines (see [`Source::lines`]): split on first use, or given by the JSON parser,
+    /// which crosses every line break anyway ([`Source::set_lines`]).
+    lines: std::cell::OnceCell<Vec<&'a str>>,
     /// The text the lines are slices of: a search over many lines is one search of it.
     text: &'a str,
     /// Lines that hold a secret value (a Secret's `data` on one line, a KV read printed as
@@ -130,9 +132,14 @@ pub struct Source<'a> {
 /// vectorised search over the whole text (memchr); pretty-printed JSON has short lines, and
 /// a search call per line cost more than the search.
 fn split_lines(text: &str) -> Vec<&str> {
+    lines_at(text, memchr::memchr_iter(b'\n', text.as_bytes()))
+}
+
+/// The lines of `text` whose line breaks (`\n`) are at `breaks`, as [`split_lines`].
+fn lines_at(text: &str, breaks: impl Iterator<Item = usize>) -> Vec<&str> {
     let mut lines = Vec::with_capacity(text.len() / 32 + 1);
     let mut start = 0;
-    for n in memchr::memchr_iter(b'\n', text.as_bytes()) {
+    for n in breaks {
         let line = &text[start..n];
         lines.push(line.strip_suffix('\r').unwrap_or(line));
         start = n + 1;
@@ -192,12 +199,29 @@ impl<'a> Source<'a> {
     pub fn new(path: &Arc<str>, text: &'a str) -> Source<'a> {
         Source {
             path: path.clone(),
-            lines: split_lines(text),
+            lines: Default::default(),
             text,
             withheld: Default::default(),
             keys: Default::default(),
             excerpts: Default::default(),
         }
+    }
+
+    /// The file's lines, as `str::lines` gives them.
+    pub fn lines(&self) -> &[&'a str] {
+        self.lines.get_or_init(|| split_lines(self.text))
+    }
+
+    /// Gives the lines as a parser of the whole text found them, by the offset of each line
+    /// break in `text`, when they were not needed before: they must be every `\n` of the
+    /// text (a test checks the JSON parser's). Ignored for another text.
+    pub fn set_lines(&self, text: &str, breaks: &[u32]) {
+        if !std::ptr::eq(text, self.text) || self.lines.get().is_some() {
+            return;
+        }
+        let _ = self
+            .lines
+            .set(lines_at(self.text, breaks.iter().map(|&b| b as usize)));
     }
 
     /// Withholds the text of every line in `from..to` that contains one of `values` (values
@@ -216,7 +240,7 @@ impl<'a> Source<'a> {
         if values.is_empty() {
             return;
         }
-        let to = to.min(self.lines.len());
+        let to = to.min(self.lines().len());
         let Some((at, span)) = self.span_text(from, to) else {
             return;
         };
@@ -240,7 +264,7 @@ impl<'a> Source<'a> {
                 "<line withheld: it holds a secret value>",
             );
         }
-        let Some(&l) = self.lines.get(i) else {
+        let Some(&l) = self.lines().get(i) else {
             return Loc::file(&self.path);
         };
         let excerpt = self
@@ -263,15 +287,15 @@ impl<'a> Source<'a> {
         if self.keys.get().is_some() {
             return;
         }
-        let n = self.lines.len();
+        let n = self.lines().len();
         let mut keys: Vec<Option<&'a str>> = vec![None; n];
         for (i, k) in keys.iter_mut().enumerate().take(first.saturating_add(1)) {
-            *k = field_key(field_text(self.lines[i]));
+            *k = field_key(field_text(self.lines()[i]));
         }
         for &(line, a, b) in found {
             let line = line as usize;
             if line > first && line < n {
-                keys[line] = self.lines[line].get(a as usize..b as usize);
+                keys[line] = self.lines()[line].get(a as usize..b as usize);
             }
         }
         let _ = self.keys.set(keys);
@@ -279,13 +303,13 @@ impl<'a> Source<'a> {
 
     /// First line index in `from..to` for which `pred` holds.
     pub fn find(&self, from: usize, to: usize, pred: impl Fn(&str) -> bool) -> Option<usize> {
-        let to = to.min(self.lines.len());
-        (from..to).find(|&i| pred(self.lines[i]))
+        let to = to.min(self.lines().len());
+        (from..to).find(|&i| pred(self.lines()[i]))
     }
 
     /// The first line in `from..to` that contains `needle`: one search of the lines' text.
     pub fn find_text(&self, from: usize, to: usize, needle: &str) -> Option<usize> {
-        let to = to.min(self.lines.len());
+        let to = to.min(self.lines().len());
         let (at, span) = self.span_text(from, to)?;
         if needle.is_empty() {
             return Some(from);
@@ -293,13 +317,13 @@ impl<'a> Source<'a> {
         // a match is a line's when it ends within the line's text (not in a line break)
         find_all(span.as_bytes(), needle.as_bytes())
             .map(|m| (self.line_at(at + m), at + m + needle.len()))
-            .find(|&(i, end)| end <= self.offset(i) + self.lines[i].len())
+            .find(|&(i, end)| end <= self.offset(i) + self.lines()[i].len())
             .map(|(i, _)| i)
     }
 
     /// The offset in the text of line `i`.
     fn offset(&self, i: usize) -> usize {
-        self.lines[i].as_ptr() as usize - self.text.as_ptr() as usize
+        self.lines()[i].as_ptr() as usize - self.text.as_ptr() as usize
     }
 
     /// The text of lines `from..to` (one slice: lines are consecutive) and its offset.
@@ -309,14 +333,14 @@ impl<'a> Source<'a> {
         }
         let (a, b) = (
             self.offset(from),
-            self.offset(to - 1) + self.lines[to - 1].len(),
+            self.offset(to - 1) + self.lines()[to - 1].len(),
         );
         Some((a, &self.text[a..b]))
     }
 
     /// The line holding the byte at offset `pos` of the text.
     fn line_at(&self, pos: usize) -> usize {
-        self.lines
+        self.lines()
             .partition_point(|l| l.as_ptr() as usize - self.text.as_ptr() as usize <= pos)
             .saturating_sub(1)
     }
@@ -335,16 +359,16 @@ impl<'a> Source<'a> {
             });
             return self.loc(i.unwrap_or(fallback));
         }
-        let to = to.min(self.lines.len());
+        let to = to.min(self.lines().len());
         let keys = self.keys.get_or_init(|| {
-            self.lines
+            self.lines()
                 .iter()
                 .map(|l| field_key(field_text(l)))
                 .collect()
         });
         let i = (from..to).find(|&i| match keys[i] {
             Some(k) if k == key => {
-                let l = self.lines[i];
+                let l = self.lines()[i];
                 needle.is_empty()
                     || value_starts_with(l, k, needle)
                     || field_text(l).contains(needle)
@@ -662,7 +686,11 @@ mod tests {
         };
         given.set_keys(found.first_line as usize, &found.keys);
         scanned.field(0, 0, "x", "", 0);
-        scanned.keys.get() == given.keys.get()
+        // and the lines it crossed are the lines a split finds
+        let split = Source::new(&path, &padded);
+        let parsed = Source::new(&path, &padded);
+        parsed.set_lines(&padded, &found.breaks);
+        scanned.keys.get() == given.keys.get() && split.lines() == parsed.lines()
     }
 
     #[test]
@@ -674,6 +702,9 @@ mod tests {
             "[\n  \"a\\\\\": 1\n]",
             "{\n  \"a\\\\\": 1,\n  \"q\\\"x\": 2, \"r\": 3\n  , \"s\": 4\n}\r\n",
             "[\n  \"a\\\":b\",\n  {}\n]",
+            "{\r\n  \"a\": 1\r\n}",
+            "{\n  \"a\": 1\n}\r",
+            "\n\n  [1,\n2]\n\n",
         ] {
             assert!(parser_keys_agree(t), "{t:?}");
         }
@@ -788,7 +819,7 @@ mod tests {
             "name", "key", "na\\", "key:name", "\"name\"", "items", "nam", "",
         ] {
             for value in ["", "a", "b", "c", "x", "y", "z", "w", "a2", "1"] {
-                for from in 0..s.lines.len() + 1 {
+                for from in 0..s.lines().len() + 1 {
                     for to in [from, from + 2, 99] {
                         assert_eq!(
                             s.field(from, to, key, value, 0).line as usize,
@@ -807,7 +838,7 @@ mod tests {
             "a: secretStoreRef\r\n  name: xyzzy\n\n  \"k\": \"xyzzyxyzzy\",\nstoreRef x\nlast\n";
         let path: Arc<str> = Arc::from("x.yaml");
         let s = Source::new(&path, text);
-        let n = s.lines.len();
+        let n = s.lines().len();
         for needle in [
             "",
             "secretStoreRef",

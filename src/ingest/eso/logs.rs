@@ -225,7 +225,7 @@ pub fn json_lines(src: &Source, out: &mut Out) -> bool {
     let mut records = 0usize;
     let mut other = 0usize;
     let mut entries = Vec::new();
-    for (i, l) in src.lines.iter().enumerate() {
+    for (i, l) in src.lines().iter().enumerate() {
         let t = l.trim();
         if t.is_empty() || t.starts_with("# ") {
             continue;
@@ -289,7 +289,7 @@ fn json_tail(line: &str) -> Option<Value> {
 /// A zap console entry, or a JSON tail whose header was cut from the paste, at line `i`.
 /// Returns the next line.
 pub fn console_entry(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
-    let line = src.lines[i];
+    let line = src.lines()[i];
     if let Some((t, msg)) = zap_header(line) {
         // the entry's own fields may be on the same line after the message
         let mut message = msg;
@@ -299,8 +299,8 @@ pub fn console_entry(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
             fields = json_tail(&message[p..]);
             message.truncate(p);
         }
-        while fields.is_none() && j < src.lines.len() {
-            let l = src.lines[j];
+        while fields.is_none() && j < src.lines().len() {
+            let l = src.lines()[j];
             if zap_header(l).is_some() || command_in(l).is_some() {
                 break;
             }
@@ -347,16 +347,16 @@ pub fn console_entry(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
     }
     let mut from = i;
     while from > 0 {
-        let prev = src.lines[from - 1].trim();
-        if prev.starts_with("# ") || zap_header(src.lines[from - 1]).is_some() {
+        let prev = src.lines()[from - 1].trim();
+        if prev.starts_with("# ") || zap_header(src.lines()[from - 1]).is_some() {
             break;
         }
-        if prev.is_empty() && from >= 2 && src.lines[from - 2].trim().is_empty() {
+        if prev.is_empty() && from >= 2 && src.lines()[from - 2].trim().is_empty() {
             break;
         }
         from -= 1;
     }
-    let message: String = src.lines[from..i]
+    let message: String = src.lines()[from..i]
         .iter()
         .map(|l| l.trim_end())
         .collect::<Vec<_>>()

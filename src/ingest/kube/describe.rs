@@ -60,18 +60,19 @@ fn describe_time(s: &str) -> Option<Time> {
 
 /// Is line `i` the start of a describe block (`Name:` followed by `Namespace:` soon after)?
 pub fn starts_block(src: &Source, i: usize) -> bool {
-    field(src.lines[i], "Name").is_some()
-        && !src.lines[i].starts_with(char::is_whitespace)
-        && (i + 1..(i + 4).min(src.lines.len())).any(|j| field(src.lines[j], "Namespace").is_some())
+    field(src.lines()[i], "Name").is_some()
+        && !src.lines()[i].starts_with(char::is_whitespace)
+        && (i + 1..(i + 4).min(src.lines().len()))
+            .any(|j| field(src.lines()[j], "Namespace").is_some())
 }
 
 /// Reads a describe block (or a bare `Events:` section) at line `i`; returns the next line.
 pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
-    let bare_events = src.lines[i].trim_start().starts_with("Events:");
+    let bare_events = src.lines()[i].trim_start().starts_with("Events:");
     // a describe cut by `grep` starts anywhere: a `Field:` line is enough when the command says describe
     let partial = Subject::from_command(cmd).name.is_some()
-        && !src.lines[i].starts_with(char::is_whitespace)
-        && src.lines[i].split_once(':').is_some_and(|(k, _)| {
+        && !src.lines()[i].starts_with(char::is_whitespace)
+        && src.lines()[i].split_once(':').is_some_and(|(k, _)| {
             !k.is_empty() && k.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
         });
     if !bare_events && !starts_block(src, i) && !partial {
@@ -92,8 +93,8 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     let mut secret_keys: Vec<String> = Vec::new();
     let mut in_data = false;
     let mut is_sa = false;
-    while j < src.lines.len() {
-        let line = src.lines[j];
+    while j < src.lines().len() {
+        let line = src.lines()[j];
         if command_in(line).is_some() {
             break;
         }
@@ -189,7 +190,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             secret_type = Some(v.to_string());
         } else if line.trim() == "Data"
             && src
-                .lines
+                .lines()
                 .get(j + 1)
                 .is_some_and(|l| l.trim().starts_with("===="))
         {
@@ -322,7 +323,7 @@ pub fn kind_from_source(from: &str) -> Option<&'static str> {
 /// The Events table at line `at` (`Events:` line, or the first row of a header-less paste).
 pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: &mut Out) -> usize {
     let mut j = at;
-    if src.lines[j].trim_start().starts_with("Events:") {
+    if src.lines()[j].trim_start().starts_with("Events:") {
         j += 1;
     }
     let mut last: Option<Event> = None;
@@ -332,8 +333,8 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
             out.push("Event", Fact::Event(Box::new(e)));
         }
     };
-    while j < src.lines.len() {
-        let line = src.lines[j];
+    while j < src.lines().len() {
+        let line = src.lines()[j];
         let t = line.trim();
         if command_in(line).is_some() {
             break;
@@ -380,7 +381,7 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
             }
             j += 1;
             // two blank lines in a row end the table
-            if t.is_empty() && src.lines.get(j).is_some_and(|l| l.trim().is_empty()) {
+            if t.is_empty() && src.lines().get(j).is_some_and(|l| l.trim().is_empty()) {
                 break;
             }
             continue;
@@ -402,7 +403,7 @@ mod tests {
         let c = cmd.map(Command::parse);
         let mut out = Out::default();
         let mut i = 0;
-        while i < src.lines.len() {
+        while i < src.lines().len() {
             i = block(&src, i, c.as_ref(), &mut out).unwrap_or(i + 1);
         }
         out

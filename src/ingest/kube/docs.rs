@@ -49,6 +49,7 @@ pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String
     let too_deep = || format!("JSON nested deeper than {max} levels (--max-depth), not read");
     let (parsed, keys) = Node::parse_limited_keyed(text, max);
     if let Some(k) = keys {
+        src.set_lines(text, &k.breaks);
         src.set_keys(k.first_line as usize, &k.keys);
     }
     let v = match parsed {
@@ -63,7 +64,7 @@ pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String
             ))
         }
     };
-    Ok(take_value(src, v, 0, src.lines.len(), out))
+    Ok(take_value(src, v, 0, src.lines().len(), out))
 }
 
 fn short(s: &str) -> String {
@@ -379,7 +380,7 @@ fn item_starts<V: Json>(
     items: &[V],
     bare: bool,
 ) -> Vec<usize> {
-    let to = to.min(src.lines.len());
+    let to = to.min(src.lines().len());
     let anchor = if bare {
         src.find(from, to, |l| l.trim_start().starts_with('['))
     } else {
@@ -391,7 +392,7 @@ fn item_starts<V: Json>(
     if let Some(a) = anchor {
         let first = src.find(a + 1, to, |l| !l.trim().is_empty());
         if let Some(f) = first {
-            let line = src.lines[f];
+            let line = src.lines()[f];
             let indent = indent_width(line);
             let marker = trim_indent(line).chars().next().unwrap_or(' ');
             if marker == '-' || marker == '{' {
@@ -400,8 +401,9 @@ fn item_starts<V: Json>(
                 let m = marker as u8;
                 let starts: Vec<usize> = (f..to)
                     .filter(|&i| {
-                        let l = src.lines[i].as_bytes();
-                        l.get(indent) == Some(&m) && indent_width(&src.lines[i][..indent]) == indent
+                        let l = src.lines()[i].as_bytes();
+                        l.get(indent) == Some(&m)
+                            && indent_width(&src.lines()[i][..indent]) == indent
                     })
                     .collect();
                 if starts.len() == items.len() {

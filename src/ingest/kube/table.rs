@@ -130,8 +130,8 @@ fn vault_error_body(src: &Source, from: usize) -> (String, usize) {
     let mut parts: Vec<&str> = Vec::new();
     let mut end = from;
     let mut k = from;
-    while k < src.lines.len() {
-        let l = src.lines[k];
+    while k < src.lines().len() {
+        let l = src.lines()[k];
         if l.trim().is_empty() {
             k += 1;
             continue;
@@ -148,7 +148,7 @@ fn vault_error_body(src: &Source, from: usize) -> (String, usize) {
 
 /// Reads a `kubectl get` table starting at line `i`.
 pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
-    let (cols, starts) = header(src.lines[i])?;
+    let (cols, starts) = header(src.lines()[i])?;
     let cmd = cmd.filter(|c| c.program == "kubectl" && c.verb() == "get");
     let hinted = cmd.and_then(|c| c.arg(1)).and_then(kube_kind);
     let kind = hinted.or_else(|| infer_kind(&cols))?;
@@ -161,8 +161,8 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     let col = |name: &str| cols.iter().position(|c| c == name);
     let mut j = i + 1;
     let mut count = 0;
-    while j < src.lines.len() {
-        let line = src.lines[j];
+    while j < src.lines().len() {
+        let line = src.lines()[j];
         if line.trim().is_empty() || command_in(line).is_some() {
             break;
         }
@@ -332,7 +332,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
 
 /// `secret/NAME created=2026-01-31T14:22:00Z` (a loop over `kubectl get -o name`).
 pub fn loop_line(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> bool {
-    let line = src.lines[i].trim();
+    let line = src.lines()[i].trim();
     let mut words = line.split_whitespace();
     let (Some(obj), Some(rest)) = (words.next(), words.next()) else {
         return false;

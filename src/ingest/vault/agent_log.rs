@@ -45,7 +45,7 @@ pub fn agent_log_of(path: &str, cmd: Option<&Command>) -> Option<(Option<String>
 
 /// The error text of an entry: `error="..."` unescaped, or the `|` continuation lines.
 fn entry_error(src: &Source, i: usize) -> (String, usize) {
-    let line = src.lines[i];
+    let line = src.lines()[i];
     if let Some(p) = line.find("error=\"") {
         // the quoted value ends at the first unescaped quote (`" backoff=1s` may follow); older
         // agents print its newlines raw, so it may close lines later
@@ -59,7 +59,7 @@ fn entry_error(src: &Source, i: usize) -> (String, usize) {
             }
             raw.push_str(part);
             j += 1;
-            match src.lines.get(j) {
+            match src.lines().get(j) {
                 Some(l) if !is_entry(l) => {
                     raw.push('\n');
                     part = l;
@@ -78,8 +78,8 @@ fn entry_error(src: &Source, i: usize) -> (String, usize) {
     }
     let mut text = String::new();
     let mut j = i + 1;
-    while j < src.lines.len() {
-        let l = src.lines[j];
+    while j < src.lines().len() {
+        let l = src.lines()[j];
         if !l.starts_with(' ') && !l.starts_with('\t') {
             break;
         }
@@ -108,8 +108,8 @@ fn is_entry(line: &str) -> bool {
 pub fn read(src: &Source, first: usize, ns: Option<String>, pod: &str, out: &mut Out) -> bool {
     let mut seen = false;
     let mut i = first;
-    while i < src.lines.len() {
-        let line = src.lines[i];
+    while i < src.lines().len() {
+        let line = src.lines()[i];
         if !is_entry(line) {
             i += 1;
             continue;

@@ -51,7 +51,7 @@ fn string_field(text: &str, key: &str) -> Option<String> {
 /// An audit entry cut by a paste (its start lost, so not valid JSON) that still shows a path
 /// and an error or operation: the fields that survive are kept.
 pub fn fragment(src: &Source, i: usize, out: &mut Out) -> bool {
-    let l = src.lines[i];
+    let l = src.lines()[i];
     if !l.contains("\"path\":\"") || !(l.contains("\"error\":") || l.contains("\"operation\":")) {
         return false;
     }
@@ -165,7 +165,7 @@ mod tests {
         let p: Arc<str> = Arc::from("audit.log");
         let src = Source::new(&p, &text);
         let mut out = Out::default();
-        for (i, l) in src.lines.iter().enumerate() {
+        for (i, l) in src.lines().iter().enumerate() {
             let v = entry(l).expect("an audit entry");
             take(&src, i, &v, &mut out);
         }

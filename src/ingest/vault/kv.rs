@@ -40,7 +40,7 @@ fn boolean(rows: &[Row], key: &str) -> Option<bool> {
 
 /// Reads the sections starting at line `i`; returns the next line.
 pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
-    section(src.lines[i])?;
+    section(src.lines()[i])?;
     let mut m = VaultSecretMeta {
         path: cmd
             .filter(|c| c.program == "vault" && c.verb() == "kv")
@@ -53,8 +53,8 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         ..Default::default()
     };
     let mut j = i;
-    while j < src.lines.len() {
-        let line = src.lines[j];
+    while j < src.lines().len() {
+        let line = src.lines()[j];
         if command_in(line).is_some() {
             break;
         }
@@ -65,14 +65,14 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         let Some(title) = section(line) else {
             break;
         };
-        let next = src.find(j + 1, src.lines.len(), |l| !l.trim().is_empty());
+        let next = src.find(j + 1, src.lines().len(), |l| !l.trim().is_empty());
         let Some(n) = next else {
             j += 1;
             break;
         };
         match title {
             "Secret Path" | "Metadata Path" => {
-                m.path = src.lines[n].trim().to_string();
+                m.path = src.lines()[n].trim().to_string();
                 j = n + 1;
             }
             _ => {

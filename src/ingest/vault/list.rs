@@ -9,17 +9,18 @@ use crate::model::*;
 
 /// `Keys` / `----` then one key per line.
 pub fn keys(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
-    if src.lines.get(i)?.trim() != "Keys" || !src.lines.get(i + 1)?.trim().chars().all(|c| c == '-')
+    if src.lines().get(i)?.trim() != "Keys"
+        || !src.lines().get(i + 1)?.trim().chars().all(|c| c == '-')
     {
         return None;
     }
     let mut j = i + 2;
     let mut keys = Vec::new();
-    while j < src.lines.len()
-        && !src.lines[j].trim().is_empty()
-        && command_in(src.lines[j]).is_none()
+    while j < src.lines().len()
+        && !src.lines()[j].trim().is_empty()
+        && command_in(src.lines()[j]).is_none()
     {
-        keys.push(src.lines[j].trim().to_string());
+        keys.push(src.lines()[j].trim().to_string());
         j += 1;
     }
     let path = cmd
@@ -42,8 +43,8 @@ pub fn keys(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Opt
 pub fn policy_names(src: &Source, i: usize, out: &mut Out) -> usize {
     let mut j = i;
     let mut names = Vec::new();
-    while j < src.lines.len() && command_in(src.lines[j]).is_none() {
-        let t = src.lines[j].trim();
+    while j < src.lines().len() && command_in(src.lines()[j]).is_none() {
+        let t = src.lines()[j].trim();
         if t.is_empty() {
             if names.is_empty() {
                 j += 1;
@@ -71,7 +72,7 @@ pub fn looks_like_policy_list(src: &Source, from: usize) -> bool {
     // one pass that stops at the first line that is not a policy name: a paste is scanned
     // from every line, and collecting the whole block each time was quadratic
     let (mut count, mut default, mut root) = (0usize, false, false);
-    for l in &src.lines[from.min(src.lines.len())..] {
+    for l in &src.lines()[from.min(src.lines().len())..] {
         let w = l.trim();
         if w.is_empty() {
             break;
@@ -91,7 +92,7 @@ pub fn looks_like_policy_list(src: &Source, from: usize) -> bool {
 
 /// `Path  Type  Accessor  Description` (plain) or `Path  Plugin  Accessor  Default TTL ...` (detailed).
 pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Option<usize> {
-    let header = *src.lines.get(i)?;
+    let header = *src.lines().get(i)?;
     let cols: Vec<&str> = header
         .split("  ")
         .map(str::trim)
@@ -108,14 +109,14 @@ pub fn mounts(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> O
     out.push_marker(Fact::MountsListed { auth });
     let mut j = i + 1;
     if src
-        .lines
+        .lines()
         .get(j)
         .is_some_and(|l| l.trim().starts_with("----"))
     {
         j += 1;
     }
-    while j < src.lines.len() {
-        let line = src.lines[j];
+    while j < src.lines().len() {
+        let line = src.lines()[j];
         if line.trim().is_empty() || command_in(line).is_some() {
             break;
         }

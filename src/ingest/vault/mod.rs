@@ -14,7 +14,7 @@ use crate::model::*;
 /// `No policy named: X`, and `Error ...: Error making API request.` blocks with their
 /// `URL:`, `Code:` and `* error` lines (or a `Raw Message:` body from a proxy).
 pub fn error_block(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
-    let t = src.lines[i].trim();
+    let t = src.lines()[i].trim();
     if let Some(name) = t.strip_prefix("No policy named: ") {
         out.push(
             "VaultPolicyAbsent",
@@ -25,7 +25,7 @@ pub fn error_block(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
     if !(t.contains("Error making API request")
         || t.starts_with("URL: ")
             && src
-                .lines
+                .lines()
                 .get(i + 1)
                 .is_some_and(|l| l.trim().starts_with("Code: ")))
     {
@@ -34,9 +34,9 @@ pub fn error_block(src: &Source, i: usize, out: &mut Out) -> Option<usize> {
     let mut j = i + 1;
     let mut text = t.to_string();
     let mut blank_run = 0;
-    while j < src.lines.len() {
-        let l = src.lines[j].trim();
-        if crate::ingest::text::command_in(src.lines[j]).is_some() || l.starts_with('{') {
+    while j < src.lines().len() {
+        let l = src.lines()[j].trim();
+        if crate::ingest::text::command_in(src.lines()[j]).is_some() || l.starts_with('{') {
             break;
         }
         if l.is_empty() {
@@ -92,7 +92,7 @@ pub fn policy_name(cmd: Option<&Command>) -> Option<String> {
 
 /// Parses a policy body (HCL or JSON) into a [`VaultPolicy`].
 pub fn policy(src: &Source, name: &str, from: usize, to: usize, out: &mut Out) {
-    let body = src.lines[from..to].join("\n");
+    let body = src.lines()[from..to].join("\n");
     match policy_hcl::parse_policy(&body) {
         Ok(rules) => {
             let rules = rules

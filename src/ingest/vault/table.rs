@@ -35,8 +35,8 @@ fn looks_like_key(s: &str) -> bool {
 /// Reads the rows of a table whose header is at line `i`; returns the rows and the index
 /// after the table. `None` if line `i` is not a table header.
 pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
-    let header = *src.lines.get(i)?;
-    if !is_header(header) || !src.lines.get(i + 1).is_some_and(|l| is_underline(l)) {
+    let header = *src.lines().get(i)?;
+    if !is_header(header) || !src.lines().get(i + 1).is_some_and(|l| is_underline(l)) {
         return None;
     }
     // aligned: the Value column starts where the header's `Value` starts
@@ -50,8 +50,8 @@ pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
     // `rules`/`policy` (legacy `sys/policy/NAME`, `sys/policies/acl/NAME`) hold HCL over many
     // lines, blank ones included; they sort last, so the rest of the output is theirs
     let mut in_hcl = false;
-    while j < src.lines.len() {
-        let line = src.lines[j];
+    while j < src.lines().len() {
+        let line = src.lines()[j];
         if in_hcl {
             if crate::ingest::text::command_in(line).is_some() || is_header(line) {
                 break;
@@ -101,7 +101,7 @@ pub fn read(src: &Source, i: usize) -> Option<(Vec<Row>, usize)> {
             last.1 = last.1.trim_end().to_string();
         }
         // give back the trailing blank lines
-        while j > i + 2 && src.lines[j - 1].trim().is_empty() {
+        while j > i + 2 && src.lines()[j - 1].trim().is_empty() {
             j -= 1;
         }
     }

@@ -35,6 +35,10 @@ pub(super) fn parse(text: &str, max_depth: usize) -> Option<Node<'_>> {
 
 /// [`parse`], with the field name each line starts with, found on the way.
 pub(super) fn parse_keyed(text: &str, max_depth: usize) -> Option<(Node<'_>, KeyLines)> {
+    // lines and offsets are noted as 32-bit numbers
+    if u32::try_from(text.len()).is_err() {
+        return None;
+    }
     let mut p = Parser {
         text,
         b: text.as_bytes(),
@@ -50,6 +54,7 @@ pub(super) fn parse_keyed(text: &str, max_depth: usize) -> Option<(Node<'_>, Key
         keys: KeyLines {
             first_line: 0,
             keys: Vec::with_capacity(text.len() / 48),
+            breaks: Vec::with_capacity(text.len() / 32 + 1),
         },
         workload_spec: usize::MAX,
     };
@@ -63,11 +68,15 @@ pub(super) fn parse_keyed(text: &str, max_depth: usize) -> Option<(Node<'_>, Key
 /// Where the lines of a JSON text start with a field name (`"key": ...`), as
 /// [`crate::ingest::text::Source`] finds them: the line, and the name's byte range in it.
 /// Only lines after `first_line` (the line of the first token) are listed; the lines up to
-/// it may hold other text (comments before the document).
+/// it may hold other text (comments before the document). With where the text's line
+/// breaks are: every one lies between tokens, where the parser passes it anyway, so a
+/// separate search for them is saved.
 #[derive(Default)]
 pub struct KeyLines {
     pub first_line: u32,
     pub keys: Vec<(u32, u32, u32)>,
+    /// The offset of each `\n` in the text.
+    pub breaks: Vec<u32>,
 }
 
 struct Parser<'a> {
@@ -169,6 +178,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 b'\n' => {
+                    self.keys.breaks.push(self.i as u32);
                     self.i += 1;
                     self.line += 1;
                     self.line_start = self.i;
