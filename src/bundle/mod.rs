@@ -227,9 +227,9 @@ trait Sink {
     /// A file read, with a note when it is incomplete (a truncated member).
     fn entry(&mut self, path: String, data: Vec<u8>, note: Option<String>);
     fn skip(&mut self, s: Skipped);
-    /// A buffer to read the next file into: one a worker is done with, when the sink gets
-    /// them back (see [`read_member`]).
-    fn buffer(&mut self) -> Vec<u8> {
+    /// A buffer to read the next file (of `size` bytes) into: one a worker is done with,
+    /// when the sink gets them back (see [`read_member`]).
+    fn buffer(&mut self, _size: u64) -> Vec<u8> {
         Vec::new()
     }
 }
@@ -762,7 +762,7 @@ fn read_tar<R: Read>(r: R, hit: Rc<Cell<bool>>, label: &Label, sink: &mut dyn Si
             });
             continue;
         }
-        let mut data = sink.buffer();
+        let mut data = sink.buffer(size);
         let res = read_member(&mut entry, size, &mut data);
         let note = match res {
             Err(_) if hit.get() => {

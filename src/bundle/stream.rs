@@ -225,7 +225,7 @@ const CHANNEL_FILES: usize = 64;
 
 /// Read buffers the workers are done with, at most this many: the reader reads the next
 /// files into them.
-const POOLED_BUFFERS: usize = 8;
+const POOLED_BUFFERS: usize = 16;
 
 /// Read buffers handed back by the workers, for the reader to read files into: a fresh
 /// buffer per file was memory to fault in and zero for every file.
@@ -233,9 +233,18 @@ const POOLED_BUFFERS: usize = 8;
 struct Pool(Mutex<Vec<Vec<u8>>>);
 
 impl Pool {
-    fn take(&self) -> Vec<u8> {
+    /// A buffer for a file of `size` bytes: the shortest that holds it, else the longest.
+    /// Only growth past a buffer's length is zeroed (see `read_member`), and a fleet's files
+    /// come in a few sizes (a list of each kind per namespace): a buffer a file of the same
+    /// kind was read into usually fits.
+    fn take(&self, size: u64) -> Vec<u8> {
         let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        p.pop().unwrap_or_default()
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let fits = (0..p.len())
+            .filter(|&i| p[i].len() >= size)
+            .min_by_key(|&i| p[i].len());
+        let pick = fits.or_else(|| (0..p.len()).max_by_key(|&i| p[i].len()));
+        pick.map(|i| p.swap_remove(i)).unwrap_or_default()
     }
 
     /// Keeps `buf` for a later file, unless enough are kept or it is much larger than files
@@ -276,8 +285,8 @@ impl Sink for Send<'_> {
         self.skipped.push(s);
     }
 
-    fn buffer(&mut self) -> Vec<u8> {
-        self.pool.take()
+    fn buffer(&mut self, size: u64) -> Vec<u8> {
+        self.pool.take(size)
     }
 }
 
@@ -331,8 +340,8 @@ impl Sink for Speculate<'_> {
         self.send.skip(s);
     }
 
-    fn buffer(&mut self) -> Vec<u8> {
-        self.send.buffer()
+    fn buffer(&mut self, size: u64) -> Vec<u8> {
+        self.send.buffer(size)
     }
 }
 
@@ -624,5 +633,33 @@ impl Opened {
         };
         finish_paths(prefix, &mut skipped);
         Ok((out, skipped))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_gives_the_shortest_buffer_that_fits() {
+        let pool = Pool::default();
+        assert!(pool.take(10).is_empty());
+        for len in [10, 1000, 100] {
+            pool.give(vec![1; len]);
+        }
+        // none is given back without room, or past the kept size
+        pool.give(Vec::new());
+        pool.give(Vec::with_capacity(KEPT_BUFFER + 1));
+        assert_eq!(pool.take(50).len(), 100);
+        assert_eq!(pool.take(100_000).len(), 1000, "none fits: the longest");
+        assert_eq!(pool.take(0).len(), 10);
+        assert!(pool.take(0).is_empty(), "the pool is empty");
+        for _ in 0..POOLED_BUFFERS + 3 {
+            pool.give(vec![0; 8]);
+        }
+        let kept = (0..POOLED_BUFFERS + 3)
+            .filter(|_| !pool.take(1).is_empty())
+            .count();
+        assert_eq!(kept, POOLED_BUFFERS);
     }
 }
