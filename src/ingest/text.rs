@@ -121,7 +121,11 @@ pub struct Source<'a> {
     /// The field name each line starts with (YAML `key:` or JSON `"key":`), found on the
     /// first [`Source::field`]: locating a field is then a comparison per line, not a
     /// trim, two formatted prefixes and a search.
-    keys: std::cell::OnceCell<Vec<Option<&'a str>>>,
+    ///
+    /// Kept as `(line, start, end)` byte ranges of the names, for the lines that start with
+    /// one, in line order: a field is looked for among the keyed lines of a span only, and
+    /// the JSON parser's list is taken as it is (no table as long as the file).
+    keys: std::cell::OnceCell<Vec<(u32, u32, u32)>>,
     /// Redacted excerpts by line text: the same line (`"type": "Ready",`) is cited by many
     /// objects of a file, and is redacted once. (`Loc::new` then shares equal excerpts of a
     /// file whoever makes them; this table, keyed by the borrowed line, saves the redaction.)
@@ -283,22 +287,41 @@ impl<'a> Source<'a> {
     /// Gives the field names lines start with, as a parser found them: for each line after
     /// `first`, `(line, start, end)` byte ranges of the name in it (other lines have none);
     /// lines up to `first` are looked at here. Ignored once names were looked up.
-    pub fn set_keys(&self, first: usize, found: &[(u32, u32, u32)]) {
+    pub fn set_keys(&self, first: usize, mut found: Vec<(u32, u32, u32)>) {
         if self.keys.get().is_some() {
             return;
         }
         let n = self.lines().len();
-        let mut keys: Vec<Option<&'a str>> = vec![None; n];
-        for (i, k) in keys.iter_mut().enumerate().take(first.saturating_add(1)) {
-            *k = field_key(field_text(self.lines()[i]));
-        }
-        for &(line, a, b) in found {
-            let line = line as usize;
-            if line > first && line < n {
-                keys[line] = self.lines()[line].get(a as usize..b as usize);
-            }
+        found.retain(|&(line, ..)| line as usize > first && (line as usize) < n);
+        let mut keys = self.scan_keys(first.saturating_add(1).min(n));
+        if keys.is_empty() {
+            keys = found;
+        } else {
+            keys.extend(found);
         }
         let _ = self.keys.set(keys);
+    }
+
+    /// The field names the lines before line `to` start with, found by looking at each.
+    fn scan_keys(&self, to: usize) -> Vec<(u32, u32, u32)> {
+        let lines = &self.lines()[..to];
+        let mut keys = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let Some(k) = field_key(field_text(l)) else {
+                continue;
+            };
+            let start = k.as_ptr() as usize - l.as_ptr() as usize;
+            // a file past 4 GiB lines or bytes is refused long before
+            let (Ok(i), Ok(a), Ok(b)) = (
+                u32::try_from(i),
+                u32::try_from(start),
+                u32::try_from(start + k.len()),
+            ) else {
+                break;
+            };
+            keys.push((i, a, b));
+        }
+        keys
     }
 
     /// First line index in `from..to` for which `pred` holds.
@@ -359,22 +382,25 @@ impl<'a> Source<'a> {
             });
             return self.loc(i.unwrap_or(fallback));
         }
-        let to = to.min(self.lines().len());
-        let keys = self.keys.get_or_init(|| {
-            self.lines()
-                .iter()
-                .map(|l| field_key(field_text(l)))
-                .collect()
-        });
-        let i = (from..to).find(|&i| match keys[i] {
-            Some(k) if k == key => {
-                let l = self.lines()[i];
-                needle.is_empty()
-                    || value_starts_with(l, k, needle)
-                    || field_text(l).contains(needle)
-            }
-            _ => false,
-        });
+        let lines = self.lines();
+        let keys = self.keys.get_or_init(|| self.scan_keys(lines.len()));
+        let at = keys.partition_point(|&(line, ..)| (line as usize) < from);
+        let i = keys[at..]
+            .iter()
+            .take_while(|&&(line, ..)| (line as usize) < to)
+            .find_map(|&(line, a, b)| {
+                // most names differ in length: told apart without reading the line
+                if (b - a) as usize != key.len() {
+                    return None;
+                }
+                let l = lines[line as usize];
+                let k = l.get(a as usize..b as usize)?;
+                let found = k == key
+                    && (needle.is_empty()
+                        || value_starts_with(l, k, needle)
+                        || field_text(l).contains(needle));
+                found.then_some(line as usize)
+            });
         self.loc(i.unwrap_or(fallback))
     }
 
@@ -684,7 +710,7 @@ mod tests {
         let Some(found) = found else {
             return true;
         };
-        given.set_keys(found.first_line as usize, &found.keys);
+        given.set_keys(found.first_line as usize, found.keys.clone());
         scanned.field(0, 0, "x", "", 0);
         // and the lines it crossed are the lines a split finds
         let split = Source::new(&path, &padded);

@@ -50,7 +50,7 @@ pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String
     let (parsed, keys) = Node::parse_limited_keyed(text, max);
     if let Some(k) = keys {
         src.set_lines(text, &k.breaks);
-        src.set_keys(k.first_line as usize, &k.keys);
+        src.set_keys(k.first_line as usize, k.keys);
     }
     let v = match parsed {
         Ok(v) => v,
