@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures credtrace end to end beside the floors the targets are stated against, in the
-# same run: `cat` of every file (directory input) and `gzip -dc` (.tar.gz input).
-# Usage: benches/floors.sh [SERVICES ...]   (default: 2000 10000)
+# same run: `cat` of every file (directory input) and `gzip -dc` (.tar.gz input). Each figure
+# is the best of ROUNDS runs (default 5), the commands taking turns; the peak RSS is that run's.
+# Usage: [ROUNDS=N] benches/floors.sh [SERVICES ...]   (default: 2000 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -9,15 +10,13 @@ cargo build --release --quiet --example synth
 bin=${CARGO_TARGET_DIR:-target}/release
 out=target/bench-data
 mkdir -p "$out"
-best() { # best of 3 wall-clock seconds, and the peak RSS in MB of that run
-  local best_t=999999 best_m=0
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$out/.t" "$@" > /dev/null 2>&1 || true
-    read -r t m < <(tail -n 1 "$out/.t")
-    if awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$((m / 1024)); fi
-  done
-  echo "$best_t $best_m"
+# One timed run: wall-clock seconds and peak RSS in MB.
+timed() {
+  /usr/bin/time -f "%e %M" -o "$out/.t" "$@" > /dev/null 2>&1 || true
+  read -r t m < <(tail -n 1 "$out/.t")
+  echo "$t $((m / 1024))"
 }
+ROUNDS=${ROUNDS:-5}
 printf '%-9s %-9s %-22s %-22s %-22s %-22s\n' services MB "cat floor (s)" "analyze dir (s, MB)" "gzip -dc floor (s)" "analyze tar.gz (s, MB)"
 for n in "${@:-2000 10000}"; do
   for s in $n; do
@@ -25,10 +24,19 @@ for n in "${@:-2000 10000}"; do
     [ -f "$dir/credtrace.yaml" ] || "$bin/examples/synth" --services "$s" --out "$dir" --broken 0.02 2>/dev/null
     [ -f "$dir.tar.gz" ] || tar -C "$out" -czf "$dir.tar.gz" "floor-$s"
     mb=$(du -sm "$dir" | cut -f1)
-    read -r cat_t _ < <(best sh -c "find '$dir' -type f -exec cat {} + > /dev/null")
-    read -r dir_t dir_m < <(best "$bin/credtrace" analyze "$dir" --format json --max-total-bytes 8G --max-entry-bytes 1G)
-    read -r gz_t _ < <(best sh -c "gzip -dc '$dir.tar.gz' > /dev/null")
-    read -r tgz_t tgz_m < <(best "$bin/credtrace" analyze "$dir.tar.gz" --format json --max-total-bytes 8G --max-entry-bytes 1G)
+    # the four commands take turns, ROUNDS times, and each keeps its best run: a slow spell
+    # of the machine then falls on all of them alike, not on one command's block of runs
+    cat_t=999999; dir_t=999999; gz_t=999999; tgz_t=999999; dir_m=0; tgz_m=0
+    for _ in $(seq "$ROUNDS"); do
+      read -r t _ < <(timed sh -c "find '$dir' -type f -exec cat {} + > /dev/null")
+      if awk "BEGIN{exit !($t < $cat_t)}"; then cat_t=$t; fi
+      read -r t m < <(timed "$bin/credtrace" analyze "$dir" --format json --max-total-bytes 8G --max-entry-bytes 1G)
+      if awk "BEGIN{exit !($t < $dir_t)}"; then dir_t=$t; dir_m=$m; fi
+      read -r t _ < <(timed sh -c "gzip -dc '$dir.tar.gz' > /dev/null")
+      if awk "BEGIN{exit !($t < $gz_t)}"; then gz_t=$t; fi
+      read -r t m < <(timed "$bin/credtrace" analyze "$dir.tar.gz" --format json --max-total-bytes 8G --max-entry-bytes 1G)
+      if awk "BEGIN{exit !($t < $tgz_t)}"; then tgz_t=$t; tgz_m=$m; fi
+    done
     printf '%-9s %-9s %-22s %-22s %-22s %-22s\n' "$s" "$mb" "$cat_t" "$dir_t, $dir_m" "$gz_t" "$tgz_t, $tgz_m"
     # every planted chain diagnosed, and nothing else, from the directory and the .tar.gz alike
     for input in "$dir" "$dir.tar.gz"; do
