@@ -118,13 +118,11 @@ pub struct Source<'a> {
     /// Lines that hold a secret value (a Secret's `data` on one line, a KV read printed as
     /// compact JSON): cited by number only, their text never becomes an excerpt.
     withheld: std::cell::RefCell<std::collections::BTreeSet<usize>>,
-    /// The field name each line starts with (YAML `key:` or JSON `"key":`), found on the
-    /// first [`Source::field`]: locating a field is then a comparison per line, not a
-    /// trim, two formatted prefixes and a search.
-    ///
-    /// Kept as `(line, start, end)` byte ranges of the names, for the lines that start with
-    /// one, in line order: a field is looked for among the keyed lines of a span only, and
-    /// the JSON parser's list is taken as it is (no table as long as the file).
+    /// The field names lines start with (YAML `key:` or JSON `"key":`), as `(line, start,
+    /// end)` byte ranges, for the lines that start with one, in line order: given by the JSON
+    /// parser ([`Source::set_keys`], its list taken as it is) or found on the first
+    /// [`Source::field`]. A field is then looked for among the keyed lines of a span only,
+    /// not by a trim, two formatted prefixes and a search per line.
     keys: std::cell::OnceCell<Vec<(u32, u32, u32)>>,
     /// Redacted excerpts by line text: the same line (`"type": "Ready",`) is cited by many
     /// objects of a file, and is redacted once. (`Loc::new` then shares equal excerpts of a
@@ -284,9 +282,9 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Gives the field names lines start with, as a parser found them: for each line after
-    /// `first`, `(line, start, end)` byte ranges of the name in it (other lines have none);
-    /// lines up to `first` are looked at here. Ignored once names were looked up.
+    /// Gives the field names lines start with, as a parser found them: for the lines after
+    /// `first` that start with one, in line order, `(line, start, end)` byte ranges of the
+    /// name in it; lines up to `first` are looked at here. Ignored once names were looked up.
     pub fn set_keys(&self, first: usize, mut found: Vec<(u32, u32, u32)>) {
         if self.keys.get().is_some() {
             return;
