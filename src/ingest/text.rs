@@ -825,7 +825,7 @@ mod tests {
 
     #[test]
     fn indexed_field_lookup_equals_a_scan() {
-        let text = "items:\n- name: a\n  - name: b\n    \"name\": \"c\",\n  \"na\\\"me\": x\n  key:name: y\n  \"key\": 1\n  name:\n   name : z\n  \"name\" : w\n  - - name: a2\n";
+        let text = "items:\n- name: a\n  - name: b\n    \"name\": \"c\",\n  \"na\\\"me\": x\n  key:name: y\n  \"key\": 1\n  name:\n   name : z\n  \"name\" : w\n  - - name: a2\n  lastTimeA: 1\n  lastTimeB: b\n  lastTime: c\n";
         let path: Arc<str> = Arc::from("x.yaml");
         let s = Source::new(&path, text);
         let scan = |from: usize, to: usize, key: &str, value: &str| {
@@ -840,7 +840,19 @@ mod tests {
             .unwrap_or(0)
         };
         for key in [
-            "name", "key", "na\\", "key:name", "\"name\"", "items", "nam", "",
+            "name",
+            "key",
+            "na\\",
+            "key:name",
+            "\"name\"",
+            "items",
+            "nam",
+            "",
+            // names of one length, alike but for their last byte
+            "lastTimeA",
+            "lastTimeB",
+            "lastTimeC",
+            "lastTime",
         ] {
             for value in ["", "a", "b", "c", "x", "y", "z", "w", "a2", "1"] {
                 for from in 0..s.lines().len() + 1 {
