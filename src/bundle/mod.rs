@@ -619,13 +619,22 @@ fn safe_member_path(raw: &Path) -> Result<String, &'static str> {
     Ok(joined)
 }
 
+/// What a member's buffer is given at once: its whole size up to this, more as bytes arrive.
+const FIRST_READ: usize = 1 << 20;
+
 /// Reads a member of `size` bytes (as its header says) into `data`, which may be a buffer
 /// an earlier member was read into: its bytes up to its length are initialised already, so
 /// only growth past it is zeroed (`read_to_end` zeroes its spare room on every call: a
-/// pass over every byte of the archive). The buffer grows as bytes arrive, never to a
-/// header's size before they do; it holds what was read, also on an error.
+/// pass over every byte of the archive). The buffer gets the header's size up to
+/// [`FIRST_READ`] at once, and grows past that only as bytes arrive; it holds what was
+/// read, also on an error.
 fn read_member(r: &mut impl Read, size: u64, data: &mut Vec<u8>) -> io::Result<()> {
     let size = usize::try_from(size).unwrap_or(usize::MAX);
+    let first = size.min(FIRST_READ);
+    if data.capacity() < first {
+        // a reused buffer too small: its bytes are stale, and growing it would copy them
+        *data = Vec::with_capacity(first);
+    }
     data.truncate(size);
     let mut filled = 0;
     let res = loop {
@@ -633,7 +642,7 @@ fn read_member(r: &mut impl Read, size: u64, data: &mut Vec<u8>) -> io::Result<(
             if filled >= size {
                 break Ok(());
             }
-            let grow = filled.max(1 << 16).min(size - filled);
+            let grow = filled.max(first).min(size - filled);
             data.resize(filled + grow, 0);
         }
         match r.read(&mut data[filled..]) {
@@ -921,11 +930,11 @@ mod tests {
         let mut data = b"earlier content".to_vec();
         assert!(read_member(&mut Failing(6), 100, &mut data).is_err());
         assert_eq!(data, b"zzzzzz");
-        // a header's size is not allocated before the bytes arrive
+        // a header's size is given at most FIRST_READ before the bytes arrive
         let mut data = Vec::new();
         read_member(&mut &b"tiny"[..], 1 << 40, &mut data).unwrap();
         assert_eq!(data, b"tiny");
-        assert!(data.capacity() <= 1 << 16);
+        assert!(data.capacity() <= FIRST_READ);
     }
 
     #[test]
