@@ -644,13 +644,14 @@ fn plan_external_secret(
         } else {
             Vec::new()
         };
+        // the sync's error says the secret is gone from Vault: the same for every path read
+        let gone = sync.detail.as_deref().is_some_and(|d| {
+            let d = d.to_ascii_lowercase();
+            d.contains("secret does not exist") || d.contains("deletionpolicy=delete")
+        });
         for req in access::requests(store, es) {
             let path = req.path.clone();
             let p_i = gr.node(ObjRef::new(Kind::VaultPath, None, &path), Presence::Present);
-            let gone = sync.detail.as_deref().is_some_and(|d| {
-                let d = d.to_ascii_lowercase();
-                d.contains("secret does not exist") || d.contains("deletionpolicy=delete")
-            });
             let status = match (&sync.failing, &sync.vault_error) {
                 (Some(true), _) if gone => {
                     EdgeStatus::Broken("the secret does not exist in Vault".into())

@@ -207,16 +207,19 @@ mod tests {
         assert_eq!(gr.edge_count(), items.len());
     }
 
+    /// Plans the nodes of path `kv/data/a` and its mount `kv`.
+    fn path_and_mount(plan: &mut Plan<'_>, presence: Presence) -> (Local, Local) {
+        let path = plan.node(ObjRef::new(Kind::VaultPath, None, "kv/data/a"), presence);
+        let mount = plan.node(ObjRef::new(Kind::VaultMount, None, "kv"), presence);
+        (path, mount)
+    }
+
     #[test]
     fn a_joined_pair_keeps_its_edge_and_takes_a_worse_status_only_when_asked() {
         let mut gr = empty();
         let hasher = gr.hasher.clone();
         let mut plan = Plan::new(&hasher);
-        let path = plan.node(
-            ObjRef::new(Kind::VaultPath, None, "kv/data/a"),
-            Presence::Present,
-        );
-        let mount = plan.node(ObjRef::new(Kind::VaultMount, None, "kv"), Presence::Present);
+        let (path, mount) = path_and_mount(&mut plan, Presence::Present);
         plan.edge(
             path,
             mount,
@@ -235,11 +238,7 @@ mod tests {
         assert_eq!(gr.edges().next().unwrap().edge.status, EdgeStatus::Ok);
 
         let mut plan = Plan::new(&hasher);
-        let path = plan.node(
-            ObjRef::new(Kind::VaultPath, None, "kv/data/a"),
-            Presence::Missing,
-        );
-        let mount = plan.node(ObjRef::new(Kind::VaultMount, None, "kv"), Presence::Missing);
+        let (path, mount) = path_and_mount(&mut plan, Presence::Missing);
         plan.edge(
             path,
             mount,

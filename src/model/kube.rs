@@ -237,6 +237,14 @@ impl CertInfo {
         }
     }
 
+    /// How reports name the issuer: `CN=...` when it has a common name, else the whole name.
+    pub fn issuer_label(&self) -> String {
+        match &self.issuer_cn {
+            Some(cn) => format!("CN={cn}"),
+            None => self.issuer.clone(),
+        }
+    }
+
     /// Issued by itself (a root), so clients use their own copy, not this one.
     pub fn self_signed(&self) -> bool {
         self.subject == self.issuer

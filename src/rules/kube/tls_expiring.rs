@@ -297,20 +297,14 @@ fn remediation(ctx: &Ctx, f: &mut Finding, s: &Secret, p: &Problem, managed_by: 
         f.remediation.push(format!(
             "re-issue {} with a start date in the past: check the clock of the issuing CA ({}) against `date -u`",
             c.label(),
-            c.issuer_cn
-                .as_deref()
-                .map(|n| format!("CN={n}"))
-                .unwrap_or_else(|| c.issuer.clone())
+            c.issuer_label()
         ));
     }
     if let Problem::IntermediateExpired(i) | Problem::IntermediateBeforeLeaf(i) = p {
         f.remediation.push(format!(
             "renew the issuing CA {} (issued by {}) or move the issuer to a CA that outlives the certificate, then re-issue it",
             i.label(),
-            i.issuer_cn
-                .as_deref()
-                .map(|c| format!("CN={c}"))
-                .unwrap_or_else(|| i.issuer.clone())
+            i.issuer_label()
         ));
     }
     let producers = snap.producers_of(ns_name, name);
