@@ -35,13 +35,11 @@ impl Rule for TargetConflict {
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
-        let mut groups: BTreeMap<(String, String), Vec<&ExternalSecret>> = BTreeMap::new();
+        // (namespace, target) -> writers, borrowed: a key per ExternalSecret on a fleet
+        let mut groups: BTreeMap<(&str, &str), Vec<&ExternalSecret>> = BTreeMap::new();
         for es in snap.external_secrets.iter().filter(|e| e.has_target()) {
             if let Some(ns) = &es.meta.namespace {
-                groups
-                    .entry((ns.clone(), es.target_name.clone()))
-                    .or_default()
-                    .push(es);
+                groups.entry((ns, &es.target_name)).or_default().push(es);
             }
         }
         for ((ns, target), ess) in groups {
@@ -74,7 +72,7 @@ impl Rule for TargetConflict {
                     format!("{} ExternalSecrets ({})", ess.len(), names.join(", "))
                 };
                 let mut f = sink.finding(
-                    ObjRef::new(Kind::Secret, Some(&ns), &target),
+                    ObjRef::new(Kind::Secret, Some(ns), target),
                     format!(
                         "{writers} write Secret {ns}/{target}{}",
                         if owners.len() > 1 {
@@ -108,11 +106,11 @@ impl Rule for TargetConflict {
                     .conditions
                     .iter()
                     .any(|c| c.reason.as_deref() == Some("SecretMissing"));
-                if snap.secret(&ns, &target).is_none()
-                    && (waiting || snap.coverage.is_collected(Kind::Secret, Some(&ns)))
+                if snap.secret(ns, target).is_none()
+                    && (waiting || snap.coverage.is_collected(Kind::Secret, Some(ns)))
                 {
                     let mut f = sink.finding(
-                        ObjRef::new(Kind::ExternalSecret, Some(&ns), &e.meta.name),
+                        ObjRef::new(Kind::ExternalSecret, Some(ns), &e.meta.name),
                         format!("ExternalSecret {ns}/{} merges into Secret {target}, which does not exist, so ESO never creates it", e.meta.name),
                     );
                     f.evidence.push(e.meta.loc.clone());

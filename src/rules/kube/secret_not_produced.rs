@@ -1,10 +1,11 @@
 //! CT-K8S-004 secret-not-produced.
 
 use crate::graph::derive::secret_failure;
+use crate::model::FastMap;
 use crate::model::{Kind, Loc, ObjRef, Presence};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub struct SecretNotProduced;
 pub static RULE: SecretNotProduced = SecretNotProduced;
@@ -102,8 +103,8 @@ fn check<'s>(snap: &'s crate::model::Snapshot, sink: &mut Sink) {
     }
     // the sync objects with a target, by namespace and by target name: the hints below
     // look at these instead of every object for every finding
-    let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_ns: FastMap<&str, Vec<usize>> = FastMap::default();
+    let mut by_target: FastMap<&str, Vec<usize>> = FastMap::default();
     if !refs.is_empty() {
         for (i, es) in snap.external_secrets.iter().enumerate() {
             if !es.has_target() {

@@ -2,10 +2,10 @@
 
 use crate::graph::derive::{is_eso_manager, last_write};
 use crate::model::time::{fmt_time, human};
+use crate::model::FastMap;
 use crate::model::{Kind, Loc, ObjRef, Secret, Time};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 use chrono::Duration;
-use std::collections::BTreeMap;
 
 pub struct SiblingOutlier;
 pub static RULE: SiblingOutlier = SiblingOutlier;
@@ -39,21 +39,44 @@ struct Member<'a> {
     loc: Loc,
 }
 
-fn family_key(s: &Secret, ctx: &Ctx) -> Vec<String> {
-    let ns = s.meta.namespace.clone().unwrap_or_default();
-    let mut keys = Vec::new();
-    for es in ctx.snap.producers_of(&ns, &s.meta.name) {
-        keys.push(format!("store:{ns}:{}:{}", es.store.kind, es.store.name));
+/// What a family's members share: the store their ExternalSecrets read from, or a name
+/// prefix or suffix (before the first or after the last `-`) with the Secret type. Borrowed
+/// from the snapshot: a string per Secret and family was most of this rule on a fleet.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Family<'s> {
+    /// (namespace, store kind, store name)
+    Store(&'s str, &'s str, &'s str),
+    /// (namespace, type, prefix)
+    Prefix(&'s str, &'s str, &'s str),
+    /// (namespace, type, suffix)
+    Suffix(&'s str, &'s str, &'s str),
+}
+
+impl Family<'_> {
+    /// The order families are looked at in: a Secret in several families is reported with
+    /// the first one's siblings.
+    fn order(&self) -> String {
+        match self {
+            Family::Store(ns, kind, name) => format!("store:{ns}:{kind}:{name}"),
+            Family::Prefix(ns, ty, p) => format!("prefix:{ns}:{ty}:{p}"),
+            Family::Suffix(ns, ty, p) => format!("suffix:{ns}:{ty}:{p}"),
+        }
     }
-    let ty = s.type_.clone().unwrap_or_default();
+}
+
+fn families_of<'s>(s: &'s Secret, ctx: &Ctx<'s>, out: &mut Vec<Family<'s>>) {
+    let ns = s.meta.namespace.as_deref().unwrap_or_default();
+    for es in ctx.snap.producers_of(ns, &s.meta.name) {
+        out.push(Family::Store(ns, &es.store.kind, &es.store.name));
+    }
+    let ty = s.type_.as_deref().unwrap_or_default();
     let name = &s.meta.name;
     if let Some((prefix, _)) = name.split_once('-') {
-        keys.push(format!("prefix:{ns}:{ty}:{prefix}"));
+        out.push(Family::Prefix(ns, ty, prefix));
     }
     if let Some((_, suffix)) = name.rsplit_once('-') {
-        keys.push(format!("suffix:{ns}:{ty}:{suffix}"));
+        out.push(Family::Suffix(ns, ty, suffix));
     }
-    keys
 }
 
 /// Written by the External Secrets Operator (an ExternalSecret targets it, or ESO labels or writes it).
@@ -77,7 +100,10 @@ impl Rule for SiblingOutlier {
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let cap = ctx.snap.captured_at;
-        let mut families: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+        let mut all: Vec<Member> = Vec::new();
+        // members by family, as positions in `all`
+        let mut by_family: FastMap<Family, Vec<usize>> = FastMap::default();
+        let mut keys = Vec::new();
         for s in &ctx.snap.secrets {
             // only Secrets something refreshes are expected to be young
             if !is_refreshed(s, ctx) {
@@ -86,23 +112,25 @@ impl Rule for SiblingOutlier {
             let Some((at, loc, _)) = last_write(s, cap) else {
                 continue;
             };
-            for k in family_key(s, ctx) {
-                families.entry(k).or_default().push(Member {
-                    secret: s,
-                    at,
-                    loc: loc.clone(),
-                });
+            keys.clear();
+            families_of(s, ctx, &mut keys);
+            for k in &keys {
+                by_family.entry(*k).or_default().push(all.len());
             }
+            all.push(Member { secret: s, at, loc });
         }
         if ctx.snap.secrets.is_empty() {
             sink.skip("no Secrets in the bundle");
             return;
         }
+        let mut families: Vec<(String, Vec<&Member>)> = by_family
+            .into_iter()
+            .filter(|(_, m)| m.len() >= 3)
+            .map(|(k, m)| (k.order(), m.into_iter().map(|i| &all[i]).collect()))
+            .collect();
+        families.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut reported: Vec<ObjRef> = Vec::new();
-        for members in families.values() {
-            if members.len() < 3 {
-                continue;
-            }
+        for (_, members) in &families {
             // the write times, newest first: a member's siblings are these less one
             // occurrence of its own, so the oldest sibling and the median age are read off
             // this list for each member (few members are outliers; only those sort siblings)
@@ -123,7 +151,7 @@ impl Rule for SiblingOutlier {
                     .iter()
                     .enumerate()
                     .filter(|(j, _)| *j != i)
-                    .map(|(_, s)| s)
+                    .map(|(_, s)| *s)
                     .collect();
                 // newest first, then by where they are written: stable under renaming
                 siblings.sort_by(|a, b| b.at.cmp(&a.at).then(a.loc.cmp(&b.loc)));
