@@ -151,9 +151,9 @@ pub(super) fn conditions<V: Json>(v: &V, path: &[&str], span: &Span) -> Vec<Cond
 /// Converts one object into facts. Returns the kind label used for the file report
 /// (`other:<Kind>` for kinds credtrace does not model).
 ///
-/// The kinds a fleet holds many of are read from any [`Json`] tree (JSON files give a
-/// borrowed [`super::json::Node`], YAML a `Value`); every other kind is read from a
-/// `serde_json::Value` by [`value_fact`].
+/// Objects are read from any [`Json`] tree (JSON files give a borrowed
+/// [`super::json::Node`], YAML a `Value`); the kinds a fleet holds few of are left to
+/// [`value_fact`].
 pub fn object_fact<V: Json>(v: &V, span: &Span) -> (String, Option<Fact>) {
     let kind = v.get("kind").and_then(V::as_str).unwrap_or_default();
     let api = v.get("apiVersion").and_then(V::as_str).unwrap_or_default();
@@ -181,14 +181,16 @@ pub fn object_fact<V: Json>(v: &V, span: &Span) -> (String, Option<Fact>) {
         "SecretStore" | "ClusterSecretStore" if api.starts_with("external-secrets.io/") => {
             Fact::SecretStore(Box::new(store(v, kind, span)))
         }
-        _ => return value_fact(&v.as_value(), kind, api, span),
+        _ => return value_fact(v, kind, api, span),
     };
     (kind.to_string(), Some(fact))
 }
 
-/// The kinds read from a `serde_json::Value` (`kind` and `apiVersion` already read from
-/// it): what [`object_fact`] does not read itself.
-pub fn value_fact(v: &Value, kind: &str, api: &str, span: &Span) -> (String, Option<Fact>) {
+/// The kinds [`object_fact`] does not read itself (`kind` and `apiVersion` already read),
+/// and the label of any other kind. Read from the tree as it is: copied into a
+/// `serde_json::Value` first, every object of a kind credtrace does not model (a fleet's
+/// Services) was copied whole for nothing.
+fn value_fact<V: Json>(v: &V, kind: &str, api: &str, span: &Span) -> (String, Option<Fact>) {
     let fact = match kind {
         "VaultDynamicSecret" if api.starts_with("generators.external-secrets.io/") => {
             let meta = meta(v, span);
