@@ -25,19 +25,19 @@ pub fn refusals(snap: &Snapshot) -> Result<Vec<Refusal<'_>>, String> {
     let mut out = Vec::new();
     let mut missing: Vec<String> = Vec::new();
     let mut evaluated = 0;
-    let mut roles_known: std::collections::HashMap<(&str, &str), Result<(), String>> =
-        std::collections::HashMap::new();
+    let mut roles_known: crate::model::FastMap<(&str, &str), Result<(), String>> =
+        Default::default();
     for es in &snap.external_secrets {
         let Some(store) = snap.store_for(es) else {
             continue;
         };
-        let Some((mount, role, _)) = access::store_role(snap, store) else {
+        let Some((mount, role, known_role)) = access::store_role(snap, store) else {
             continue;
         };
         // an ExternalSecret that syncs has nothing refused: count it evaluated when its role's
         // policies are known, without evaluating every request (fleets have thousands)
         if es_sync(snap, es).failing == Some(false) {
-            if let Some(role) = access::store_role(snap, store).and_then(|(_, _, r)| r) {
+            if let Some(role) = known_role {
                 let known = roles_known
                     .entry((role.mount.as_str(), role.name.as_str()))
                     .or_insert_with(|| access::token_policies(snap, role).map(|_| ()));
