@@ -97,6 +97,7 @@ fn finish(source: String, ingested: ingest::Ingested, opts: &Options) -> Analysi
     });
     // the rules read the snapshot: they run while the graph is built
     let (graph, findings, skipped_rules) = stage("graph and rules", || {
+        crate::graph::derive::prepare_sync_states(&snapshot);
         rules::run_with_graph(&snapshot, || Graph::build(&snapshot))
     });
     let (findings, suppressed, expired_suppressions) =

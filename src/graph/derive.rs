@@ -142,6 +142,17 @@ pub fn es_sync<'a>(snap: &'a Snapshot, es: &ExternalSecret) -> std::borrow::Cow<
     }
 }
 
+/// Works out every sync object's state at once, on all cores, before the graph and the
+/// rules ask for them: the first [`es_sync`] would otherwise work them out one by one while
+/// every other question about a sync waits for it.
+pub fn prepare_sync_states(snap: &Snapshot) {
+    use rayon::prelude::*;
+    let all = &snap.external_secrets;
+    snap.index
+        .sync
+        .get_or_init(|| all.par_iter().map(|e| compute_es_sync(snap, e)).collect());
+}
+
 /// The position of `item` in `all` when it is one of its elements (by address), without a scan.
 pub(crate) fn position_in<T>(all: &[T], item: &T) -> Option<usize> {
     (item as *const T as usize)
