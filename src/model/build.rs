@@ -602,7 +602,12 @@ impl Builder {
         };
         let cluster = self.manifest.as_ref().and_then(|m| m.1.clone());
 
-        let secrets = objects(self.secrets);
+        // out of their boxes, the large kinds at once (a copy of every object, and the
+        // memory it lands in faulted in)
+        let ((pods, secrets), (external_secrets, workloads)) = rayon::join(
+            || rayon::join(|| objects(self.pods), || objects(self.secrets)),
+            || rayon::join(|| objects(self.ess), || objects(self.workloads)),
+        );
 
         let events = self.events;
         // the same Event object seen in two dumps (JSON and YAML, or two captures) is kept once:
@@ -653,13 +658,13 @@ impl Builder {
             capture_source,
             capture_loc,
             cluster,
-            pods: objects(self.pods),
+            pods,
             secrets,
             service_accounts: objects(self.sas),
             namespaces: objects(self.namespaces),
-            workloads: objects(self.workloads),
+            workloads,
             events,
-            external_secrets: objects(self.ess),
+            external_secrets,
             stores: objects(self.stores),
             vault_connections: objects(self.connections),
             generators: self.generators,

@@ -566,69 +566,117 @@ impl Index {
         })
     }
 
+    /// Builds the tables; those that do not depend on each other are built at once.
     pub(crate) fn build(snap: &Snapshot) -> Index {
-        let mut ix = Index::default();
-        for (i, s) in snap.stores.iter().enumerate() {
-            let ns = if is_cluster_store(&s.kind) {
-                ""
-            } else {
-                s.meta.namespace.as_deref().unwrap_or("")
-            };
-            let by_kind = ix.stores.entry(s.kind.clone()).or_default();
-            // the first of two stores with one key wins, as a scan in snapshot order would
-            if by_kind.get(ns, &s.meta.name).is_none() {
-                by_kind.insert(ns, &s.meta.name, i);
-            }
-        }
+        let ((stores, secrets), ((ess, producers), (events, (sas, sas_cluster)))) = rayon::join(
+            || rayon::join(|| Index::stores(snap), || Index::secrets(snap)),
+            || {
+                rayon::join(
+                    || Index::sync_objects(snap),
+                    || rayon::join(|| Index::events(snap), || Index::service_accounts(snap)),
+                )
+            },
+        );
+        let mut ix = Index {
+            secrets,
+            ess,
+            producers,
+            events,
+            sas,
+            sas_cluster,
+            stores,
+            ..Index::default()
+        };
         ix.store_users = vec![Vec::new(); snap.stores.len()];
         for (i, e) in snap.external_secrets.iter().enumerate() {
             if let Some(at) = ix.store_of(e) {
                 ix.store_users[at].push(i);
             }
         }
-        for (i, s) in snap.secrets.iter().enumerate() {
-            if let Some(ns) = &s.meta.namespace {
-                ix.secrets.insert(ns, &s.meta.name, i);
+        ix
+    }
+
+    fn stores(snap: &Snapshot) -> FastMap<String, Map2<usize>> {
+        let mut stores: FastMap<String, Map2<usize>> = FastMap::default();
+        for (i, s) in snap.stores.iter().enumerate() {
+            let ns = if is_cluster_store(&s.kind) {
+                ""
+            } else {
+                s.meta.namespace.as_deref().unwrap_or("")
+            };
+            let by_kind = stores.entry(s.kind.clone()).or_default();
+            // the first of two stores with one key wins, as a scan in snapshot order would
+            if by_kind.get(ns, &s.meta.name).is_none() {
+                by_kind.insert(ns, &s.meta.name, i);
             }
         }
+        stores
+    }
+
+    fn secrets(snap: &Snapshot) -> Map2<usize> {
+        let mut secrets = Map2::default();
+        for (i, s) in snap.secrets.iter().enumerate() {
+            if let Some(ns) = &s.meta.namespace {
+                secrets.insert(ns, &s.meta.name, i);
+            }
+        }
+        secrets
+    }
+
+    /// Sync objects by kind, namespace and name, and the ones writing each target.
+    fn sync_objects(snap: &Snapshot) -> (FastMap<Kind, Map2<usize>>, Map2<Vec<usize>>) {
+        let mut ess: FastMap<Kind, Map2<usize>> = FastMap::default();
+        let mut producers: Map2<Vec<usize>> = Map2::default();
         for (i, e) in snap.external_secrets.iter().enumerate() {
             if let Some(ns) = &e.meta.namespace {
-                ix.ess
-                    .entry(e.kind())
-                    .or_default()
-                    .insert(ns, &e.meta.name, i);
+                ess.entry(e.kind()).or_default().insert(ns, &e.meta.name, i);
                 if e.has_target() {
-                    ix.producers.entry(ns, &e.target_name).push(i);
+                    producers.entry(ns, &e.target_name).push(i);
                 }
             }
         }
+        (ess, producers)
+    }
+
+    fn events(snap: &Snapshot) -> Vec<(String, FastMap<String, Vec<usize>>)> {
+        let mut events: Vec<(String, FastMap<String, Vec<usize>>)> = Vec::new();
         for (i, e) in snap.events.iter().enumerate() {
-            let at = match ix
-                .events
+            let at = match events
                 .iter()
                 .position(|(k, _)| k.eq_ignore_ascii_case(&e.object_kind))
             {
                 Some(at) => at,
                 None => {
-                    ix.events.push((e.object_kind.clone(), Default::default()));
-                    ix.events.len() - 1
+                    events.push((e.object_kind.clone(), Default::default()));
+                    events.len() - 1
                 }
             };
-            ix.events[at]
+            events[at]
                 .1
                 .entry(e.object_name.clone())
                 .or_default()
                 .push(i);
         }
+        events
+    }
+
+    fn service_accounts(
+        snap: &Snapshot,
+    ) -> (
+        Map2<()>,
+        std::collections::HashSet<String, foldhash::fast::RandomState>,
+    ) {
+        let mut sas = Map2::default();
+        let mut cluster = std::collections::HashSet::default();
         for s in &snap.service_accounts {
             match &s.meta.namespace {
-                Some(ns) => ix.sas.insert(ns, &s.meta.name, ()),
+                Some(ns) => sas.insert(ns, &s.meta.name, ()),
                 None => {
-                    ix.sas_cluster.insert(s.meta.name.clone());
+                    cluster.insert(s.meta.name.clone());
                 }
             }
         }
-        ix
+        (sas, cluster)
     }
 }
 
