@@ -704,7 +704,8 @@ mod tests {
             .filter(|c| *c == '\n')
             .collect::<String>()
             + body;
-        let (_, found) = crate::ingest::kube::json::Node::parse_limited_keyed(&padded, 128);
+        let arena = bumpalo::Bump::new();
+        let (_, found) = crate::ingest::kube::json::Node::parse_limited_keyed(&padded, 128, &arena);
         let Some(found) = found else {
             return true;
         };

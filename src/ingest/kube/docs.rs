@@ -9,6 +9,7 @@ use super::objects::{is_object, object_fact, Span};
 use crate::ingest::text::{indent_width, trim_indent, Source};
 use crate::ingest::Out;
 use crate::model::{Fact, Kind};
+use bumpalo::Bump;
 use serde_json::Value;
 
 // Nesting deeper than `limits.max_depth` is refused: for YAML by counting flow brackets
@@ -45,9 +46,33 @@ fn depth_ok(text: &str, max_depth: usize) -> bool {
 /// strings). A document serde_json refuses is also refused as too deep when its brackets
 /// nest past the limit, as it was when the brackets were counted before parsing.
 pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String> {
+    thread_local! {
+        /// The arena of the worker's last parse tree, emptied for the next: its memory is
+        /// taken again while it is still in the cache, not faulted in afresh.
+        static ARENA: std::cell::RefCell<Bump> = std::cell::RefCell::new(Bump::new());
+    }
+    ARENA.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut arena) => {
+            let doc = parse_json_in(src, text, out, &arena);
+            arena.reset();
+            // a huge file's arena is not kept for the next ones
+            if arena.allocated_bytes() > KEPT_ARENA {
+                *arena = Bump::new();
+            }
+            doc
+        }
+        // a parse within a parse (none today): an arena of its own
+        Err(_) => parse_json_in(src, text, out, &Bump::new()),
+    })
+}
+
+/// An arena at most this large is kept for the worker's next file.
+const KEPT_ARENA: usize = 64 << 20;
+
+fn parse_json_in(src: &Source, text: &str, out: &mut Out, arena: &Bump) -> Result<Doc, String> {
     let max = out.limits.max_depth;
     let too_deep = || format!("JSON nested deeper than {max} levels (--max-depth), not read");
-    let (parsed, keys) = Node::parse_limited_keyed(text, max);
+    let (parsed, keys) = Node::parse_limited_keyed(text, max, arena);
     if let Some(k) = keys {
         src.set_lines(text, &k.breaks);
         src.set_keys(k.first_line as usize, k.keys);

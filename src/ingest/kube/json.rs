@@ -4,8 +4,8 @@
 //! Fleet-sized bundles are mostly `kubectl get -o json` lists, and building a
 //! `serde_json::Value` for them (a `String` per key and value, an order-preserving map per
 //! object) cost more than everything else ingest does. [`Node`] keeps unescaped strings as
-//! slices of the text and objects as small vectors searched in order, so a list costs a
-//! few allocations per object instead of dozens. Its semantics follow `serde_json::Value`
+//! slices of the text and objects as small slices searched in order, all in an arena that
+//! is emptied at once, so a list costs no allocation of its own per object. Its semantics follow `serde_json::Value`
 //! exactly (a repeated key keeps its first position and its last value; numbers are
 //! `serde_json::Number`), so a reader gives the same facts from either; kinds read only
 //! from a `Value` get one through [`Json::to_value`].
@@ -14,6 +14,7 @@ mod fast;
 
 pub use fast::KeyLines;
 
+use bumpalo::Bump;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 use std::borrow::Cow;
@@ -84,28 +85,39 @@ impl Json for Value {
     }
 }
 
-/// A JSON value whose strings borrow from the text when they hold no escape.
+/// A JSON value whose strings borrow from the text when they hold no escape. Its
+/// containers and escaped strings live in an arena ([`Bump`]) the caller hands in, and go
+/// with it at once: allocated and freed one by one, and walked to be freed, they were a
+/// tenth of reading a fleet.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node<'a> {
     Null,
     Bool(bool),
     Number(Number),
-    String(Cow<'a, str>),
-    Array(Vec<Node<'a>>),
-    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+    String(&'a str),
+    Array(&'a [Node<'a>]),
+    Object(&'a [(&'a str, Node<'a>)]),
 }
 
 impl<'a> Node<'a> {
     /// Parses JSON text; errors are serde_json's (same messages and lines).
-    pub fn parse(text: &'a str) -> Result<Node<'a>, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn parse(text: &'a str, arena: &'a Bump) -> Result<Node<'a>, serde_json::Error> {
+        match Node::parse_serde(text, usize::MAX, arena) {
+            Ok(n) => Ok(n),
+            Err(ParseError::Json(e)) => Err(e),
+            Err(ParseError::TooDeep) => unreachable!("no depth limit"),
+        }
     }
 
     /// [`Node::parse`], refusing containers nested deeper than `max_depth` while parsing
     /// (no separate pass over the text to count brackets). Plain text is read by the fast
     /// parser; serde_json reads what it gives up on, and words the errors.
-    pub fn parse_limited(text: &'a str, max_depth: usize) -> Result<Node<'a>, ParseError> {
-        Node::parse_limited_keyed(text, max_depth).0
+    pub fn parse_limited(
+        text: &'a str,
+        max_depth: usize,
+        arena: &'a Bump,
+    ) -> Result<Node<'a>, ParseError> {
+        Node::parse_limited_keyed(text, max_depth, arena).0
     }
 
     /// [`Node::parse_limited`], with the field name each line starts with when the fast
@@ -113,16 +125,21 @@ impl<'a> Node<'a> {
     pub fn parse_limited_keyed(
         text: &'a str,
         max_depth: usize,
+        arena: &'a Bump,
     ) -> (Result<Node<'a>, ParseError>, Option<KeyLines>) {
-        match fast::parse_keyed(text, max_depth) {
+        match fast::parse_keyed(text, max_depth, arena) {
             Some((n, keys)) => (Ok(n), Some(keys)),
-            None => (Node::parse_serde(text, max_depth), None),
+            None => (Node::parse_serde(text, max_depth, arena), None),
         }
     }
 
     /// [`Node::parse_limited`] through serde_json alone.
-    fn parse_serde(text: &'a str, max_depth: usize) -> Result<Node<'a>, ParseError> {
-        let ctx = Ctx::new(max_depth);
+    fn parse_serde(
+        text: &'a str,
+        max_depth: usize,
+        arena: &'a Bump,
+    ) -> Result<Node<'a>, ParseError> {
+        let ctx = Ctx::new(max_depth, arena);
         let mut de = serde_json::Deserializer::from_str(text);
         let parsed = NodeSeed {
             ctx: &ctx,
@@ -154,7 +171,7 @@ impl Json for Node<'_> {
             // comparison call per member was a visible share of reading a fleet
             Node::Object(m) => m
                 .iter()
-                .find(|(k, _)| k.as_bytes().first() == key.as_bytes().first() && k == key)
+                .find(|(k, _)| k.as_bytes().first() == key.as_bytes().first() && *k == key)
                 .map(|(_, v)| v),
             _ => None,
         }
@@ -197,7 +214,7 @@ impl Json for Node<'_> {
     }
     fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
         match self {
-            Node::Object(m) => Some(m.iter().map(|(k, v)| (&**k, v))),
+            Node::Object(m) => Some(m.iter().map(|(k, v)| (*k, v))),
             _ => None,
         }
     }
@@ -219,30 +236,7 @@ impl Json for Node<'_> {
         }
     }
     fn into_value(self) -> Value {
-        match self {
-            Node::Null => Value::Null,
-            Node::Bool(b) => Value::Bool(b),
-            Node::Number(n) => Value::Number(n),
-            Node::String(s) => Value::String(s.into_owned()),
-            Node::Array(a) => Value::Array(a.into_iter().map(Node::into_value).collect()),
-            Node::Object(m) => Value::Object(
-                m.into_iter()
-                    .map(|(k, v)| (k.into_owned(), v.into_value()))
-                    .collect(),
-            ),
-        }
-    }
-}
-
-impl<'de> de::Deserialize<'de> for Node<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let ctx = Ctx::new(usize::MAX);
-        NodeSeed {
-            ctx: &ctx,
-            depth: 0,
-            workload_spec: false,
-        }
-        .deserialize(d)
+        self.to_value()
     }
 }
 
@@ -251,14 +245,16 @@ impl<'de> de::Deserialize<'de> for Node<'de> {
 struct Ctx<'de> {
     max_depth: usize,
     too_deep: std::cell::Cell<bool>,
-    members: std::cell::RefCell<Vec<(Cow<'de, str>, Node<'de>)>>,
+    arena: &'de Bump,
+    members: std::cell::RefCell<Vec<(&'de str, Node<'de>)>>,
     elements: std::cell::RefCell<Vec<Node<'de>>>,
 }
 
-impl Ctx<'_> {
-    fn new(max_depth: usize) -> Self {
+impl<'de> Ctx<'de> {
+    fn new(max_depth: usize, arena: &'de Bump) -> Self {
         Ctx {
             max_depth,
+            arena,
             too_deep: Default::default(),
             members: Default::default(),
             elements: Default::default(),
@@ -322,7 +318,7 @@ pub const WORKLOAD_KINDS: &[&str] = &[
 
 /// Whether a `kind` member's value names a workload.
 fn names_workload(v: &Node) -> bool {
-    matches!(v, Node::String(s) if WORKLOAD_KINDS.contains(&s.as_ref()))
+    matches!(v, Node::String(s) if WORKLOAD_KINDS.contains(s))
 }
 
 /// Objects with more members than this find a repeated key through a hash map.
@@ -347,13 +343,10 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
         Ok(Number::from_f64(v).map_or(Node::Null, Node::Number))
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Borrowed(v)))
+        Ok(Node::String(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(v.to_string())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(v)))
+        Ok(Node::String(self.ctx.arena.alloc_str(v)))
     }
     fn visit_none<E>(self) -> Result<Node<'de>, E> {
         Ok(Node::Null)
@@ -371,8 +364,9 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
             self.ctx.elements.borrow_mut().push(item);
         }
         let mut stack = self.ctx.elements.borrow_mut();
-        let v: Vec<Node<'de>> = stack.drain(base..).collect();
-        Ok(Node::Array(v))
+        Ok(Node::Array(
+            self.ctx.arena.alloc_slice_fill_iter(stack.drain(base..)),
+        ))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
         let inner = self.enter()?;
@@ -380,9 +374,9 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
         // a repeated key keeps its first place and takes the last value, as in `Value`
         let mut index: Option<std::collections::HashMap<String, usize>> = None;
         let mut workload = false;
-        while let Some(k) = map.next_key_seed(KeySeed)? {
+        while let Some(k) = map.next_key_seed(KeySeed(self.ctx.arena))? {
             let skipped =
-                SKIPPED_KEYS.contains(&&*k) || (self.workload_spec && TEMPLATE_KEYS.contains(&&*k));
+                SKIPPED_KEYS.contains(&k) || (self.workload_spec && TEMPLATE_KEYS.contains(&k));
             let v: Node<'de> = if skipped {
                 map.next_value::<de::IgnoredAny>()?;
                 Node::Null
@@ -400,7 +394,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
             let mut stack = self.ctx.members.borrow_mut();
             let m = &mut stack[base..];
             if let Some(ix) = &mut index {
-                match ix.get(&*k) {
+                match ix.get(k) {
                     Some(&i) => m[i].1 = v,
                     None => {
                         ix.insert(k.to_string(), m.len());
@@ -419,13 +413,14 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
             }
         }
         let mut stack = self.ctx.members.borrow_mut();
-        let m: Vec<(Cow<'de, str>, Node<'de>)> = stack.drain(base..).collect();
-        Ok(Node::Object(m))
+        Ok(Node::Object(
+            self.ctx.arena.alloc_slice_fill_iter(stack.drain(base..)),
+        ))
     }
 }
 
 /// Where each of an object's members is, by key: how a long object finds a repeated key.
-fn key_index(members: &[(Cow<str>, Node)]) -> std::collections::HashMap<String, usize> {
+fn key_index(members: &[(&str, Node)]) -> std::collections::HashMap<String, usize> {
     members
         .iter()
         .enumerate()
@@ -433,31 +428,26 @@ fn key_index(members: &[(Cow<str>, Node)]) -> std::collections::HashMap<String, 
         .collect()
 }
 
-/// An object key, borrowed when it holds no escape.
-struct KeySeed;
+/// An object key, borrowed when it holds no escape, else copied into the arena.
+struct KeySeed<'de>(&'de Bump);
 
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
+impl<'de> DeserializeSeed<'de> for KeySeed<'de> {
+    type Value = &'de str;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(KeyVisitor)
+        d.deserialize_str(self)
     }
 }
 
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Cow<'de, str>;
+impl<'de> Visitor<'de> for KeySeed<'de> {
+    type Value = &'de str;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a string key")
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
+        Ok(v)
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
+        Ok(self.0.alloc_str(v))
     }
 }
 
@@ -474,12 +464,14 @@ mod tests {
         ];
         for t in texts {
             let v: Value = serde_json::from_str(t).unwrap();
-            let n = Node::parse(t).unwrap();
+            let arena = Bump::new();
+            let n = Node::parse(t, &arena).unwrap();
             assert_eq!(n.to_value(), v, "{t}");
             assert_eq!(n.to_json_string(), v.to_string());
             assert_eq!(n.clone().into_value(), v);
         }
-        let n = Node::parse(r#"{"a":1,"b":{"c":"d"},"a":"last"}"#).unwrap();
+        let arena = Bump::new();
+        let n = Node::parse(r#"{"a":1,"b":{"c":"d"},"a":"last"}"#, &arena).unwrap();
         assert_eq!(n.get("a").and_then(Json::as_str), Some("last"));
         let keys: Vec<&str> = n.entries().unwrap().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "b"]);
@@ -493,29 +485,29 @@ mod tests {
         }
         t.push_str("\"end\":0}");
         let v: Value = serde_json::from_str(&t).unwrap();
-        assert_eq!(Node::parse(&t).unwrap().to_value(), v);
+        assert_eq!(Node::parse(&t, &Bump::new()).unwrap().to_value(), v);
     }
 
     #[test]
     fn depth_limit_while_parsing() {
         let deep = format!("{}{}", "[".repeat(5), "]".repeat(5));
-        assert!(Node::parse_limited(&deep, 5).is_ok());
+        assert!(Node::parse_limited(&deep, 5, &Bump::new()).is_ok());
         assert!(matches!(
-            Node::parse_limited(&deep, 4),
+            Node::parse_limited(&deep, 4, &Bump::new()),
             Err(ParseError::TooDeep)
         ));
         let obj = r#"{"a":{"b":[{"c":1}]},"s":"[[[[[[["}"#;
-        assert!(Node::parse_limited(obj, 4).is_ok());
+        assert!(Node::parse_limited(obj, 4, &Bump::new()).is_ok());
         assert!(matches!(
-            Node::parse_limited(obj, 3),
+            Node::parse_limited(obj, 3, &Bump::new()),
             Err(ParseError::TooDeep)
         ));
         assert!(matches!(
-            Node::parse_limited("{\"a\": [1,\n }", 9),
+            Node::parse_limited("{\"a\": [1,\n }", 9, &Bump::new()),
             Err(ParseError::Json(_))
         ));
         assert!(matches!(
-            Node::parse_limited("{} x", 9),
+            Node::parse_limited("{} x", 9, &Bump::new()),
             Err(ParseError::Json(_))
         ));
     }
@@ -524,7 +516,7 @@ mod tests {
     fn errors_are_serde_json_errors() {
         let bad = "{\n  \"a\": [1,\n  }";
         let e1 = serde_json::from_str::<Value>(bad).unwrap_err();
-        let e2 = Node::parse(bad).unwrap_err();
+        let e2 = Node::parse(bad, &Bump::new()).unwrap_err();
         assert_eq!(e1.to_string(), e2.to_string());
     }
 }

@@ -13,8 +13,8 @@
 //! check this on fixtures, on random and on corrupted text).
 
 use super::{key_index, names_workload, Node, LINEAR_KEYS, SKIPPED_KEYS, TEMPLATE_KEYS};
+use bumpalo::Bump;
 use serde_json::Number;
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Deepest nesting this parser handles; deeper text is left to serde_json, which has its own
@@ -29,18 +29,23 @@ type Parsed<T> = Result<T, GiveUp>;
 /// The tree of `text`, or `None` when serde_json must decide (see the module docs). Containers
 /// nested deeper than `max_depth` make it give up, never succeed.
 #[cfg(test)]
-pub(super) fn parse(text: &str, max_depth: usize) -> Option<Node<'_>> {
-    parse_keyed(text, max_depth).map(|(n, _)| n)
+pub(super) fn parse<'a>(text: &'a str, max_depth: usize, arena: &'a Bump) -> Option<Node<'a>> {
+    parse_keyed(text, max_depth, arena).map(|(n, _)| n)
 }
 
 /// [`parse`], with the field name each line starts with, found on the way.
-pub(super) fn parse_keyed(text: &str, max_depth: usize) -> Option<(Node<'_>, KeyLines)> {
+pub(super) fn parse_keyed<'a>(
+    text: &'a str,
+    max_depth: usize,
+    arena: &'a Bump,
+) -> Option<(Node<'a>, KeyLines)> {
     // lines and offsets are noted as 32-bit numbers
     if u32::try_from(text.len()).is_err() {
         return None;
     }
     let mut p = Parser {
         text,
+        arena,
         b: text.as_bytes(),
         i: 0,
         max_depth: max_depth.min(MAX_NESTING),
@@ -81,11 +86,13 @@ pub struct KeyLines {
 
 struct Parser<'a> {
     text: &'a str,
+    /// Where containers and escaped strings are put.
+    arena: &'a Bump,
     b: &'a [u8],
     i: usize,
     max_depth: usize,
     /// Members and elements of the open containers, moved out when a container closes.
-    members: Vec<(Cow<'a, str>, Node<'a>)>,
+    members: Vec<(&'a str, Node<'a>)>,
     elements: Vec<Node<'a>>,
     /// The line being read (0-based) and where it starts: newlines only occur between tokens.
     line: u32,
@@ -236,7 +243,7 @@ impl<'a> Parser<'a> {
         let base = self.members.len();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            return Ok(Node::Object(Vec::new()));
+            return Ok(Node::Object(&[]));
         }
         // a repeated key keeps its first place and takes the last value, as in serde_json;
         // `seen` has a bit per key shape, so a new key is rarely compared with the others
@@ -252,8 +259,8 @@ impl<'a> Parser<'a> {
             self.ws();
             self.eat(b':')?;
             self.ws();
-            let skipped = SKIPPED_KEYS.contains(&&*k)
-                || (depth == self.workload_spec && TEMPLATE_KEYS.contains(&&*k));
+            let skipped = SKIPPED_KEYS.contains(&k)
+                || (depth == self.workload_spec && TEMPLATE_KEYS.contains(&k));
             let v = if skipped {
                 self.skip(depth)?;
                 Node::Null
@@ -271,7 +278,7 @@ impl<'a> Parser<'a> {
             }
             let m = &mut self.members[base..];
             match &mut index {
-                Some(ix) => match ix.get(&*k) {
+                Some(ix) => match ix.get(k) {
                     Some(&i) => m[i].1 = v,
                     None => {
                         ix.insert(k.to_string(), m.len());
@@ -279,7 +286,7 @@ impl<'a> Parser<'a> {
                     }
                 },
                 None => {
-                    let bit = shape_bit(&k);
+                    let bit = shape_bit(k);
                     let repeat = if seen & bit == 0 {
                         None
                     } else {
@@ -297,8 +304,10 @@ impl<'a> Parser<'a> {
                 }
             }
             if !self.more(b'}')? {
-                let m: Vec<_> = self.members.drain(base..).collect();
-                return Ok(Node::Object(m));
+                let arena = self.arena;
+                return Ok(Node::Object(
+                    arena.alloc_slice_fill_iter(self.members.drain(base..)),
+                ));
             }
         }
     }
@@ -311,15 +320,17 @@ impl<'a> Parser<'a> {
         self.ws();
         if self.peek() == Some(b']') {
             self.i += 1;
-            return Ok(Node::Array(Vec::new()));
+            return Ok(Node::Array(&[]));
         }
         let base = self.elements.len();
         loop {
             let v = self.value(depth)?;
             self.elements.push(v);
             if !self.more(b']')? {
-                let v: Vec<_> = self.elements.drain(base..).collect();
-                return Ok(Node::Array(v));
+                let arena = self.arena;
+                return Ok(Node::Array(
+                    arena.alloc_slice_fill_iter(self.elements.drain(base..)),
+                ));
             }
         }
     }
@@ -389,7 +400,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A string at `"`: borrowed from the text unless it holds an escape.
-    fn string(&mut self) -> Parsed<Cow<'a, str>> {
+    fn string(&mut self) -> Parsed<&'a str> {
         let quote = self.i;
         let fresh = self.fresh == quote;
         self.i += 1;
@@ -411,13 +422,14 @@ impl<'a> Parser<'a> {
                         self.keys.keys.push((self.line, at(start), at(self.i)));
                     }
                     self.i += 1;
-                    return Ok(Cow::Borrowed(s));
+                    return Ok(s);
                 }
                 b'\\' => {
                     if fresh {
                         self.note_key(quote);
                     }
-                    return self.escaped(start).map(Cow::Owned);
+                    let arena = self.arena;
+                    return self.escaped(start).map(|s| &*arena.alloc_str(&s));
                 }
                 c if c < 0x20 => return Err(GiveUp),
                 _ => self.i += 1,
@@ -512,8 +524,8 @@ impl<'a> Parser<'a> {
         while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.peek() {
             self.i += 1;
         }
-        match serde_json::from_str::<Node>(&self.text[start..self.i]) {
-            Ok(n @ (Node::Number(_) | Node::Null)) => Ok(n),
+        match serde_json::from_str::<serde_json::Value>(&self.text[start..self.i]) {
+            Ok(serde_json::Value::Number(n)) => Ok(Node::Number(n)),
             _ => Err(GiveUp),
         }
     }
@@ -525,9 +537,18 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// An arena for a test's trees, kept until the tests end.
+    fn arena() -> &'static Bump {
+        Box::leak(Box::new(Bump::new()))
+    }
+
+    fn parse(text: &str, max_depth: usize) -> Option<Node<'_>> {
+        super::parse(text, max_depth, arena())
+    }
+
     /// The tree serde_json gives for `text` with the same depth limit, if any.
     fn oracle(text: &str, max_depth: usize) -> Option<Node<'_>> {
-        Node::parse_serde(text, max_depth).ok()
+        Node::parse_serde(text, max_depth, arena()).ok()
     }
 
     /// Whenever the fast parser answers, serde_json gives the same tree.
