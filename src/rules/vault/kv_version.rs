@@ -49,11 +49,8 @@ pub fn groups<'a>(ctx: &Ctx<'a>, want_missing: bool) -> Groups<'a> {
         let Some(store) = snap.store_for(es) else {
             continue;
         };
-        let si = snap
-            .stores
-            .iter()
-            .position(|s| std::ptr::eq(s, store))
-            .unwrap_or(0);
+        // the store's position by its address, not a scan of every store per ExternalSecret
+        let si = crate::graph::derive::position_in(&snap.stores, store).unwrap_or(0);
         for r in requests(store, es) {
             let Some(p) = mount_problem(snap, store, es, &r.path) else {
                 continue;
