@@ -334,21 +334,14 @@ mod tests {
 
     #[test]
     fn every_manifest_of_the_samples_and_fixtures_is_read_without_yaml() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut seen = 0;
-        let mut stack = vec![root.join("samples"), root.join("tests/fixtures")];
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.file_name().is_some_and(|n| n == "credtrace.yaml") {
-                    let text = std::fs::read_to_string(&p).unwrap();
-                    let said = plain(&text).unwrap_or_else(|| panic!("{}", p.display()));
-                    let v = by_yaml(&text).unwrap();
-                    assert_eq!(said, Said::of_value(&v), "{}", p.display());
-                    seen += 1;
-                }
+        for p in crate::ingest::repo_files(&["samples", "tests/fixtures"]) {
+            if p.file_name().is_some_and(|n| n == "credtrace.yaml") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let said = plain(&text).unwrap_or_else(|| panic!("{}", p.display()));
+                let v = by_yaml(&text).unwrap();
+                assert_eq!(said, Said::of_value(&v), "{}", p.display());
+                seen += 1;
             }
         }
         assert!(seen > 10, "{seen} manifests");

@@ -14,6 +14,27 @@ pub mod text;
 pub mod troubleshoot;
 pub mod vault;
 
+/// Every file under the repository's `dirs` (test data: samples, fixtures), in no order.
+#[cfg(test)]
+pub(crate) fn repo_files(dirs: &[&str]) -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack: Vec<_> = dirs.iter().map(|d| root.join(d)).collect();
+    let mut files = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for p in entries.flatten().map(|e| e.path()) {
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
 use crate::bundle::stream::Opened;
 use crate::bundle::{Bundle, BundleError, Entry, Limits, Skipped};
 use crate::model::{Fact, Kind};

@@ -665,27 +665,15 @@ mod tests {
 
     #[test]
     fn fixture_bundles_are_read_fast_and_the_same() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut read = 0;
-        let mut stack = vec![root.join("tests"), root.join("samples")];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
+        for p in crate::ingest::repo_files(&["tests", "samples"]) {
+            let Ok(text) = std::fs::read_to_string(&p) else {
                 continue;
             };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let Ok(text) = std::fs::read_to_string(&p) else {
-                    continue;
-                };
-                if let Some(want) = oracle(&text, 128) {
-                    let got = parse(&text, 128);
-                    assert_eq!(got, Some(want), "{}", p.display());
-                    read += 1;
-                }
+            if let Some(want) = oracle(&text, 128) {
+                let got = parse(&text, 128);
+                assert_eq!(got, Some(want), "{}", p.display());
+                read += 1;
             }
         }
         assert!(read > 10, "only {read} JSON fixtures found");
