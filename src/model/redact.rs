@@ -167,26 +167,34 @@ pub fn redact_tokens(text: &str) -> String {
     let in_word =
         |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'/' | b'=');
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    // only a word of 16 bytes or more can be a secret (see `looks_like_secret`); the text is
+    // copied once, and rebuilt only around the words that are
+    let mut out: Option<String> = None;
+    let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if !in_word(bytes[i]) {
+            i += 1;
+            continue;
+        }
         let start = i;
         while i < bytes.len() && in_word(bytes[i]) {
             i += 1;
         }
-        let word = &text[start..i];
-        if looks_like_secret(word) {
-            out.push_str("<redacted>");
-        } else {
-            out.push_str(word);
+        if i - start >= 16 && looks_like_secret(&text[start..i]) {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..start]);
+            o.push_str("<redacted>");
+            copied = i;
         }
-        let start = i;
-        while i < bytes.len() && !in_word(bytes[i]) {
-            i += 1;
-        }
-        out.push_str(&text[start..i]);
     }
-    out
+    match out {
+        None => text.to_string(),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            o
+        }
+    }
 }
 
 /// True for a word shaped like a credential: a Vault token, a JWT, or a long base64 run.
