@@ -67,7 +67,7 @@ pub fn parse_json(src: &Source, text: &str, out: &mut Out) -> Result<Doc, String
 }
 
 /// An arena at most this large is kept for the worker's next file.
-const KEPT_ARENA: usize = 64 << 20;
+const KEPT_ARENA: usize = 16 << 20;
 
 fn parse_json_in(src: &Source, text: &str, out: &mut Out, arena: &Bump) -> Result<Doc, String> {
     let max = out.limits.max_depth;
