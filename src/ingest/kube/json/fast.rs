@@ -73,7 +73,8 @@ pub(super) fn parse_keyed<'a>(
 /// Where the lines of a JSON text start with a field name (`"key": ...`), as
 /// [`crate::ingest::text::Source`] finds them: the line, and the name's byte range in it.
 /// Only lines after `first_line` (the line of the first token) are listed; the lines up to
-/// it may hold other text (comments before the document). With where the text's line
+/// it may hold other text (comments before the document). Lines inside a managed field's
+/// field set (`fieldsV1`) are left out: their names are never looked up. With where the text's line
 /// breaks are: every one lies between tokens, where the parser passes it anyway, so a
 /// separate search for them is saved.
 #[derive(Default)]
@@ -259,10 +260,16 @@ impl<'a> Parser<'a> {
             self.ws();
             self.eat(b':')?;
             self.ws();
-            let skipped = SKIPPED_KEYS.contains(&k)
-                || (depth == self.workload_spec && TEMPLATE_KEYS.contains(&k));
+            let field_set = SKIPPED_KEYS.contains(&k);
+            let skipped = field_set || (depth == self.workload_spec && TEMPLATE_KEYS.contains(&k));
             let v = if skipped {
+                let noted = self.keys.keys.len();
                 self.skip(depth)?;
+                if field_set {
+                    // a field set's names (`f:spec`, `k:{...}`, `.`) are never looked up, and
+                    // each set keys hundreds of lines: a lookup in its object would pass them
+                    self.keys.keys.truncate(noted);
+                }
                 Node::Null
             } else if workload && k == "spec" {
                 // the spec is the object one level down
