@@ -128,7 +128,10 @@ fn sync_condition(es: &ExternalSecret) -> Option<&Condition> {
 /// Rules and the graph ask this many times of each ExternalSecret: for those of the
 /// snapshot it is computed once for all and kept in the snapshot's index.
 /// It is borrowed from that cache (most callers read one field; a clone of every state
-/// for every question was most of the cost).
+/// for every question was most of the cost). The analysis fills the cache on all cores first
+/// ([`prepare_sync_states`]); filled here, on first use, it is filled on one: a parallel
+/// fill from inside a rayon job could run a stolen job that asks for a state, and wait on
+/// itself.
 pub fn es_sync<'a>(snap: &'a Snapshot, es: &ExternalSecret) -> std::borrow::Cow<'a, SyncState> {
     let all = &snap.external_secrets;
     match position_in(all, es) {

@@ -55,15 +55,17 @@ pub fn parse(path: &Arc<str>, data: &[u8]) -> (Vec<Fact>, FileReport, BTreeMap<S
     let mut out = Out::default();
     let mut cmds = BTreeMap::new();
     let mut skipped = None;
-    let fast = plain(&text);
-    let slow = fast.is_none().then(|| super::kube::docs::yaml_value(&text));
-    // always one of the two
-    let said = fast
-        .map(Ok)
-        .or_else(|| slow.as_ref().map(|r| r.as_ref().map(Said::of_value)));
+    // YAML's value, when the fast reader gives up: the manifest's strings borrow from it
+    let value;
+    let said = match plain(&text) {
+        Some(said) => Ok(said),
+        None => {
+            value = super::kube::docs::yaml_value(&text);
+            value.as_ref().map(Said::of_value)
+        }
+    };
     match said {
-        None => {}
-        Some(Ok(said)) => {
+        Ok(said) => {
             let captured_raw = said.captured_at.as_deref().unwrap_or("");
             let captured_at = parse_rfc3339(captured_raw);
             if !captured_raw.is_empty() && captured_at.is_none() {
@@ -90,10 +92,10 @@ pub fn parse(path: &Arc<str>, data: &[u8]) -> (Vec<Fact>, FileReport, BTreeMap<S
                 cmds.insert(file.trim_start_matches("./").to_string(), cmd.to_string());
             }
         }
-        Some(Err(super::kube::docs::YamlError::Syntax(e))) => {
+        Err(super::kube::docs::YamlError::Syntax(e)) => {
             skipped = Some(format!("invalid manifest: {e}"))
         }
-        Some(Err(super::kube::docs::YamlError::Expands)) => {
+        Err(super::kube::docs::YamlError::Expands) => {
             skipped = Some("invalid manifest: its aliases expand to too many values".into())
         }
     }
@@ -109,17 +111,10 @@ pub fn parse(path: &Arc<str>, data: &[u8]) -> (Vec<Fact>, FileReport, BTreeMap<S
     (out.facts, report, cmds)
 }
 
-/// A scalar of the manifest's plain form: a string, or a value YAML reads as something else
-/// (a number, a boolean, null).
-enum Scalar<'a> {
-    Str(Cow<'a, str>),
-    Other,
-}
-
 /// The manifest read without a YAML parser, when it has the form the collection script
 /// writes: top-level `key: value` lines, and `commands:` followed by a list of flat
 /// `key: value` items, with quoted or simple plain scalars. Anything else (another layout,
-/// escapes, anchors, flow collections, tabs, a repeated key) gives `None`, and YAML reads
+/// other escapes, anchors, flow collections, tabs, a repeated key) gives `None`, and YAML reads
 /// it. On a fleet the manifest has a command per file, and YAML read it in tens of
 /// milliseconds before any file could be parsed.
 fn plain(text: &str) -> Option<Said<'_>> {
@@ -183,10 +178,7 @@ fn plain(text: &str) -> Option<Said<'_>> {
             ("commands", "[]") => {}
             ("commands", _) | (_, "") => return None,
             (key, value) => {
-                let v = match scalar(value)? {
-                    Scalar::Str(s) => Some(s),
-                    Scalar::Other => None,
-                };
+                let v = scalar(value)?;
                 match key {
                     "captured_at" => said.captured_at = v,
                     "cluster" => said.cluster = v,
@@ -217,10 +209,7 @@ fn read_member<'a>(t: &'a str, item: &mut Item<'a>) -> Option<()> {
         return None;
     }
     item.0.push(key);
-    let v = match scalar(value)? {
-        Scalar::Str(s) => Some(s),
-        Scalar::Other => None,
-    };
+    let v = scalar(value)?;
     match key {
         "command" => item.1 = v,
         "output" => item.2 = v,
@@ -276,25 +265,26 @@ const KEYWORDS: &[&str] = &[
     "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
 ];
 
-/// A value the plain form allows: a quoted string without escapes, a plain string starting
-/// with a letter, `_`, `/` or `./` (of letters, digits, spaces and `_./:=+,-`), or a decimal
-/// integer. `None` for anything else.
-fn scalar(v: &str) -> Option<Scalar<'_>> {
+/// A value the plain form allows, as YAML reads it: `Some(Some(text))` for a string (quoted,
+/// with at most the escapes [`unescape`] undoes, or plain: starting with a letter, `_`, `/`
+/// or `./`, of letters, digits, spaces and `_./:=+,-`), `Some(None)` for a decimal integer,
+/// a boolean or null. `None` for anything else.
+fn scalar(v: &str) -> Option<Option<Cow<'_, str>>> {
     let printable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
     if let Some(inner) = v.strip_prefix('\'') {
         let inner = inner.strip_suffix('\'')?;
-        return (printable(inner) && !inner.contains('\'')).then(|| Scalar::Str(inner.into()));
+        return (printable(inner) && !inner.contains('\'')).then(|| Some(inner.into()));
     }
     if let Some(inner) = v.strip_prefix('"') {
         let inner = inner.strip_suffix('"')?;
         if !printable(inner) {
             return None;
         }
-        return unescape(inner).map(Scalar::Str);
+        return unescape(inner).map(Some);
     }
     let digits = v.strip_prefix('-').unwrap_or(v);
     if !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return (digits == "0" || !digits.starts_with('0')).then_some(Scalar::Other);
+        return (digits == "0" || !digits.starts_with('0')).then_some(None);
     }
     let b = v.as_bytes();
     let starts_ok = b
@@ -307,11 +297,7 @@ fn scalar(v: &str) -> Option<Scalar<'_>> {
     if !starts_ok || !chars_ok || v.ends_with([' ', ':']) || v.contains(": ") || v.contains(" #") {
         return None;
     }
-    Some(if KEYWORDS.contains(&v) {
-        Scalar::Other
-    } else {
-        Scalar::Str(v.into())
-    })
+    Some((!KEYWORDS.contains(&v)).then(|| v.into()))
 }
 
 #[cfg(test)]

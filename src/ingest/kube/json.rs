@@ -5,10 +5,10 @@
 //! `serde_json::Value` for them (a `String` per key and value, an order-preserving map per
 //! object) cost more than everything else ingest does. [`Node`] keeps unescaped strings as
 //! slices of the text and objects as small slices searched in order, all in an arena that
-//! is emptied at once, so a list costs no allocation of its own per object. Its semantics follow `serde_json::Value`
-//! exactly (a repeated key keeps its first position and its last value; numbers are
-//! `serde_json::Number`), so a reader gives the same facts from either; kinds read only
-//! from a `Value` get one through [`Json::to_value`].
+//! is emptied at once, so a list costs no allocation of its own per object. Its semantics
+//! follow `serde_json::Value` exactly (a repeated key keeps its first position and its last
+//! value; numbers are `serde_json::Number`), so a reader gives the same facts from either;
+//! kinds read only from a `Value` get one through [`Json::to_value`].
 
 mod fast;
 
@@ -101,6 +101,7 @@ pub enum Node<'a> {
 
 impl<'a> Node<'a> {
     /// Parses JSON text; errors are serde_json's (same messages and lines).
+    #[cfg(test)]
     pub fn parse(text: &'a str, arena: &'a Bump) -> Result<Node<'a>, serde_json::Error> {
         match Node::parse_serde(text, usize::MAX, arena) {
             Ok(n) => Ok(n),

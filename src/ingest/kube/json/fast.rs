@@ -74,9 +74,9 @@ pub(super) fn parse_keyed<'a>(
 /// [`crate::ingest::text::Source`] finds them: the line, and the name's byte range in it.
 /// Only lines after `first_line` (the line of the first token) are listed; the lines up to
 /// it may hold other text (comments before the document). Lines inside a managed field's
-/// field set (`fieldsV1`) are left out: their names are never looked up. With where the text's line
-/// breaks are: every one lies between tokens, where the parser passes it anyway, so a
-/// separate search for them is saved.
+/// field set (`fieldsV1`) are left out: their names are never looked up. With where the
+/// text's line breaks are: every one lies between tokens, where the parser passes it anyway,
+/// so a separate search for them is saved.
 #[derive(Default)]
 pub struct KeyLines {
     pub first_line: u32,
