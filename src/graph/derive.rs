@@ -30,8 +30,9 @@ pub fn last_write(s: &Secret, capture: Time) -> Option<(Time, Loc, WriteSource)>
             .managed_fields
             .iter()
             .filter(|f| is_eso_manager(&f.manager) == eso || !eso)
-            .filter_map(|f| f.time.map(|t| (t, f.loc.clone())))
+            .filter_map(|f| f.time.map(|t| (t, &f.loc)))
             .max_by_key(|(t, _)| *t)
+            .map(|(t, l)| (t, l.clone()))
     };
     if let Some((t, l)) = newest(true) {
         return Some((t, l, WriteSource::EsoManagedFields));
@@ -223,8 +224,9 @@ fn compute_es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
             if st.since.is_none() {
                 st.since = events
                     .iter()
-                    .filter_map(|e| e.first.map(|w| (w.resolve(capture), e.loc.clone())))
-                    .min_by_key(|(t, _)| *t);
+                    .filter_map(|e| e.first.map(|w| (w.resolve(capture), &e.loc)))
+                    .min_by_key(|(t, _)| *t)
+                    .map(|(t, l)| (t, l.clone()));
             }
         }
     }

@@ -35,24 +35,26 @@ impl Rule for SecretKeyMissing {
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
+        let unknown = Loc::default();
         for pod in &snap.pods {
             let Some(ns) = pod.meta.namespace.as_deref() else {
                 continue;
             };
-            let mut wanted: Vec<(String, String, Loc)> = Vec::new();
+            // borrowed: most pods want nothing missing, and their refs were copied for nothing
+            let mut wanted: Vec<(&str, &str, &Loc)> = Vec::new();
             for c in &pod.containers {
                 for r in c
                     .env_secret_refs
                     .iter()
                     .filter(|r| !r.optional && !r.key.is_empty())
                 {
-                    wanted.push((r.secret.clone(), r.key.clone(), r.loc.clone()));
+                    wanted.push((&r.secret, &r.key, &r.loc));
                 }
             }
             for v in &pod.volumes {
                 for s in v.secrets.iter().filter(|s| !s.optional) {
                     for k in &s.items {
-                        wanted.push((s.secret.clone(), k.clone(), s.loc.clone()));
+                        wanted.push((&s.secret, k, &s.loc));
                     }
                 }
             }
@@ -60,31 +62,26 @@ impl Rule for SecretKeyMissing {
             if let Some(f) = &failure {
                 if let (Some(s), Some(k)) = (&f.secret, &f.key) {
                     if !wanted.iter().any(|(ws, wk, _)| ws == s && wk == k) {
-                        wanted.push((
-                            s.clone(),
-                            k.clone(),
-                            f.evidence.first().cloned().unwrap_or_default(),
-                        ));
+                        wanted.push((s, k, f.evidence.first().unwrap_or(&unknown)));
                     }
                 }
             }
             for (secret, key, loc) in wanted {
-                let s = snap.secret(ns, &secret);
+                let s = snap.secret(ns, secret);
                 let in_secret = s
                     .filter(|s| !s.keys.is_empty())
-                    .map(|s| s.keys.contains(&key));
-                let producers = snap.producers_of(ns, &secret);
+                    .map(|s| s.keys.iter().any(|k| k == key));
+                let producers = snap.producers_of(ns, secret);
                 let produced = producers
                     .iter()
                     .find_map(|es| produced_keys(es).map(|k| (es, k)));
                 let kubelet = failure.as_ref().filter(|f| {
-                    f.key.as_deref() == Some(key.as_str())
-                        && f.secret.as_deref().is_none_or(|x| x == secret)
+                    f.key.as_deref() == Some(key) && f.secret.as_deref().is_none_or(|x| x == secret)
                 });
                 let missing_in_secret = in_secret == Some(false) || kubelet.is_some();
                 let missing_in_producer = produced
                     .as_ref()
-                    .is_some_and(|(_, keys)| !keys.contains(&key));
+                    .is_some_and(|(_, keys)| !keys.iter().any(|k| k == key));
                 if !missing_in_secret && !missing_in_producer {
                     continue;
                 }
@@ -98,7 +95,7 @@ impl Rule for SecretKeyMissing {
                     msg.push_str(", which kubelet cannot find");
                 }
                 if let Some((es, keys)) = &produced {
-                    if !keys.contains(&key) {
+                    if !keys.iter().any(|k| k == key) {
                         msg.push_str(&format!(
                             "; {} {} writes {}",
                             es.kind().as_str(),
@@ -111,8 +108,8 @@ impl Rule for SecretKeyMissing {
                         ));
                     }
                 }
-                let mut f = sink.finding(ObjRef::new(Kind::Secret, Some(ns), &secret), msg);
-                f.evidence.push(loc);
+                let mut f = sink.finding(ObjRef::new(Kind::Secret, Some(ns), secret), msg);
+                f.evidence.push(loc.clone());
                 if let Some(k) = kubelet {
                     f.evidence.extend(k.evidence.iter().cloned());
                     f.since = k.since;

@@ -59,7 +59,7 @@ fn check<'s>(snap: &'s crate::model::Snapshot, sink: &mut Sink) {
         let pod_name = pod.meta.name.as_str();
         let mut add = |name: Cow<'s, str>, evidence: &mut dyn Iterator<Item = Loc>| {
             // a Secret that is there is never reported: its readers are not kept (on a
-            // fleet, every reference of every Pod)
+            // fleet, every reference of every Pod), and their evidence is copied only here
             if snap.presence(Kind::Secret, Some(ns), &name) == Presence::Present {
                 return;
             }
@@ -70,19 +70,19 @@ fn check<'s>(snap: &'s crate::model::Snapshot, sink: &mut Sink) {
             e.1.extend(evidence);
         };
         for (s, l) in &pod.image_pull_secrets {
-            add(Cow::Borrowed(s), &mut std::iter::once(l.clone()));
+            add(Cow::Borrowed(s), &mut std::iter::once(l).cloned());
         }
         for c in &pod.containers {
             for r in c.env_secret_refs.iter().filter(|r| !r.optional) {
                 add(
                     Cow::Borrowed(&r.secret),
-                    &mut std::iter::once(r.loc.clone()),
+                    &mut std::iter::once(&r.loc).cloned(),
                 );
             }
             for r in c.env_from_secrets.iter().filter(|r| !r.optional) {
                 add(
                     Cow::Borrowed(&r.secret),
-                    &mut std::iter::once(r.loc.clone()),
+                    &mut std::iter::once(&r.loc).cloned(),
                 );
             }
         }
@@ -90,7 +90,7 @@ fn check<'s>(snap: &'s crate::model::Snapshot, sink: &mut Sink) {
             for s in v.secrets.iter().filter(|s| !s.optional) {
                 add(
                     Cow::Borrowed(&s.secret),
-                    &mut std::iter::once(s.loc.clone()),
+                    &mut std::iter::once(&s.loc).cloned(),
                 );
             }
         }
