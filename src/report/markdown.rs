@@ -150,6 +150,9 @@ pub fn render(a: &Analysis) -> String {
         code(&a.source),
         fmt_time(cap)
     );
+    if let Some(notice) = super::limit_notice(a) {
+        let _ = writeln!(o, "> **Partial:** {}\n", text(&notice));
+    }
 
     // summary
     let _ = writeln!(o, "## Summary\n");

@@ -44,3 +44,43 @@ pub fn render(a: &Analysis, format: Format, color: bool) -> String {
         Format::Sarif => sarif::render(a),
     }
 }
+
+/// The reading limits a report's files were skipped for, as their flags, in this order.
+const LIMIT_FLAGS: [&str; 3] = ["--max-total-bytes", "--max-entry-bytes", "--max-entries"];
+
+/// One sentence saying that part of the bundle was not read because of a reading limit, or
+/// `None` when nothing was. A fleet-sized bundle is over the default limits, and a report on
+/// the part that was read looks complete unless it says so before its diagnoses.
+pub fn limit_notice(a: &Analysis) -> Option<String> {
+    let mut flags: Vec<&str> = Vec::new();
+    let mut files = 0;
+    for reason in a.files.iter().filter_map(|f| f.skipped.as_deref()) {
+        let hit: Vec<&str> = LIMIT_FLAGS
+            .into_iter()
+            .filter(|f| reason.contains(f))
+            .collect();
+        if !hit.is_empty() {
+            files += 1;
+            flags.extend(hit);
+        }
+    }
+    if files == 0 {
+        return None;
+    }
+    let flags: Vec<&str> = LIMIT_FLAGS
+        .into_iter()
+        .filter(|f| flags.contains(f))
+        .collect();
+    let verb = if files == 1 { "was" } else { "were" };
+    let (over, it) = if flags.len() == 1 {
+        ("a reading limit", "it")
+    } else {
+        ("reading limits", "them")
+    };
+    Some(format!(
+        "{files} of {} files {verb} not read because of {over} ({}), so this covers only part of \
+         the bundle: raise {it} to read it all (`credtrace ingest` lists each file and why).",
+        a.files.len(),
+        flags.join(", "),
+    ))
+}

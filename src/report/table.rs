@@ -99,6 +99,9 @@ pub fn render(a: &Analysis, color: bool) -> String {
         warnings,
         fmt_time(snap.captured_at),
     );
+    if let Some(notice) = super::limit_notice(a) {
+        let _ = writeln!(o, "{} {notice}", p.yellow("PARTIAL:"));
+    }
     if a.diagnoses.is_empty() && a.findings.is_empty() {
         let _ = writeln!(
             o,

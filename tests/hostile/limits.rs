@@ -176,6 +176,32 @@ fn total_limit_for_directories() {
     assert_eq!(s.len(), 1);
     assert!(s[0].1.contains("--max-total-bytes"), "{s:?}");
     assert_eq!(read_files(&v).len(), 2);
+    // a report on part of the bundle says so under its first line, in text and Markdown
+    let analyze = |extra: &[&str]| {
+        let mut args = vec!["analyze", b.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        stdout(&run(&args, None))
+    };
+    let text = analyze(&["--max-total-bytes", "2K"]);
+    let second = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        second.starts_with(
+            "PARTIAL: 1 of 3 files was not read because of a reading limit \
+             (--max-total-bytes)"
+        ),
+        "{text}"
+    );
+    let md = analyze(&["--max-total-bytes", "2K", "--format", "markdown"]);
+    assert!(
+        md.contains("> **Partial:** 1 of 3 files was not read"),
+        "{md}"
+    );
+    // read whole, or skipped for another reason than a limit: no such line
+    assert!(!analyze(&[]).contains("PARTIAL"));
+    std::fs::write(b.join("b-big.txt"), [0xff, 0xfe, 0x00]).unwrap();
+    let s = skipped(&ingest_json(&b, &["--max-total-bytes", "2K"]).0);
+    assert!(s.len() == 1 && !s[0].1.contains("--max"), "{s:?}");
+    assert!(!analyze(&["--max-total-bytes", "2K"]).contains("PARTIAL"));
 }
 
 #[test]
