@@ -54,7 +54,10 @@ const LIMIT_FLAGS: [&str; 3] = ["--max-total-bytes", "--max-entry-bytes", "--max
 pub fn limit_notice(a: &Analysis) -> Option<String> {
     let mut flags: Vec<&str> = Vec::new();
     let mut files = 0;
+    // an archive's stream budget or the entry count stops reading: what follows is not listed
+    let mut stopped = false;
     for reason in a.files.iter().filter_map(|f| f.skipped.as_deref()) {
+        stopped |= reason.contains("what follows");
         let hit: Vec<&str> = LIMIT_FLAGS
             .into_iter()
             .filter(|f| reason.contains(f))
@@ -77,9 +80,16 @@ pub fn limit_notice(a: &Analysis) -> Option<String> {
     } else {
         ("reading limits", "them")
     };
+    let listed = if stopped { " listed" } else { "" };
+    let stop = if stopped {
+        " and reading stopped before the end of the bundle,"
+    } else {
+        ""
+    };
     Some(format!(
-        "{files} of {} files {verb} not read because of {over} ({}), so this covers only part of \
-         the bundle: raise {it} to read it all (`credtrace ingest` lists each file and why).",
+        "{files} of {} files{listed} {verb} not read{stop} because of {over} ({}), so this covers \
+         only part of the bundle: raise {it} to read it all (`credtrace ingest` lists each file \
+         and why).",
         a.files.len(),
         flags.join(", "),
     ))

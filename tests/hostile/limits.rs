@@ -78,6 +78,27 @@ fn stream_budget_stops_a_bomb_and_keeps_what_came_before() {
     );
     let read: Vec<String> = read_files(&v).into_iter().map(|(p, _)| p).collect();
     assert_eq!(read, ["a-pods.yaml"]);
+    // what follows the stop is not listed, and the report says reading stopped
+    let o = run(
+        &[
+            "analyze",
+            p.to_str().unwrap(),
+            "--max-entry-bytes",
+            "1M",
+            "--max-total-bytes",
+            "1M",
+        ],
+        None,
+    );
+    let second = stdout(&o).lines().nth(1).unwrap_or_default().to_string();
+    assert!(
+        second.starts_with(
+            "PARTIAL: 2 of 3 files listed were not read and reading stopped before \
+             the end of the bundle, because of reading limits (--max-total-bytes, \
+             --max-entry-bytes)"
+        ),
+        "{second}"
+    );
     // on stdin too, and bounded: the binary stops reading long before the end
     let o = run(
         &[
