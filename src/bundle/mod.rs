@@ -132,7 +132,7 @@ const STREAM_FACTOR: u64 = 8;
 fn over_stream(l: &Limits) -> String {
     format!(
         "stopped reading the archive: its uncompressed stream passed {} ({STREAM_FACTOR} x \
-         --max-total-bytes, skipped members included); what follows is not read",
+         --max-total-bytes, skipped members included); {STOPPED} is not read",
         human_bytes(stream_budget(l))
     )
 }
@@ -147,9 +147,27 @@ fn over_total(l: &Limits) -> String {
 fn over_count(l: &Limits) -> String {
     format!(
         "the bundle holds more than {} entries (--max-entries): stopped reading here, this \
-         entry and what follows are not read",
+         entry and {STOPPED} are not read",
         l.max_entries
     )
+}
+
+/// The words of a reason above that says reading stopped at the entry: the entries after
+/// it are not listed.
+const STOPPED: &str = "what follows";
+
+/// The flags of the size and count limits, as the reasons above name them.
+pub const LIMIT_FLAGS: [&str; 3] = ["--max-total-bytes", "--max-entry-bytes", "--max-entries"];
+
+/// The size and count limits a skipped entry's reason names (in [`LIMIT_FLAGS`] order),
+/// and whether reading stopped there: how a report tells that it covers only part of a
+/// bundle. Read here, beside the functions that word the reasons.
+pub fn limits_named(reason: &str) -> (Vec<&'static str>, bool) {
+    let flags = LIMIT_FLAGS
+        .into_iter()
+        .filter(|f| reason.contains(f))
+        .collect();
+    (flags, reason.contains(STOPPED))
 }
 
 /// What `source` is on disk, and its file name (the name hints at a capture time).
@@ -860,6 +878,25 @@ fn finish(b: &mut Bundle) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limits_a_reason_names() {
+        let l = Limits::default();
+        assert_eq!(
+            limits_named(&over_entry(Some(1), &l)),
+            (vec!["--max-entry-bytes"], false)
+        );
+        assert_eq!(
+            limits_named(&over_total(&l)),
+            (vec!["--max-total-bytes"], false)
+        );
+        assert_eq!(
+            limits_named(&over_stream(&l)),
+            (vec!["--max-total-bytes"], true)
+        );
+        assert_eq!(limits_named(&over_count(&l)), (vec!["--max-entries"], true));
+        assert_eq!(limits_named("empty file"), (vec![], false));
+    }
 
     fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());

@@ -45,34 +45,28 @@ pub fn render(a: &Analysis, format: Format, color: bool) -> String {
     }
 }
 
-/// The reading limits a report's files were skipped for, as their flags, in this order.
-const LIMIT_FLAGS: [&str; 3] = ["--max-total-bytes", "--max-entry-bytes", "--max-entries"];
-
 /// One sentence saying that part of the bundle was not read because of a reading limit, or
 /// `None` when nothing was. A fleet-sized bundle is over the default limits, and a report on
 /// the part that was read looks complete unless it says so before its diagnoses.
 pub fn limit_notice(a: &Analysis) -> Option<String> {
-    let mut flags: Vec<&str> = Vec::new();
+    let mut named: Vec<&str> = Vec::new();
     let mut files = 0;
     // an archive's stream budget or the entry count stops reading: what follows is not listed
     let mut stopped = false;
     for reason in a.files.iter().filter_map(|f| f.skipped.as_deref()) {
-        stopped |= reason.contains("what follows");
-        let hit: Vec<&str> = LIMIT_FLAGS
-            .into_iter()
-            .filter(|f| reason.contains(f))
-            .collect();
-        if !hit.is_empty() {
+        let (flags, stop) = crate::bundle::limits_named(reason);
+        stopped |= stop;
+        if !flags.is_empty() {
             files += 1;
-            flags.extend(hit);
+            named.extend(flags);
         }
     }
     if files == 0 {
         return None;
     }
-    let flags: Vec<&str> = LIMIT_FLAGS
+    let flags: Vec<&str> = crate::bundle::LIMIT_FLAGS
         .into_iter()
-        .filter(|f| flags.contains(f))
+        .filter(|f| named.contains(f))
         .collect();
     let verb = if files == 1 { "was" } else { "were" };
     let (over, it) = if flags.len() == 1 {
