@@ -324,8 +324,9 @@ impl<'a> Source<'a> {
 
     /// First line index in `from..to` for which `pred` holds.
     pub fn find(&self, from: usize, to: usize, pred: impl Fn(&str) -> bool) -> Option<usize> {
-        let to = to.min(self.lines().len());
-        (from..to).find(|&i| pred(self.lines()[i]))
+        let lines = self.lines();
+        let to = to.min(lines.len());
+        (from..to).find(|&i| pred(lines[i]))
     }
 
     /// The first line in `from..to` that contains `needle`: one search of the lines' text.

@@ -424,12 +424,13 @@ fn item_starts<V: Json>(
                 // the marker is ASCII: a line starts an item when that byte follows exactly
                 // `indent` bytes of indentation
                 let m = marker as u8;
-                let starts: Vec<usize> = (f..to)
-                    .filter(|&i| {
-                        let l = src.lines()[i].as_bytes();
-                        l.get(indent) == Some(&m)
-                            && indent_width(&src.lines()[i][..indent]) == indent
+                let starts: Vec<usize> = src.lines()[f..to]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| {
+                        l.as_bytes().get(indent) == Some(&m) && indent_width(&l[..indent]) == indent
                     })
+                    .map(|(i, _)| f + i)
                     .collect();
                 if starts.len() == items.len() {
                     return starts;
