@@ -79,7 +79,7 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
     if std::env::var_os("CREDTRACE_TIMINGS").is_none() {
         return f();
     }
-    let t = std::time::Instant::now();
+    let (t, cpu) = (std::time::Instant::now(), cpu_seconds());
     let out = f();
     // resident memory after the stage (Linux), to see what each stage keeps
     let rss = std::fs::read_to_string("/proc/self/statm")
@@ -87,8 +87,28 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map(|pages| format!(", {} MB resident", (pages * 4096) >> 20))
         .unwrap_or_default();
-    eprintln!("timing {name}: {:.3} s{rss}", t.elapsed().as_secs_f64());
+    // and the processor time of all threads in it: below the wall time times the cores, the
+    // stage left cores idle
+    let cpu = cpu_seconds()
+        .zip(cpu)
+        .map(|(after, before)| format!(", {:.2} s of processor time", after - before))
+        .unwrap_or_default();
+    eprintln!(
+        "timing {name}: {:.3} s{rss}{cpu}",
+        t.elapsed().as_secs_f64()
+    );
     out
+}
+
+/// User and system time of the process so far (Linux; in clock ticks of 10 ms).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // the fields after the command name, which is in parentheses and may hold spaces
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name
+    let utime: f64 = fields.nth(11)?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 fn finish(source: String, ingested: ingest::Ingested, opts: &Options) -> Analysis {
