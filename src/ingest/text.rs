@@ -32,9 +32,12 @@ pub fn decode_borrowed(data: &[u8]) -> (Cow<'_, str>, Option<String>) {
             .collect();
         (Cow::Owned(String::from_utf16_lossy(&units)), None)
     } else {
-        match std::str::from_utf8(data) {
+        // every byte of a bundle passes here: checked with vector instructions where the
+        // processor has them, and again by std only to word an error
+        match simdutf8::basic::from_utf8(data).map_err(|_| std::str::from_utf8(data)) {
             Ok(s) => (Cow::Borrowed(s), None),
-            Err(e) => (
+            Err(Ok(s)) => (Cow::Borrowed(s), None),
+            Err(Err(e)) => (
                 String::from_utf8_lossy(data),
                 Some(format!(
                     "invalid UTF-8 at byte {}, replaced",
