@@ -43,7 +43,10 @@ const KEY_FIRST: [bool; 256] = {
 
 /// Returns `line` with credential-like values replaced by `<redacted>`.
 pub fn redact_line(line: &str) -> String {
-    let line = line.trim();
+    // indentation (a cited JSON line has dozens of spaces) passed a byte at a time, not a
+    // character at a time by `trim`, which then finds nothing more to take there
+    let indent = line.bytes().take_while(|&b| b == b' ').count();
+    let line = line[indent..].trim();
     // a line of at most 240 bytes has at most 240 chars: counted only when longer
     let cut;
     let line = if line.len() > 240 && line.chars().count() > 240 {
