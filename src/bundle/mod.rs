@@ -595,21 +595,21 @@ fn read_file(p: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
     read_file_into(p, limits, &mut data).map(|()| data)
 }
 
-/// [`read_file`] into `data` (cleared first), so a worker reuses one buffer for its files.
+/// [`read_file`] into `data`, so a worker reuses one buffer for its files (what it held before
+/// is overwritten, never seen; on an error it is left empty).
 fn read_file_into(p: &Path, limits: &Limits, data: &mut Vec<u8>) -> Result<(), String> {
-    data.clear();
-    let read = std::fs::File::open(p).and_then(|f| {
-        // sized from the file's length (within the limit): grown by doubling instead, a large
-        // file was copied a dozen times, each a fresh allocation the kernel had to fault in
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        data.reserve(len.min(limits.max_entry_bytes) as usize + 1);
-        // the file may grow while it is read: never more than the limit
-        f.take(limits.max_entry_bytes + 1).read_to_end(data)
-    });
+    // the file may grow while it is read: never more than the limit. Read as an archive
+    // member is, into the reused buffer at its full size: `read_to_end` on a `Take` knows no
+    // size and reads 8 KiB, then 16 KiB and so on (four to five calls per file of a fleet)
+    let limit = limits.max_entry_bytes.saturating_add(1);
+    let read = std::fs::File::open(p).and_then(|f| read_member(&mut f.take(limit), limit, data));
     match read {
-        Ok(n) if n as u64 > limits.max_entry_bytes => Err(over_entry(None, limits)),
-        Ok(_) => Ok(()),
-        Err(e) => Err(format!("not readable: {e}")),
+        Ok(()) if data.len() as u64 > limits.max_entry_bytes => Err(over_entry(None, limits)),
+        Ok(()) => Ok(()),
+        Err(e) => {
+            data.clear();
+            Err(format!("not readable: {e}"))
+        }
     }
 }
 
@@ -972,6 +972,42 @@ mod tests {
         read_member(&mut &b"tiny"[..], 1 << 40, &mut data).unwrap();
         assert_eq!(data, b"tiny");
         assert!(data.capacity() <= FIRST_READ);
+    }
+
+    #[test]
+    fn files_are_read_whole_up_to_the_entry_limit() {
+        let dir = std::env::temp_dir().join(format!("credtrace-read-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let limits = Limits {
+            max_entry_bytes: 1000,
+            ..Limits::default()
+        };
+        // one reused buffer, as a worker has: content left from a longer file never shows
+        let mut data = vec![b'x'; 5000];
+        for (name, len, ok) in [
+            ("at-limit", 1000, true),
+            ("small", 3, true),
+            ("empty", 0, true),
+            ("over", 1001, false),
+            ("far-over", 300_000, false),
+            ("after", 999, true),
+        ] {
+            let p = dir.join(name);
+            let content: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            std::fs::write(&p, &content).unwrap();
+            let r = read_file_into(&p, &limits, &mut data);
+            if ok {
+                assert_eq!(r, Ok(()), "{name}");
+                assert_eq!(data, content, "{name}");
+            } else {
+                assert_eq!(r, Err(over_entry(None, &limits)), "{name}");
+                assert!(data.len() as u64 <= limits.max_entry_bytes + 1, "{name}");
+            }
+        }
+        let missing = read_file_into(&dir.join("missing"), &limits, &mut data);
+        assert!(missing.is_err_and(|e| e.starts_with("not readable:")));
+        assert!(data.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
