@@ -595,21 +595,24 @@ fn read_file(p: &Path, limits: &Limits) -> Result<Vec<u8>, String> {
     read_file_into(p, limits, &mut data).map(|()| data)
 }
 
-/// [`read_file`] into `data`, so a worker reuses one buffer for its files (what it held before
-/// is overwritten, never seen; on an error it is left empty).
+/// [`read_file`] into `data` (cleared first), so a worker reuses one buffer for its files.
 fn read_file_into(p: &Path, limits: &Limits, data: &mut Vec<u8>) -> Result<(), String> {
-    // the file may grow while it is read: never more than the limit. Read as an archive
-    // member is, into the reused buffer at its full size: `read_to_end` on a `Take` knows no
-    // size and reads 8 KiB, then 16 KiB and so on (four to five calls per file of a fleet)
-    let limit = limits.max_entry_bytes.saturating_add(1);
-    let read = std::fs::File::open(p).and_then(|f| read_member(&mut f.take(limit), limit, data));
+    data.clear();
+    let read = std::fs::File::open(p).and_then(|f| {
+        // sized from the file's length (within the limit): grown by doubling instead, a large
+        // file was copied a dozen times, each a fresh allocation the kernel had to fault in
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        data.reserve(len.min(limits.max_entry_bytes) as usize + 1);
+        // the file may grow while it is read: never more than the limit. (`read_to_end` on a
+        // `Take` knows no size and reads 8 KiB, then 16 KiB and so on, four to five calls per
+        // file of a fleet; but it never zeroes the buffer, and reading as archive members are
+        // read, in one call into a reused buffer, zeroed its growth and was slower)
+        f.take(limits.max_entry_bytes + 1).read_to_end(data)
+    });
     match read {
-        Ok(()) if data.len() as u64 > limits.max_entry_bytes => Err(over_entry(None, limits)),
-        Ok(()) => Ok(()),
-        Err(e) => {
-            data.clear();
-            Err(format!("not readable: {e}"))
-        }
+        Ok(n) if n as u64 > limits.max_entry_bytes => Err(over_entry(None, limits)),
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("not readable: {e}")),
     }
 }
 
