@@ -271,14 +271,26 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     fn ws_run(&mut self) {
         let mut crossed = false;
+        // the usual run in pretty-printed JSON, a line break and the next line's indentation,
+        // taken without going round the loop for each
+        if self.peek() == Some(b'\n') {
+            self.line_break();
+            crossed = true;
+            self.i += spaces(&self.b[self.i..]);
+            match self.peek() {
+                Some(b'"') => {
+                    self.fresh = self.i;
+                    return;
+                }
+                Some(c) if c > b' ' => return,
+                _ => {}
+            }
+        }
         while let Some(c) = self.peek() {
             match c {
                 b' ' => self.i += spaces(&self.b[self.i..]),
                 b'\n' => {
-                    self.keys.breaks.push(self.i as u32);
-                    self.i += 1;
-                    self.line += 1;
-                    self.line_start = self.i;
+                    self.line_break();
                     crossed = true;
                 }
                 b'\r' | b'\t' => self.i += 1,
@@ -290,6 +302,15 @@ impl<'a> Parser<'a> {
                 _ => return,
             }
         }
+    }
+
+    /// Passes the line break at `self.i`, noting it.
+    #[inline(always)]
+    fn line_break(&mut self) {
+        self.keys.breaks.push(self.i as u32);
+        self.i += 1;
+        self.line += 1;
+        self.line_start = self.i;
     }
 
     fn eat(&mut self, c: u8) -> Parsed<()> {
