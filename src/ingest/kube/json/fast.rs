@@ -107,37 +107,33 @@ struct Parser<'a> {
     workload_spec: usize,
 }
 
-/// How many spaces `b` starts with.
+/// How many bytes `b` starts with before the first that `stops` (the same bytes `block_stops`
+/// marks in a block of sixteen): all of them when none does.
 #[inline(always)]
-fn spaces(b: &[u8]) -> usize {
+fn run(b: &[u8], block_stops: impl Fn(&[u8]) -> u32, stops: impl Fn(u8) -> bool) -> usize {
     let mut i = 0;
-    // sixteen at a time; the first other byte of a block ends the run
+    // sixteen at a time; the first marked byte of a block ends the run
     while let Some(block) = b.get(i..i + 16) {
-        let others = scan::others(block, b' ');
-        if others != 0 {
-            return i + others.trailing_zeros() as usize;
+        let marked = block_stops(block);
+        if marked != 0 {
+            return i + marked.trailing_zeros() as usize;
         }
         i += 16;
     }
-    i + b[i..].iter().take_while(|&&c| c == b' ').count()
+    i + b[i..].iter().take_while(|&&c| !stops(c)).count()
+}
+
+/// How many spaces `b` starts with.
+#[inline(always)]
+fn spaces(b: &[u8]) -> usize {
+    run(b, |block| scan::others(block, b' '), |c| c != b' ')
 }
 
 /// How many bytes `b` starts with before the first that ends a plain string run (`"`, `\\`
 /// or a control character): all of them when there is none.
 #[inline(always)]
 fn plain(b: &[u8]) -> usize {
-    let mut i = 0;
-    while let Some(block) = b.get(i..i + 16) {
-        let special = scan::specials(block);
-        if special != 0 {
-            return i + special.trailing_zeros() as usize;
-        }
-        i += 16;
-    }
-    i + b[i..]
-        .iter()
-        .take_while(|&&c| c != b'"' && c != b'\\' && c >= 0x20)
-        .count()
+    run(b, scan::specials, |c| c == b'"' || c == b'\\' || c < 0x20)
 }
 
 /// Bit masks over a block of sixteen bytes (bit `k` for byte `k`): with SSE2 (part of every
