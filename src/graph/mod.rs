@@ -555,7 +555,7 @@ fn plan_external_secret(
     let ns = es.meta.namespace.as_deref();
     let es_i = gr.node(es.obj(), Presence::Present);
     let sync = es_sync(snap, es);
-    let secret = ns.and_then(|n| snap.secret(n, &es.target_name));
+    let secret = snap.target_of(es);
     let written = secret.and_then(|s| last_write(s, cap));
     let status = match sync.failing {
         Some(true) => EdgeStatus::Stale(format!(

@@ -374,6 +374,22 @@ impl Snapshot {
             .map(|&i| &self.secrets[i])
     }
 
+    /// The Secret a sync object writes (its target, in its own namespace), if the bundle
+    /// has it. Worked out once per sync object of this snapshot: the rules ask for it many
+    /// times, and each lookup by name misses the caches on a fleet.
+    pub fn target_of(&self, es: &ExternalSecret) -> Option<&Secret> {
+        let at = crate::graph::derive::position_in(&self.external_secrets, es)
+            .and_then(|i| self.index.es_target.get(i));
+        match at {
+            Some(at) => at.map(|i| &self.secrets[i]),
+            None => es
+                .meta
+                .namespace
+                .as_deref()
+                .and_then(|ns| self.secret(ns, &es.target_name)),
+        }
+    }
+
     /// A workload by kind, namespace and name. The workloads are kept sorted by that key
     /// (see [`Snapshot::build`]): a binary search, not a scan.
     pub fn workload(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Workload> {
@@ -407,7 +423,15 @@ impl Snapshot {
 
     /// The store a sync object refers to, resolving the kind as its controller does.
     pub fn store_for(&self, es: &ExternalSecret) -> Option<&SecretStore> {
-        self.index.store_of(es).map(|i| &self.stores[i])
+        // a sync object of this snapshot has its store worked out already (the rules ask for
+        // it many times per object, and each lookup hashes and compares names across a
+        // fleet-sized table no cache holds); any other is looked up
+        let at = crate::graph::derive::position_in(&self.external_secrets, es)
+            .and_then(|i| self.index.es_store.get(i));
+        match at {
+            Some(at) => at.map(|i| &self.stores[i]),
+            None => self.index.store_of(es).map(|i| &self.stores[i]),
+        }
     }
 
     /// The store a subject names (`kind`, namespace, name), by the index.
@@ -535,6 +559,10 @@ pub(crate) struct Index {
     stores: FastMap<String, Map2<usize>>,
     /// The sync objects of each store (by store position).
     store_users: Vec<Vec<usize>>,
+    /// Each sync object's store (by sync object position, a store position).
+    es_store: Vec<Option<usize>>,
+    /// Each sync object's target Secret (by sync object position, a Secret position).
+    es_target: Vec<Option<usize>>,
 }
 
 impl Index {
@@ -588,8 +616,19 @@ impl Index {
             ..Index::default()
         };
         ix.store_users = vec![Vec::new(); snap.stores.len()];
-        for (i, e) in snap.external_secrets.iter().enumerate() {
-            if let Some(at) = ix.store_of(e) {
+        ix.es_store = snap
+            .external_secrets
+            .iter()
+            .map(|e| ix.store_of(e))
+            .collect();
+        ix.es_target = (snap.external_secrets.iter())
+            .map(|e| {
+                let ns = e.meta.namespace.as_deref()?;
+                ix.secrets.get(ns, &e.target_name).copied()
+            })
+            .collect();
+        for (i, at) in ix.es_store.iter().enumerate() {
+            if let Some(at) = *at {
                 ix.store_users[at].push(i);
             }
         }

@@ -39,7 +39,7 @@ impl Rule for ImmutableTarget {
             let Some(ns) = es.meta.namespace.as_deref() else {
                 continue;
             };
-            let secret = snap.secret(ns, &es.target_name);
+            let secret = snap.target_of(es);
             let immutable = es.immutable || secret.is_some_and(|s| s.immutable);
             let refused = es.conditions.iter().find(|c| {
                 c.message

@@ -44,7 +44,7 @@ impl Rule for RefreshSlower {
             if es_sync(snap, es).failing == Some(true) {
                 continue; // a failing sync is its own finding
             }
-            let secret = snap.secret(ns, &es.target_name);
+            let secret = snap.target_of(es);
             let path = snap
                 .store_for(es)
                 .and_then(|s| vault_paths(s, es).into_iter().next())

@@ -55,7 +55,7 @@ impl Rule for StaleCredential {
             let Some(ns) = es.meta.namespace.as_deref() else {
                 continue;
             };
-            let Some(secret) = snap.secret(ns, &es.target_name) else {
+            let Some(secret) = snap.target_of(es) else {
                 continue;
             };
             let Some((written, wloc, source)) = last_write(secret, cap) else {
