@@ -133,9 +133,38 @@ impl<'m> Sink<'m> {
 pub struct Ctx<'a> {
     pub snap: &'a Snapshot,
     graph: Option<&'a Graph>,
+    /// The requests Vault's policies refuse ([`vault::support::refusals`]), which several
+    /// ACL rules read: worked out once for them all, on a fleet a pass over every sync
+    /// object's store, role and policies.
+    refusals: std::sync::OnceLock<Result<Vec<vault::support::Refusal<'a>>, String>>,
+    /// The sync objects grouped by the mount problem of a path they read, for the two
+    /// mount rules ([`vault::kv_version::groups`]): one pass for both.
+    mount_groups:
+        std::sync::OnceLock<(vault::kv_version::Groups<'a>, vault::kv_version::Groups<'a>)>,
 }
 
 impl<'a> Ctx<'a> {
+    /// The rules' view of `snap` (and of `graph`, for the rules that read it).
+    fn new(snap: &'a Snapshot, graph: Option<&'a Graph>) -> Ctx<'a> {
+        Ctx {
+            snap,
+            graph,
+            refusals: Default::default(),
+            mount_groups: Default::default(),
+        }
+    }
+
+    fn mount_groups(&self) -> &(vault::kv_version::Groups<'a>, vault::kv_version::Groups<'a>) {
+        self.mount_groups
+            .get_or_init(|| vault::kv_version::both_groups(self.snap))
+    }
+
+    /// Every request the role's policies refuse ([`vault::support::refusals`]).
+    pub fn refusals(&self) -> &Result<Vec<vault::support::Refusal<'a>>, String> {
+        self.refusals
+            .get_or_init(|| vault::support::refusals(self.snap))
+    }
+
     /// The dependency graph; only for a rule whose [`Rule::uses_graph`] is true.
     pub fn graph(&self) -> &'a Graph {
         self.graph
@@ -240,7 +269,7 @@ fn run_some(
     pick: impl Fn(&dyn Rule) -> bool + Sync,
 ) -> Vec<RuleOutput> {
     use rayon::prelude::*;
-    let ctx = Ctx { snap, graph };
+    let ctx = Ctx::new(snap, graph);
     registry()
         .into_par_iter()
         .enumerate()

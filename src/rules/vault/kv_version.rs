@@ -33,7 +33,7 @@ Set the store's `version` to the mount's (`kubectl patch secretstore NAME --type
 };
 
 /// (store index, mount) -> the ExternalSecrets and the problem.
-type Groups<'a> = BTreeMap<
+pub(crate) type Groups<'a> = BTreeMap<
     (usize, String),
     (
         Vec<&'a ExternalSecret>,
@@ -42,9 +42,21 @@ type Groups<'a> = BTreeMap<
     ),
 >;
 
-pub fn groups<'a>(ctx: &Ctx<'a>, want_missing: bool) -> Groups<'a> {
-    let snap = ctx.snap;
-    let mut out: Groups = BTreeMap::new();
+/// The sync objects that read a mount `vault secrets list` lacks (`want_missing`), or one of
+/// another KV version than their store says, grouped by store and mount.
+pub fn groups<'c, 'a>(ctx: &'c Ctx<'a>, want_missing: bool) -> &'c Groups<'a> {
+    let (missing, version) = ctx.mount_groups();
+    if want_missing {
+        missing
+    } else {
+        version
+    }
+}
+
+/// Both groupings of [`groups`], from one pass over the sync objects: (missing, version).
+pub(crate) fn both_groups(snap: &crate::model::Snapshot) -> (Groups<'_>, Groups<'_>) {
+    let mut missing: Groups = BTreeMap::new();
+    let mut version: Groups = BTreeMap::new();
     for es in &snap.external_secrets {
         let Some(store) = snap.store_for(es) else {
             continue;
@@ -55,13 +67,10 @@ pub fn groups<'a>(ctx: &Ctx<'a>, want_missing: bool) -> Groups<'a> {
             let Some(p) = mount_problem(snap, store, es, &r.path) else {
                 continue;
             };
-            let (mount, is_missing) = match &p {
-                MountProblem::Missing { mount } => (mount.clone(), true),
-                MountProblem::Version { mount, .. } => (mount.clone(), false),
+            let (mount, out) = match &p {
+                MountProblem::Missing { mount } => (mount.clone(), &mut missing),
+                MountProblem::Version { mount, .. } => (mount.clone(), &mut version),
             };
-            if is_missing != want_missing {
-                continue;
-            }
             let e = out
                 .entry((si, mount))
                 .or_insert_with(|| (Vec::new(), p, Vec::new()));
@@ -71,7 +80,7 @@ pub fn groups<'a>(ctx: &Ctx<'a>, want_missing: bool) -> Groups<'a> {
             e.2.push(r.loc.clone());
         }
     }
-    out
+    (missing, version)
 }
 
 pub fn patch(store: &SecretStore, field: &str, value: &str) -> String {
@@ -100,13 +109,13 @@ impl Rule for KvVersion {
             return;
         }
         for ((si, mount), (ess, problem, locs)) in groups(ctx, false) {
-            let store = &snap.stores[si];
+            let store = &snap.stores[*si];
             let MountProblem::Version {
                 store: sv,
                 mount_version: mv,
                 loc,
                 ..
-            } = &problem
+            } = problem
             else {
                 continue;
             };
@@ -122,7 +131,7 @@ impl Rule for KvVersion {
             if let Some(v) = &store.vault {
                 f.evidence.push(v.loc.clone());
             }
-            f.evidence.extend(locs);
+            f.evidence.extend(locs.iter().cloned());
             let tuned = audit_on(snap, &["create", "update"], &format!("sys/mounts/{mount}"));
             add_failures(snap, &mut f, &ess);
             if let Some(a) = tuned.last() {
@@ -151,7 +160,7 @@ impl Rule for KvVersion {
                     "or upgrade the mount to KV v2 (rewrites storage, check policies after): vault kv enable-versioning {mount}/"
                 ));
             }
-            for es in &ess {
+            for es in ess {
                 f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);

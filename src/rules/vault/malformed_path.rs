@@ -3,7 +3,7 @@
 use crate::acl::explain::{meant_pattern, Denial};
 use crate::acl::{lint_path, PathProblem};
 use crate::model::{Kind, ObjRef};
-use crate::rules::vault::support::{add_failures, names, refusals, Refusal};
+use crate::rules::vault::support::{add_failures, names, Refusal};
 use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct MalformedPath;
@@ -43,7 +43,7 @@ impl Rule for MalformedPath {
             sink.skip("no policy text (`vault policy read NAME`) in the bundle");
             return;
         }
-        let refused = refusals(snap).unwrap_or_default();
+        let refused: &[Refusal] = ctx.refusals().as_deref().unwrap_or_default();
         for policy in snap.vault.policies.values() {
             for rule in &policy.rules {
                 let problems: Vec<PathProblem> = lint_path(&rule.path);

@@ -52,7 +52,7 @@ impl Rule for MountMissing {
             .collect();
         kv.sort();
         for ((si, mount), (ess, _, locs)) in groups(ctx, true) {
-            let store = &snap.stores[si];
+            let store = &snap.stores[*si];
             let subject = ObjRef::new(Kind::VaultMount, None, &mount);
             let gone = audit_on(snap, &["delete"], &format!("sys/mounts/{mount}"));
             let mut msg = format!(
@@ -84,7 +84,7 @@ impl Rule for MountMissing {
             if let Some(v) = &store.vault {
                 f.evidence.push(v.loc.clone());
             }
-            f.evidence.extend(locs);
+            f.evidence.extend(locs.iter().cloned());
             if let Some(m) = snap.vault.mounts.values().find(|m| !m.auth) {
                 f.evidence.push(m.loc.clone());
             }
@@ -106,7 +106,7 @@ impl Rule for MountMissing {
                 "or enable the mount the store expects: vault secrets enable -path={mount} -version={} kv",
                 if store.vault.as_ref().is_some_and(|v| v.version.trim() == "v1") { 1 } else { 2 }
             ));
-            for es in &ess {
+            for es in ess {
                 f.remediation.push(resync_command(snap, es));
             }
             sink.report(f);

@@ -248,14 +248,14 @@ pub fn report_policy_groups(
     finish: impl Fn(&mut PolicyGroup),
 ) {
     let snap = ctx.snap;
-    let all = match refusals(snap) {
+    let all = match ctx.refusals() {
         Ok(r) => r,
         Err(missing) => {
-            sink.skip(missing);
+            sink.skip(missing.clone());
             return;
         }
     };
-    for mut g in policy_groups(snap, sink, &all, blame) {
+    for mut g in policy_groups(snap, sink, all, blame) {
         finish(&mut g);
         for es in &g.ess {
             g.finding.remediation.push(resync_command(snap, es));
