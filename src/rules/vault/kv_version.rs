@@ -119,12 +119,12 @@ impl Rule for KvVersion {
             else {
                 continue;
             };
-            let subject = ObjRef::new(Kind::VaultMount, None, &mount);
+            let subject = ObjRef::new(Kind::VaultMount, None, mount);
             let msg = format!(
                 "{} reads mount {mount} as KV v{sv} but the mount is KV v{mv}: it requests {} paths that do not exist there; {}",
                 store_name(store),
                 if *sv == 2 { "data/" } else { "unversioned" },
-                names(&ess)
+                names(ess)
             );
             let mut f = sink.finding(subject.clone(), msg);
             f.evidence.push(loc.clone());
@@ -133,7 +133,7 @@ impl Rule for KvVersion {
             }
             f.evidence.extend(locs.iter().cloned());
             let tuned = audit_on(snap, &["create", "update"], &format!("sys/mounts/{mount}"));
-            add_failures(snap, &mut f, &ess);
+            add_failures(snap, &mut f, ess);
             if let Some(a) = tuned.last() {
                 f.evidence.push(a.loc.clone());
                 if let Some(t) = a.time {

@@ -53,7 +53,7 @@ impl Rule for MountMissing {
         kv.sort();
         for ((si, mount), (ess, _, locs)) in groups(ctx, true) {
             let store = &snap.stores[*si];
-            let subject = ObjRef::new(Kind::VaultMount, None, &mount);
+            let subject = ObjRef::new(Kind::VaultMount, None, mount);
             let gone = audit_on(snap, &["delete"], &format!("sys/mounts/{mount}"));
             let mut msg = format!(
                 "{} reads from mount {mount}/, which `vault secrets list` does not have",
@@ -71,7 +71,7 @@ impl Rule for MountMissing {
                         .join(", ")
                 ));
             }
-            msg.push_str(&format!("; {}", names(&ess)));
+            msg.push_str(&format!("; {}", names(ess)));
             let mut f = sink.finding(subject.clone(), msg);
             if let Some(d) = gone.last() {
                 f.evidence.push(d.loc.clone());
@@ -88,7 +88,7 @@ impl Rule for MountMissing {
             if let Some(m) = snap.vault.mounts.values().find(|m| !m.auth) {
                 f.evidence.push(m.loc.clone());
             }
-            add_failures(snap, &mut f, &ess);
+            add_failures(snap, &mut f, ess);
             f.related.push(store_ref(store));
             if ess
                 .iter()
