@@ -486,7 +486,7 @@ impl<'a> Parser<'a> {
                         if self.peek() != Some(b'"') {
                             return Err(GiveUp);
                         }
-                        self.string()?;
+                        self.skipped_string()?;
                         self.ws();
                         self.eat(b':')?;
                         self.ws();
@@ -497,6 +497,7 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
+            b'"' => self.skipped_string(),
             _ => self.value(depth).map(drop),
         }
     }
@@ -520,32 +521,83 @@ impl<'a> Parser<'a> {
     /// line.
     #[inline(always)]
     fn string(&mut self) -> Parsed<&'a str> {
+        match self.string_start()? {
+            Ok(s) => Ok(s),
+            Err(start) => {
+                let arena = self.arena;
+                self.escaped(start).map(|s| &*arena.alloc_str(&s))
+            }
+        }
+    }
+
+    /// A string at `"` in a skipped value: checked as [`Parser::string`] checks it, but an
+    /// escaped one is not built (managed fields' field sets are full of escaped keys such as
+    /// `"k:{\"name\":\"app\"}"`, and each was copied out to be thrown away).
+    #[inline(always)]
+    fn skipped_string(&mut self) -> Parsed<()> {
+        match self.string_start()? {
+            Ok(_) => Ok(()),
+            Err(_) => self.escaped_skipped(),
+        }
+    }
+
+    /// Passes a string at `"` up to its closing quote or its first escape, noting the field
+    /// name a line starts with on the way: `Ok(s)` for a string without escapes (its closing
+    /// quote passed), `Err(start)` when `self.i` is at its first escape (its text begins at
+    /// `start`).
+    #[inline(always)]
+    fn string_start(&mut self) -> Parsed<Result<&'a str, usize>> {
         let quote = self.i;
         let fresh = self.fresh == quote;
         self.i += 1;
         let start = self.i;
         // sixteen bytes at a time, stopping on the byte that ends the run
         self.i += plain(&self.b[self.i..]);
+        match self.peek().ok_or(GiveUp)? {
+            b'"' => {
+                let s = &self.text[start..self.i];
+                if fresh && self.b.get(self.i + 1) == Some(&b':') {
+                    let at = |x: usize| (x - self.line_start) as u32;
+                    self.keys.keys.push((self.line, at(start), at(self.i)));
+                }
+                self.i += 1;
+                Ok(Ok(s))
+            }
+            b'\\' => {
+                if fresh {
+                    self.note_key(quote);
+                }
+                Ok(Err(start))
+            }
+            // a control character (the run stops at nothing else)
+            _ => Err(GiveUp),
+        }
+    }
+
+    /// The rest of a skipped string from its first escape (at `self.i`), checked as
+    /// [`Parser::escaped`] checks it.
+    #[cold]
+    #[inline(never)]
+    fn escaped_skipped(&mut self) -> Parsed<()> {
         loop {
+            self.i += plain(&self.b[self.i..]);
             match self.peek().ok_or(GiveUp)? {
                 b'"' => {
-                    let s = &self.text[start..self.i];
-                    if fresh && self.b.get(self.i + 1) == Some(&b':') {
-                        let at = |x: usize| (x - self.line_start) as u32;
-                        self.keys.keys.push((self.line, at(start), at(self.i)));
-                    }
                     self.i += 1;
-                    return Ok(s);
+                    return Ok(());
                 }
                 b'\\' => {
-                    if fresh {
-                        self.note_key(quote);
+                    let c = *self.b.get(self.i + 1).ok_or(GiveUp)?;
+                    self.i += 2;
+                    match c {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            self.unicode()?;
+                        }
+                        _ => return Err(GiveUp),
                     }
-                    let arena = self.arena;
-                    return self.escaped(start).map(|s| &*arena.alloc_str(&s));
                 }
-                c if c < 0x20 => return Err(GiveUp),
-                _ => self.i += 1,
+                _ => return Err(GiveUp),
             }
         }
     }
@@ -557,12 +609,7 @@ impl<'a> Parser<'a> {
         let mut out = String::from(&self.text[start..self.i]);
         loop {
             let run = self.i;
-            while let Some(c) = self.peek() {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
+            self.i += plain(&self.b[self.i..]);
             out.push_str(&self.text[run..self.i]);
             match self.peek().ok_or(GiveUp)? {
                 b'"' => {
@@ -788,9 +835,17 @@ mod tests {
             "[] x",
             "tru",
             "{\"fieldsV1\": {\"f:a\": [1,}}",
+            // a skipped string is checked as a read one is
+            "{\"fieldsV1\": {\"k:{\\x\": {}}}",
+            "{\"fieldsV1\": [\"\\ud800\"]}",
+            "{\"fieldsV1\": {\"a\": \"\\\"tab\there\"}}",
         ] {
             assert!(parse(t, 128).is_none(), "{t:?}");
         }
+        // and a well-formed one is passed
+        let escaped_keys = r#"{"fieldsV1": {"k:{\"name\":\"app\"}": {"\u00e9\n": {}}}, "a": 1}"#;
+        assert!(parse(escaped_keys, 128).is_some());
+        assert!(agrees(escaped_keys, 128));
     }
 
     #[test]
