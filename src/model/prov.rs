@@ -32,7 +32,7 @@ impl Loc {
         Loc {
             path: path.clone(),
             line: 0,
-            excerpt: Arc::from(""),
+            excerpt: empty(),
         }
     }
 
@@ -53,11 +53,22 @@ impl Loc {
 impl Default for Loc {
     fn default() -> Self {
         Loc {
-            path: Arc::from(""),
+            path: empty(),
             line: 0,
-            excerpt: Arc::from(""),
+            excerpt: empty(),
         }
     }
+}
+
+thread_local! {
+    /// The empty text, shared: every fact starts with unknown locations (`Default`), which
+    /// were two allocations each, a few per object on a fleet.
+    static EMPTY: Arc<str> = Arc::from("");
+}
+
+/// An empty path or excerpt, without an allocation of its own.
+fn empty() -> Arc<str> {
+    EMPTY.with(Arc::clone)
 }
 
 thread_local! {
