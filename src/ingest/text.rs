@@ -454,13 +454,20 @@ fn value_starts_with(line: &str, k: &str, needle: &str) -> bool {
 /// The longest prefix of `value` that appears verbatim in both JSON and YAML renderings
 /// (stops before characters that would be escaped or folded), at most 60 bytes.
 pub fn searchable(value: &str) -> &str {
-    let mut end = 0;
-    for (i, c) in value.char_indices() {
-        if matches!(c, '\n' | '\t' | '"' | '\\' | '\'') || i >= 60 {
-            break;
-        }
-        end = i + c.len_utf8();
-    }
+    // the characters that stop it are ASCII, so a byte search finds them; past 60 bytes the
+    // character that straddles the limit is kept whole (as a search by characters does)
+    const LIMIT: usize = 60;
+    let b = value.as_bytes();
+    let stop = b[..b.len().min(LIMIT)]
+        .iter()
+        .position(|&c| matches!(c, b'\n' | b'\t' | b'"' | b'\\' | b'\''));
+    let end = match stop {
+        Some(i) => i,
+        None if b.len() <= LIMIT => b.len(),
+        None => (LIMIT..=b.len())
+            .find(|&i| value.is_char_boundary(i))
+            .unwrap_or(b.len()),
+    };
     value[..end].trim_end()
 }
 
@@ -695,6 +702,29 @@ pub fn kube_kind(resource: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// [`searchable`] as it was first written, a character at a time.
+    fn searchable_by_chars(value: &str) -> &str {
+        let mut end = 0;
+        for (i, c) in value.char_indices() {
+            if matches!(c, '\n' | '\t' | '"' | '\\' | '\'') || i >= 60 {
+                break;
+            }
+            end = i + c.len_utf8();
+        }
+        value[..end].trim_end()
+    }
+
+    proptest! {
+        #[test]
+        fn searchable_is_what_a_scan_by_characters_finds(
+            head in "[a-z é€\u{1F600}]{0,70}",
+            tail in "[a-z \"\\\\'\n\té€\u{1F600}]{0,20}",
+        ) {
+            let v = format!("{head}{tail}");
+            prop_assert_eq!(searchable(&v), searchable_by_chars(&v));
+        }
+    }
 
     /// The field names the JSON parser gives a source are the ones a line scan finds.
     fn parser_keys_agree(text: &str) -> bool {
