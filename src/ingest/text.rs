@@ -110,12 +110,66 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// A source's lines as they are held (see [`Source::view`]).
+enum Lines<'s, 'a> {
+    /// The lines, and the text they are slices of.
+    Split(&'s [&'a str], &'a str),
+    /// The text's line break offsets, and the text.
+    Breaks(&'s [u32], &'a str),
+}
+
+impl<'a> Lines<'_, 'a> {
+    /// The text.
+    fn text(&self) -> &'a str {
+        match *self {
+            Lines::Split(_, text) | Lines::Breaks(_, text) => text,
+        }
+    }
+
+    /// Where line `i` starts in the text.
+    #[inline]
+    fn start(&self, i: usize) -> Option<usize> {
+        match *self {
+            Lines::Split(l, text) => Some(l.get(i)?.as_ptr() as usize - text.as_ptr() as usize),
+            Lines::Breaks(_, _) if i == 0 => Some(0),
+            Lines::Breaks(b, _) => Some(*b.get(i - 1)? as usize + 1),
+        }
+    }
+
+    /// Line `i`, as [`lines_at`] cuts it.
+    #[inline]
+    fn get(&self, i: usize) -> Option<&'a str> {
+        match *self {
+            Lines::Split(l, _) => l.get(i).copied(),
+            Lines::Breaks(b, text) => {
+                let start = match i {
+                    0 => 0,
+                    _ => *b.get(i - 1)? as usize + 1,
+                };
+                match b.get(i) {
+                    // a `\r` before the break is not the line's
+                    Some(&end) => {
+                        let line = &text[start..end as usize];
+                        Some(line.strip_suffix('\r').unwrap_or(line))
+                    }
+                    None if start < text.len() => Some(&text[start..]),
+                    None => None,
+                }
+            }
+        }
+    }
+}
+
 /// A file's lines, with helpers to cite them.
 pub struct Source<'a> {
     pub path: Arc<str>,
-    /// The lines (see [`Source::lines`]): split on first use, or given by the JSON parser,
-    /// which crosses every line break anyway ([`Source::set_lines`]).
+    /// The lines (see [`Source::lines`]), split on first use.
     lines: std::cell::OnceCell<Vec<&'a str>>,
+    /// Where the text's line breaks are, when the JSON parser found them (it crosses every
+    /// one anyway, [`Source::set_lines`]): a line is then cut from the text when it is asked
+    /// for ([`Source::line`]), and the list of lines is not built unless something needs
+    /// all of it (a fleet's files have millions of lines, few of them cited).
+    breaks: std::cell::OnceCell<Vec<u32>>,
     /// The text the lines are slices of: a search over many lines is one search of it.
     text: &'a str,
     /// Lines that hold a secret value (a Secret's `data` on one line, a KV read printed as
@@ -205,6 +259,7 @@ impl<'a> Source<'a> {
         Source {
             path: path.clone(),
             lines: Default::default(),
+            breaks: Default::default(),
             text,
             withheld: Default::default(),
             keys: Default::default(),
@@ -214,19 +269,74 @@ impl<'a> Source<'a> {
 
     /// The file's lines, as `str::lines` gives them.
     pub fn lines(&self) -> &[&'a str] {
-        self.lines.get_or_init(|| split_lines(self.text))
+        self.lines.get_or_init(|| match self.breaks.get() {
+            Some(b) => lines_at(self.text, b.iter().map(|&b| b as usize)),
+            None => split_lines(self.text),
+        })
+    }
+
+    /// How many lines the file has ([`Source::lines`]`.len()`).
+    pub fn line_count(&self) -> usize {
+        match (self.lines.get(), self.breaks.get()) {
+            (None, Some(b)) => {
+                let last = b.last().map_or(0, |&x| x as usize + 1);
+                b.len() + usize::from(last < self.text.len())
+            }
+            _ => self.lines().len(),
+        }
+    }
+
+    /// Line `i` ([`Source::lines`]`.get(i)`).
+    pub fn line(&self, i: usize) -> Option<&'a str> {
+        self.view().get(i)
+    }
+
+    /// The lines as they are held: split, or cut from the text at the breaks on demand.
+    fn view(&self) -> Lines<'_, 'a> {
+        match (self.lines.get(), self.breaks.get()) {
+            (None, Some(b)) => Lines::Breaks(b, self.text),
+            _ => Lines::Split(self.lines(), self.text),
+        }
+    }
+
+    /// Calls `f` with each line in `from..to` and its index, in order: one pass over the
+    /// breaks when the lines were not split (no lookup per line).
+    pub fn each_line(&self, from: usize, to: usize, mut f: impl FnMut(usize, &'a str)) {
+        let to = to.min(self.line_count());
+        match (self.lines.get(), self.breaks.get()) {
+            (None, Some(b)) => {
+                let mut start = match from {
+                    0 => 0,
+                    _ => b.get(from - 1).map_or(self.text.len(), |&x| x as usize + 1),
+                };
+                for i in from..to {
+                    let line = match b.get(i) {
+                        Some(&end) => {
+                            let line = &self.text[start..end as usize];
+                            start = end as usize + 1;
+                            line.strip_suffix('\r').unwrap_or(line)
+                        }
+                        None => &self.text[start..],
+                    };
+                    f(i, line);
+                }
+            }
+            _ => {
+                for (i, l) in self.lines().iter().enumerate().take(to).skip(from) {
+                    f(i, l);
+                }
+            }
+        }
     }
 
     /// Gives the lines as a parser of the whole text found them, by the offset of each line
     /// break in `text`, when they were not needed before: they must be every `\n` of the
     /// text (a test checks the JSON parser's). Ignored for another text.
-    pub fn set_lines(&self, text: &str, breaks: &[u32]) {
+    pub fn set_lines(&self, text: &str, breaks: Vec<u32>) {
         if !std::ptr::eq(text, self.text) || self.lines.get().is_some() {
             return;
         }
-        let _ = self
-            .lines
-            .set(lines_at(self.text, breaks.iter().map(|&b| b as usize)));
+        let _ = self.breaks.set(breaks);
     }
 
     /// Withholds the text of every line in `from..to` that contains one of `values` (values
@@ -245,7 +355,7 @@ impl<'a> Source<'a> {
         if values.is_empty() {
             return;
         }
-        let to = to.min(self.lines().len());
+        let to = to.min(self.line_count());
         let Some((at, span)) = self.span_text(from, to) else {
             return;
         };
@@ -269,7 +379,7 @@ impl<'a> Source<'a> {
                 "<line withheld: it holds a secret value>",
             );
         }
-        let Some(&l) = self.lines().get(i) else {
+        let Some(l) = self.line(i) else {
             return Loc::file(&self.path);
         };
         let excerpt = self
@@ -292,7 +402,7 @@ impl<'a> Source<'a> {
         if self.keys.get().is_some() {
             return;
         }
-        let n = self.lines().len();
+        let n = self.line_count();
         found.retain(|&(line, ..)| line as usize > first && (line as usize) < n);
         let mut keys = self.scan_keys(first.saturating_add(1).min(n));
         if keys.is_empty() {
@@ -305,9 +415,8 @@ impl<'a> Source<'a> {
 
     /// The field names the lines before line `to` start with, found by looking at each.
     fn scan_keys(&self, to: usize) -> Vec<(u32, u32, u32)> {
-        let lines = &self.lines()[..to];
         let mut keys = Vec::new();
-        for (i, l) in lines.iter().enumerate() {
+        for (i, l) in (0..to).map_while(|i| self.line(i)).enumerate() {
             let Some(k) = field_key(field_text(l)) else {
                 continue;
             };
@@ -327,14 +436,13 @@ impl<'a> Source<'a> {
 
     /// First line index in `from..to` for which `pred` holds.
     pub fn find(&self, from: usize, to: usize, pred: impl Fn(&str) -> bool) -> Option<usize> {
-        let lines = self.lines();
-        let to = to.min(lines.len());
-        (from..to).find(|&i| pred(lines[i]))
+        let to = to.min(self.line_count());
+        (from..to).find(|&i| self.line(i).is_some_and(&pred))
     }
 
     /// The first line in `from..to` that contains `needle`: one search of the lines' text.
     pub fn find_text(&self, from: usize, to: usize, needle: &str) -> Option<usize> {
-        let to = to.min(self.lines().len());
+        let to = to.min(self.line_count());
         let (at, span) = self.span_text(from, to)?;
         if needle.is_empty() {
             return Some(from);
@@ -342,13 +450,19 @@ impl<'a> Source<'a> {
         // a match is a line's when it ends within the line's text (not in a line break)
         find_all(span.as_bytes(), needle.as_bytes())
             .map(|m| (self.line_at(at + m), at + m + needle.len()))
-            .find(|&(i, end)| end <= self.offset(i) + self.lines()[i].len())
+            .find(|&(i, end)| end <= self.offset(i) + self.line(i).map_or(0, str::len))
             .map(|(i, _)| i)
     }
 
     /// The offset in the text of line `i`.
     fn offset(&self, i: usize) -> usize {
-        self.lines()[i].as_ptr() as usize - self.text.as_ptr() as usize
+        match (self.lines.get(), self.breaks.get()) {
+            (None, Some(b)) => match i {
+                0 => 0,
+                _ => b[i - 1] as usize + 1,
+            },
+            _ => self.lines()[i].as_ptr() as usize - self.text.as_ptr() as usize,
+        }
     }
 
     /// The text of lines `from..to` (one slice: lines are consecutive) and its offset.
@@ -358,16 +472,24 @@ impl<'a> Source<'a> {
         }
         let (a, b) = (
             self.offset(from),
-            self.offset(to - 1) + self.lines()[to - 1].len(),
+            self.offset(to - 1) + self.line(to - 1).map_or(0, str::len),
         );
         Some((a, &self.text[a..b]))
     }
 
     /// The line holding the byte at offset `pos` of the text.
     fn line_at(&self, pos: usize) -> usize {
-        self.lines()
-            .partition_point(|l| l.as_ptr() as usize - self.text.as_ptr() as usize <= pos)
-            .saturating_sub(1)
+        match (self.lines.get(), self.breaks.get()) {
+            // the lines starting at or before `pos`: the first, and one after each break
+            // before `pos`
+            (None, Some(b)) => b
+                .partition_point(|&x| (x as usize) < pos)
+                .min(self.line_count().saturating_sub(1)),
+            _ => self
+                .lines()
+                .partition_point(|l| l.as_ptr() as usize - self.text.as_ptr() as usize <= pos)
+                .saturating_sub(1),
+        }
     }
 
     /// The line in `from..to` holding field `key` (YAML `key:` or JSON `"key":`) whose text
@@ -384,8 +506,8 @@ impl<'a> Source<'a> {
             });
             return self.loc(i.unwrap_or(fallback));
         }
-        let lines = self.lines();
-        let keys = self.keys.get_or_init(|| self.scan_keys(lines.len()));
+        let keys = self.keys.get_or_init(|| self.scan_keys(self.line_count()));
+        let lines = self.view();
         let at = keys.partition_point(|&(line, ..)| (line as usize) < from);
         let i = keys[at..]
             .iter()
@@ -395,12 +517,20 @@ impl<'a> Source<'a> {
                 if (b - a) as usize != key.len() {
                     return None;
                 }
-                let l = lines[line as usize];
+                // the name compared in the text, the line cut only for a name that matches
+                let at = lines.start(line as usize)?;
+                let name = lines
+                    .text()
+                    .as_bytes()
+                    .get(at + a as usize..at + b as usize)?;
+                if name != key.as_bytes() {
+                    return None;
+                }
+                let l = lines.get(line as usize)?;
                 let k = l.get(a as usize..b as usize)?;
-                let found = k == key
-                    && (needle.is_empty()
-                        || value_starts_with(l, k, needle)
-                        || field_text(l).contains(needle));
+                let found = needle.is_empty()
+                    || value_starts_with(l, k, needle)
+                    || field_text(l).contains(needle);
                 found.then_some(line as usize)
             });
         self.loc(i.unwrap_or(fallback))
@@ -748,8 +878,15 @@ mod tests {
         // and the lines it crossed are the lines a split finds
         let split = Source::new(&path, &padded);
         let parsed = Source::new(&path, &padded);
-        parsed.set_lines(&padded, &found.breaks);
-        scanned.keys.get() == given.keys.get() && split.lines() == parsed.lines()
+        parsed.set_lines(&padded, found.breaks.clone());
+        // lines cut from the breaks one at a time (before the list is built from them) are
+        // the split lines, and so are their offsets and the line of each byte
+        let n = split.lines().len();
+        let cut_alike = parsed.line_count() == n
+            && (0..=n).all(|i| parsed.line(i) == split.lines().get(i).copied())
+            && (0..n).all(|i| parsed.offset(i) == split.offset(i))
+            && (0..=padded.len()).all(|pos| parsed.line_at(pos) == split.line_at(pos));
+        cut_alike && scanned.keys.get() == given.keys.get() && split.lines() == parsed.lines()
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn parse_json_in(src: &Source, text: &str, out: &mut Out, arena: &Bump) -> Resul
     let too_deep = || format!("JSON nested deeper than {max} levels (--max-depth), not read");
     let (parsed, keys) = Node::parse_limited_keyed(text, max, arena);
     if let Some(k) = keys {
-        src.set_lines(text, &k.breaks);
+        src.set_lines(text, k.breaks);
         src.set_keys(k.first_line as usize, k.keys);
     }
     let v = match parsed {
@@ -89,7 +89,7 @@ fn parse_json_in(src: &Source, text: &str, out: &mut Out, arena: &Bump) -> Resul
             ))
         }
     };
-    Ok(take_value(src, v, 0, src.lines().len(), out))
+    Ok(take_value(src, v, 0, src.line_count(), out))
 }
 
 fn short(s: &str) -> String {
@@ -405,7 +405,7 @@ fn item_starts<V: Json>(
     items: &[V],
     bare: bool,
 ) -> Vec<usize> {
-    let to = to.min(src.lines().len());
+    let to = to.min(src.line_count());
     let anchor = if bare {
         src.find(from, to, |l| l.trim_start().starts_with('['))
     } else {
@@ -417,21 +417,20 @@ fn item_starts<V: Json>(
     if let Some(a) = anchor {
         let first = src.find(a + 1, to, |l| !l.trim().is_empty());
         if let Some(f) = first {
-            let line = src.lines()[f];
+            let line = src.line(f).unwrap_or_default();
             let indent = indent_width(line);
             let marker = trim_indent(line).chars().next().unwrap_or(' ');
             if marker == '-' || marker == '{' {
                 // the marker is ASCII: a line starts an item when that byte follows exactly
                 // `indent` bytes of indentation
                 let m = marker as u8;
-                let starts: Vec<usize> = src.lines()[f..to]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| {
-                        l.as_bytes().get(indent) == Some(&m) && indent_width(&l[..indent]) == indent
-                    })
-                    .map(|(i, _)| f + i)
-                    .collect();
+                let mut starts: Vec<usize> = Vec::with_capacity(items.len());
+                src.each_line(f, to, |i, l| {
+                    if l.as_bytes().get(indent) == Some(&m) && indent_width(&l[..indent]) == indent
+                    {
+                        starts.push(i);
+                    }
+                });
                 if starts.len() == items.len() {
                     return starts;
                 }
