@@ -329,6 +329,42 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// The lines in `from..to` that have `marker` (an ASCII byte, not a line break) right
+    /// after `indent` bytes of indentation: where the items of a printed list start. Over the
+    /// breaks, a line is looked at by its bytes (a list's file is walked whole for this).
+    pub fn lines_marked(&self, from: usize, to: usize, indent: usize, marker: u8) -> Vec<usize> {
+        let marked = |l: &str| {
+            l.as_bytes().get(indent) == Some(&marker) && indent_width(&l[..indent]) == indent
+        };
+        let mut out = Vec::new();
+        match self.view() {
+            Lines::Breaks(b, text) => {
+                let bytes = text.as_bytes();
+                for i in from..to.min(self.line_count()) {
+                    let start = match i {
+                        0 => 0,
+                        _ => b[i - 1] as usize + 1,
+                    };
+                    if bytes.get(start + indent) != Some(&marker) {
+                        continue;
+                    }
+                    // indentation of spaces alone keeps the marker in the line; anything else
+                    // is looked at as the line
+                    let spaces = bytes[start..start + indent].iter().all(|&c| c == b' ');
+                    if spaces || self.line(i).is_some_and(marked) {
+                        out.push(i);
+                    }
+                }
+            }
+            Lines::Split(..) => self.each_line(from, to, |i, l| {
+                if marked(l) {
+                    out.push(i);
+                }
+            }),
+        }
+        out
+    }
+
     /// Gives the lines as a parser of the whole text found them, by the offset of each line
     /// break in `text`, when they were not needed before: they must be every `\n` of the
     /// text (a test checks the JSON parser's). Ignored for another text.
@@ -846,6 +882,33 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn marked_lines_are_found_alike_over_breaks_and_split_lines(
+            text in "[ \t{a\r\n\u{3000}-]{0,60}",
+            indent in 0usize..5,
+            dash in any::<bool>(),
+        ) {
+            let marker = if dash { b'-' } else { b'{' };
+            let path: Arc<str> = Arc::from("t.json");
+            let split = Source::new(&path, &text);
+            let cut = Source::new(&path, &text);
+            let breaks: Vec<u32> = memchr::memchr_iter(b'\n', text.as_bytes()).map(|b| b as u32).collect();
+            cut.set_lines(&text, breaks);
+            let n = split.lines().len();
+            // as item_starts first wrote it, over the split lines
+            let want: Vec<usize> = (0..n)
+                .filter(|&i| {
+                    let l = split.lines()[i];
+                    l.as_bytes().get(indent) == Some(&marker) && indent_width(&l[..indent]) == indent
+                })
+                .collect();
+            for from in [0, 1] {
+                let expect: Vec<usize> = want.iter().copied().filter(|&i| i >= from).collect();
+                prop_assert_eq!(&cut.lines_marked(from, n + 1, indent, marker), &expect);
+                prop_assert_eq!(&split.lines_marked(from, n + 1, indent, marker), &expect);
+            }
+        }
+
         #[test]
         fn searchable_is_what_a_scan_by_characters_finds(
             head in "[a-z é€\u{1F600}]{0,70}",

@@ -424,13 +424,7 @@ fn item_starts<V: Json>(
                 // the marker is ASCII: a line starts an item when that byte follows exactly
                 // `indent` bytes of indentation
                 let m = marker as u8;
-                let mut starts: Vec<usize> = Vec::with_capacity(items.len());
-                src.each_line(f, to, |i, l| {
-                    if l.as_bytes().get(indent) == Some(&m) && indent_width(&l[..indent]) == indent
-                    {
-                        starts.push(i);
-                    }
-                });
+                let starts = src.lines_marked(f, to, indent, m);
                 if starts.len() == items.len() {
                     return starts;
                 }
