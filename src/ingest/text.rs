@@ -902,10 +902,11 @@ mod tests {
                     l.as_bytes().get(indent) == Some(&marker) && indent_width(&l[..indent]) == indent
                 })
                 .collect();
-            for from in [0, 1] {
-                let expect: Vec<usize> = want.iter().copied().filter(|&i| i >= from).collect();
-                prop_assert_eq!(&cut.lines_marked(from, n + 1, indent, marker), &expect);
-                prop_assert_eq!(&split.lines_marked(from, n + 1, indent, marker), &expect);
+            for (from, to) in [(0, n + 1), (1, n + 1), (0, n.saturating_sub(1)), (1, n / 2)] {
+                let expect: Vec<usize> =
+                    want.iter().copied().filter(|&i| i >= from && i < to).collect();
+                prop_assert_eq!(&cut.lines_marked(from, to, indent, marker), &expect);
+                prop_assert_eq!(&split.lines_marked(from, to, indent, marker), &expect);
             }
         }
 
