@@ -559,14 +559,19 @@ impl<'a> Source<'a> {
                     .text()
                     .as_bytes()
                     .get(at + a as usize..at + b as usize)?;
-                if name != key.as_bytes() {
+                // the first byte before the rest: names of one length mostly differ there,
+                // and a comparison call per candidate was a visible share
+                if name.first() != key.as_bytes().first() || name != key.as_bytes() {
                     return None;
                 }
                 let l = lines.get(line as usize)?;
                 let k = l.get(a as usize..b as usize)?;
+                // a line is short: a search by its first byte, not a searcher set up per line
                 let found = needle.is_empty()
                     || value_starts_with(l, k, needle)
-                    || field_text(l).contains(needle);
+                    || find_all(field_text(l).as_bytes(), needle.as_bytes())
+                        .next()
+                        .is_some();
                 found.then_some(line as usize)
             });
         self.loc(i.unwrap_or(fallback))
