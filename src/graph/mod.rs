@@ -494,8 +494,12 @@ fn plan_pod(snap: &Snapshot, gr: &mut Plan<'_>, p: &Pod) {
     }
     let kubelet = derive::secret_failure(snap, p);
     for (kind, name, keys, loc) in refs {
-        let presence = snap.presence(Kind::Secret, ns, &name);
+        // one lookup by name: a Secret found is present
         let secret = ns.and_then(|n| snap.secret(n, &name));
+        let presence = match secret {
+            Some(_) => Presence::Present,
+            None => snap.presence(Kind::Secret, ns, &name),
+        };
         let kubelet_missing = kubelet
             .as_ref()
             .filter(|f| f.secret.as_deref() == Some(name.as_str()));
@@ -573,7 +577,11 @@ fn plan_external_secret(
         ev.push(l.clone());
     }
     if es.has_target() {
-        let sp = snap.presence(Kind::Secret, ns, &es.target_name);
+        // the target found by the snapshot's table is present, with no lookup by name
+        let sp = match secret {
+            Some(_) => Presence::Present,
+            None => snap.presence(Kind::Secret, ns, &es.target_name),
+        };
         let sec_i = gr.node(ObjRef::new(Kind::Secret, ns, &es.target_name), sp);
         gr.edge(
             sec_i,
