@@ -299,36 +299,6 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Calls `f` with each line in `from..to` and its index, in order: one pass over the
-    /// breaks when the lines were not split (no lookup per line).
-    pub fn each_line(&self, from: usize, to: usize, mut f: impl FnMut(usize, &'a str)) {
-        let to = to.min(self.line_count());
-        match (self.lines.get(), self.breaks.get()) {
-            (None, Some(b)) => {
-                let mut start = match from {
-                    0 => 0,
-                    _ => b.get(from - 1).map_or(self.text.len(), |&x| x as usize + 1),
-                };
-                for i in from..to {
-                    let line = match b.get(i) {
-                        Some(&end) => {
-                            let line = &self.text[start..end as usize];
-                            start = end as usize + 1;
-                            line.strip_suffix('\r').unwrap_or(line)
-                        }
-                        None => &self.text[start..],
-                    };
-                    f(i, line);
-                }
-            }
-            _ => {
-                for (i, l) in self.lines().iter().enumerate().take(to).skip(from) {
-                    f(i, l);
-                }
-            }
-        }
-    }
-
     /// The lines in `from..to` that have `marker` (an ASCII byte, not a line break) right
     /// after `indent` bytes of indentation: where the items of a printed list start. Over the
     /// breaks, a line is looked at by its bytes (a list's file is walked whole for this).
@@ -356,11 +326,10 @@ impl<'a> Source<'a> {
                     }
                 }
             }
-            Lines::Split(..) => self.each_line(from, to, |i, l| {
-                if marked(l) {
-                    out.push(i);
-                }
-            }),
+            Lines::Split(lines, _) => {
+                let found = lines.iter().enumerate().take(to).skip(from);
+                out.extend(found.filter(|(_, l)| marked(l)).map(|(i, _)| i));
+            }
         }
         out
     }
@@ -492,13 +461,7 @@ impl<'a> Source<'a> {
 
     /// The offset in the text of line `i`.
     fn offset(&self, i: usize) -> usize {
-        match (self.lines.get(), self.breaks.get()) {
-            (None, Some(b)) => match i {
-                0 => 0,
-                _ => b[i - 1] as usize + 1,
-            },
-            _ => self.lines()[i].as_ptr() as usize - self.text.as_ptr() as usize,
-        }
+        self.view().start(i).expect("a line of the text")
     }
 
     /// The text of lines `from..to` (one slice: lines are consecutive) and its offset.

@@ -586,8 +586,27 @@ impl<'a> Parser<'a> {
     #[cold]
     #[inline(never)]
     fn escaped_skipped(&mut self) -> Parsed<()> {
+        self.escaped_rest(None)
+    }
+
+    /// The rest of a string from its first escape (at `self.i`); the string began at `start`.
+    #[cold]
+    #[inline(never)]
+    fn escaped(&mut self, start: usize) -> Parsed<String> {
+        let mut out = String::from(&self.text[start..self.i]);
+        self.escaped_rest(Some(&mut out))?;
+        Ok(out)
+    }
+
+    /// Passes the rest of a string from an escape (at `self.i`) to its closing quote, decoding
+    /// it onto `out` when there is one: a skipped string and a read one are checked alike.
+    fn escaped_rest(&mut self, mut out: Option<&mut String>) -> Parsed<()> {
         loop {
+            let run = self.i;
             self.i += plain(&self.b[self.i..]);
+            if let Some(out) = out.as_deref_mut() {
+                out.push_str(&self.text[run..self.i]);
+            }
             match self.peek().ok_or(GiveUp)? {
                 b'"' => {
                     self.i += 1;
@@ -596,37 +615,7 @@ impl<'a> Parser<'a> {
                 b'\\' => {
                     let c = *self.b.get(self.i + 1).ok_or(GiveUp)?;
                     self.i += 2;
-                    match c {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                        b'u' => {
-                            self.unicode()?;
-                        }
-                        _ => return Err(GiveUp),
-                    }
-                }
-                _ => return Err(GiveUp),
-            }
-        }
-    }
-
-    /// The rest of a string from its first escape (at `self.i`); the string began at `start`.
-    #[cold]
-    #[inline(never)]
-    fn escaped(&mut self, start: usize) -> Parsed<String> {
-        let mut out = String::from(&self.text[start..self.i]);
-        loop {
-            let run = self.i;
-            self.i += plain(&self.b[self.i..]);
-            out.push_str(&self.text[run..self.i]);
-            match self.peek().ok_or(GiveUp)? {
-                b'"' => {
-                    self.i += 1;
-                    return Ok(out);
-                }
-                b'\\' => {
-                    let c = *self.b.get(self.i + 1).ok_or(GiveUp)?;
-                    self.i += 2;
-                    out.push(match c {
+                    let decoded = match c {
                         b'"' => '"',
                         b'\\' => '\\',
                         b'/' => '/',
@@ -637,7 +626,10 @@ impl<'a> Parser<'a> {
                         b't' => '\t',
                         b'u' => self.unicode()?,
                         _ => return Err(GiveUp),
-                    });
+                    };
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push(decoded);
+                    }
                 }
                 _ => return Err(GiveUp),
             }
