@@ -79,7 +79,11 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
     if std::env::var_os("CREDTRACE_TIMINGS").is_none() {
         return f();
     }
-    let (t, cpu) = (std::time::Instant::now(), cpu_seconds());
+    let (t, cpu, faults) = (
+        std::time::Instant::now(),
+        cpu_seconds(),
+        stat_field(MINOR_FAULTS),
+    );
     let out = f();
     // resident memory after the stage (Linux), to see what each stage keeps
     let rss = std::fs::read_to_string("/proc/self/statm")
@@ -93,22 +97,36 @@ pub fn stage<T>(name: &str, f: impl FnOnce() -> T) -> T {
         .zip(cpu)
         .map(|(after, before)| format!(", {:.2} s of processor time", after - before))
         .unwrap_or_default();
+    // and the pages the kernel had to fault in (fresh memory: each is zeroed first)
+    let faults = stat_field(MINOR_FAULTS)
+        .zip(faults)
+        .map(|(after, before)| format!(", {} page faults", after - before))
+        .unwrap_or_default();
     eprintln!(
-        "timing {name}: {:.3} s{rss}{cpu}",
+        "timing {name}: {:.3} s{rss}{cpu}{faults}",
         t.elapsed().as_secs_f64()
     );
     out
 }
 
-/// User and system time of the process so far (Linux; in clock ticks of 10 ms).
-fn cpu_seconds() -> Option<f64> {
+/// Minor page faults of the process so far: field 10 of `/proc/self/stat`.
+const MINOR_FAULTS: usize = 10;
+/// User time, in clock ticks: field 14 (system time is the next).
+const USER_TIME: usize = 14;
+
+/// Field `n` (1-based, as proc(5) numbers them) of `/proc/self/stat` (Linux), from field 3 on.
+fn stat_field(n: usize) -> Option<u64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // the fields after the command name, which is in parentheses and may hold spaces
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name
-    let utime: f64 = fields.nth(11)?.parse().ok()?;
-    let stime: f64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) / 100.0)
+    fields.nth(n - 3)?.parse().ok()
+}
+
+/// User and system time of the process so far (Linux; in clock ticks of 10 ms).
+fn cpu_seconds() -> Option<f64> {
+    let user = stat_field(USER_TIME)?;
+    let system = stat_field(USER_TIME + 1)?;
+    Some((user + system) as f64 / 100.0)
 }
 
 fn finish(source: String, ingested: ingest::Ingested, opts: &Options) -> Analysis {

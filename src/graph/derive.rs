@@ -135,7 +135,7 @@ fn sync_condition(es: &ExternalSecret) -> Option<&Condition> {
 /// itself.
 pub fn es_sync<'a>(snap: &'a Snapshot, es: &ExternalSecret) -> std::borrow::Cow<'a, SyncState> {
     let all = &snap.external_secrets;
-    match position_in(all, es) {
+    match snap.es_position(es) {
         Some(i) => std::borrow::Cow::Borrowed(
             &snap
                 .index
@@ -523,6 +523,7 @@ pub fn registry_of(image: &str) -> String {
 pub fn consumers<'a>(snap: &'a Snapshot, ns: &str, secret: &str) -> Vec<&'a Pod> {
     snap.pods
         .iter()
+        .map(|p| &**p)
         .filter(|p| p.meta.namespace.as_deref() == Some(ns))
         .filter(|p| {
             p.image_pull_secrets.iter().any(|(s, _)| s == secret)

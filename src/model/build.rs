@@ -121,6 +121,11 @@ fn objects<T>(v: Sightings<T>) -> Vec<T> {
     v.into_iter().map(|(_, o)| *o).collect()
 }
 
+/// The objects of sightings in their boxes, in their order.
+fn boxes<T>(v: Sightings<T>) -> Vec<Box<T>> {
+    v.into_iter().map(|(_, o)| o).collect()
+}
+
 fn fill<T: Clone>(dst: &mut Option<T>, src: &Option<T>) {
     if dst.is_none() {
         dst.clone_from(src);
@@ -602,12 +607,9 @@ impl Builder {
         };
         let cluster = self.manifest.as_ref().and_then(|m| m.1.clone());
 
-        // out of their boxes, the large kinds at once (a copy of every object, and the
-        // memory it lands in faulted in)
-        let ((pods, secrets), (external_secrets, workloads)) = rayon::join(
-            || rayon::join(|| objects(self.pods), || objects(self.secrets)),
-            || rayon::join(|| objects(self.ess), || objects(self.workloads)),
-        );
+        // the large kinds stay in their boxes (see [`Snapshot::pods`])
+        let (pods, secrets) = (boxes(self.pods), boxes(self.secrets));
+        let (external_secrets, workloads) = (boxes(self.ess), boxes(self.workloads));
 
         let events = self.events;
         // the same Event object seen in two dumps (JSON and YAML, or two captures) is kept once:

@@ -343,6 +343,7 @@ pub fn resync_command(snap: &Snapshot, es: &crate::model::ExternalSecret) -> Str
             let pods: Vec<&crate::model::Pod> = snap
                 .pods
                 .iter()
+                .map(|p| &**p)
                 .filter(|p| {
                     p.meta.namespace == es.meta.namespace
                         && p.volumes

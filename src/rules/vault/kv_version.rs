@@ -74,7 +74,7 @@ pub(crate) fn both_groups(snap: &crate::model::Snapshot) -> (Groups<'_>, Groups<
             let e = out
                 .entry((si, mount))
                 .or_insert_with(|| (Vec::new(), p, Vec::new()));
-            if !e.0.iter().any(|x| std::ptr::eq(*x, es)) {
+            if !e.0.iter().any(|x| std::ptr::eq(*x, &**es)) {
                 e.0.push(es);
             }
             e.2.push(r.loc.clone());

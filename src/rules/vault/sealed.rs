@@ -63,6 +63,7 @@ impl Rule for Sealed {
             let ess: Vec<&ExternalSecret> = snap
                 .external_secrets
                 .iter()
+                .map(|e| &**e)
                 .filter(|e| {
                     snap.store_for(e)
                         .is_some_and(|s| stores.iter().any(|x| std::ptr::eq(**x, s)))
