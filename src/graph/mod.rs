@@ -110,6 +110,45 @@ pub struct Graph {
     hasher: foldhash::fast::RandomState,
 }
 
+/// About how many nodes and edges the graph of `snap` has, at most: a node per object, per
+/// path a sync object reads and per policy; an edge per Secret a pod reads (and its service
+/// account and CSI volume), and per sync object its target and store, and three per path it
+/// reads (the path, its policy, its mount). The tables are sized once from this: grown by
+/// doubling, a fleet's edge table was copied twice into fresh, larger memory (every page of
+/// it faulted in by the kernel), and ended half empty. A little too much costs nothing:
+/// memory never written is never faulted in.
+fn expected_size(snap: &Snapshot) -> (usize, usize) {
+    let pod_edges: usize = (snap.pods.iter())
+        .map(|p| {
+            let in_containers: usize = (p.containers.iter())
+                .map(|c| c.env_secret_refs.len() + c.env_from_secrets.len())
+                .sum();
+            let in_volumes: usize = p.volumes.iter().map(|v| v.secrets.len() + 1).sum();
+            p.image_pull_secrets.len() + in_containers + in_volumes + 1
+        })
+        .sum();
+    let paths: usize = (snap.external_secrets.iter())
+        .map(|e| e.data.len() + e.data_from.len())
+        .sum();
+    let roles = snap.vault.roles.len();
+    let grants: usize = snap
+        .vault
+        .roles
+        .values()
+        .map(|r| r.policies.len() + 1)
+        .sum();
+    let nodes = snap.pods.len()
+        + snap.secrets.len()
+        + snap.service_accounts.len()
+        + snap.external_secrets.len()
+        + snap.stores.len()
+        + roles
+        + snap.vault.policies.len()
+        + paths;
+    let edges =
+        pod_edges + 2 * snap.external_secrets.len() + 3 * paths + 4 * snap.stores.len() + grants;
+    (nodes, edges)
+}
 impl Graph {
     /// The node of `obj`, if it has one.
     fn find(&self, obj: &ObjRef) -> Option<NodeIndex> {
@@ -200,13 +239,7 @@ impl Graph {
 
     /// Builds the graph from a snapshot.
     pub fn build(snap: &Snapshot) -> Graph {
-        // about a node per object and two edges per pod and sync object: sized once, the
-        // node table and index are not grown (and rehashed) a dozen times on a fleet
-        let objects = snap.pods.len()
-            + snap.secrets.len()
-            + snap.service_accounts.len()
-            + snap.external_secrets.len();
-        let edges = 2 * (snap.pods.len() + snap.external_secrets.len());
+        let (objects, edges) = expected_size(snap);
         let mut gr = Graph {
             g: DiGraph::with_capacity(objects, edges),
             index: hashbrown::HashTable::with_capacity(objects),
