@@ -446,12 +446,21 @@ fn secret<V: Json>(v: &V, span: &Span) -> Secret {
     }
 }
 
+/// serde_json's nesting limit, which read pull secrets before.
+const MAX_DOCKER_DEPTH: usize = 128;
+
 /// The registries, usernames and password shapes of a dockerconfigjson. Never returns values.
 pub fn docker_shape(bytes: &[u8], legacy: bool) -> Result<Vec<DockerAuth>, String> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|_| "not valid JSON".to_string())?;
+    // read as the objects are (a `serde_json::Value` per pull secret was a map allocated
+    // and freed per object, and as much of a fleet's page faults as reading its pods' names)
+    let invalid = || "not valid JSON".to_string();
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid())?;
+    let arena = bumpalo::Bump::new();
+    let v =
+        super::json::Node::parse_limited(text, MAX_DOCKER_DEPTH, &arena).map_err(|_| invalid())?;
     let auths = if legacy { Some(&v) } else { v.get("auths") };
     let auths = auths
-        .and_then(Value::as_object)
+        .and_then(Json::entries)
         .ok_or_else(|| "no \"auths\" object".to_string())?;
     let mut out = Vec::new();
     for (registry, entry) in auths {
@@ -467,7 +476,7 @@ pub fn docker_shape(bytes: &[u8], legacy: bool) -> Result<Vec<DockerAuth>, Strin
             }
         }
         out.push(DockerAuth {
-            registry: registry.clone(),
+            registry: registry.to_string(),
             username,
             password: credential_shape(password.as_deref().unwrap_or("")),
         });
