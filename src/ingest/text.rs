@@ -947,6 +947,9 @@ mod tests {
             "{\r\n  \"a\": 1\r\n}",
             "{\n  \"a\": 1\n}\r",
             "\n\n  [1,\n2]\n\n",
+            // a tab or a carriage return after a line's indentation, before its field name
+            "{\n\t\"a\": 1,\n  \t\"b\": 2\n}",
+            "{\n  \r\n\"a\": 1\n}",
         ] {
             assert!(parser_keys_agree(t), "{t:?}");
         }
