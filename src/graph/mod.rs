@@ -149,6 +149,7 @@ fn expected_size(snap: &Snapshot) -> (usize, usize) {
         pod_edges + 2 * snap.external_secrets.len() + 3 * paths + 4 * snap.stores.len() + grants;
     (nodes, edges)
 }
+
 impl Graph {
     /// The node of `obj`, if it has one.
     fn find(&self, obj: &ObjRef) -> Option<NodeIndex> {

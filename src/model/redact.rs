@@ -164,7 +164,6 @@ pub fn redact_command(cmd: &str) -> String {
     out
 }
 
-/// Replaces token-shaped words and long base64 runs inside free text.
 /// The bytes a word of [`redact_tokens`] is made of: ASCII letters and digits and `._-+/=`.
 const WORD: [bool; 256] = {
     let mut t = [false; 256];
@@ -177,6 +176,7 @@ const WORD: [bool; 256] = {
     t
 };
 
+/// Replaces token-shaped words and long base64 runs inside free text.
 pub fn redact_tokens(text: &str) -> String {
     // words are runs of ASCII bytes, so slicing at their ends stays on char boundaries; a
     // byte is looked up (every cited line passes here, a byte at a time)
