@@ -19,6 +19,6 @@ pub mod report;
 pub mod rules;
 pub mod suppress;
 
-pub use analysis::{analyze, analyze_owned, analyze_source, Analysis, Options};
+pub use analysis::{analyze, analyze_owned, analyze_source, Analysis, GraphScope, Options};
 
 pub(crate) mod analysis;

@@ -379,6 +379,8 @@ pub fn run(cli: Cli) -> Result<(String, i32), UsageError> {
                 as_of: parse_as_of(as_of.as_deref())?,
                 limits: limits.to_limits(),
                 policy: reports.policy()?,
+                // no report of an analysis draws the graph
+                graph: crate::GraphScope::Diagnosis,
             };
             let a = open_and_analyze(&src, &opts)?;
             let color = color_on(color, std::io::stdout().is_terminal());

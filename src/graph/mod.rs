@@ -116,9 +116,10 @@ pub struct Graph {
 /// reads (the path, its policy, its mount). The tables are sized once from this: grown by
 /// doubling, a fleet's edge table was copied twice into fresh, larger memory (every page of
 /// it faulted in by the kernel), and ended half empty. A little too much costs nothing:
-/// memory never written is never faulted in.
-fn expected_size(snap: &Snapshot) -> (usize, usize) {
-    let pod_edges: usize = (snap.pods.iter())
+/// memory never written is never faulted in. Without the pods' nodes and edges unless
+/// `pods`.
+fn expected_size(snap: &Snapshot, pods: bool) -> (usize, usize) {
+    let pod_edges: usize = (snap.pods.iter().filter(|_| pods))
         .map(|p| {
             let in_containers: usize = (p.containers.iter())
                 .map(|c| c.env_secret_refs.len() + c.env_from_secrets.len())
@@ -137,7 +138,7 @@ fn expected_size(snap: &Snapshot) -> (usize, usize) {
         .values()
         .map(|r| r.policies.len() + 1)
         .sum();
-    let nodes = snap.pods.len()
+    let nodes = if pods { snap.pods.len() } else { 0 }
         + snap.secrets.len()
         + snap.service_accounts.len()
         + snap.external_secrets.len()
@@ -240,24 +241,51 @@ impl Graph {
 
     /// Builds the graph from a snapshot.
     pub fn build(snap: &Snapshot) -> Graph {
-        let (objects, edges) = expected_size(snap);
-        let mut gr = Graph {
-            g: DiGraph::with_capacity(objects, edges),
-            index: hashbrown::HashTable::with_capacity(objects),
-            hasher: Default::default(),
-        };
-        let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
-        let mut denied: Vec<Denied> = Vec::new();
-        // paths read with another capability than `read` (find lists, metadata, PKI signing):
-        // the capability each path is read with (first one wins)
-        let mut needs: std::collections::HashMap<String, &'static str> =
-            std::collections::HashMap::new();
+        Graph::build_with(snap, true)
+    }
 
+    /// The graph a diagnosis walks from `subjects` (the subjects of the findings):
+    /// [`Graph::build`] without the edges a pod's own plan adds for the pods that are not
+    /// among them. No edge leads to a pod, so the only pod a walk sees is the one it starts
+    /// from, and a walk from any of `subjects` follows exactly the edges it follows in the
+    /// whole graph. A fleet's pods are a third of its objects and most of its edges, and
+    /// few of them are in a finding.
+    ///
+    /// `without_pods` is [`Graph::build_without_pods`] of the same snapshot.
+    pub fn for_diagnosis<'s>(
+        snap: &Snapshot,
+        without_pods: Graph,
+        subjects: impl IntoIterator<Item = &'s ObjRef>,
+    ) -> Graph {
+        let subjects: std::collections::HashSet<(Option<&str>, &str)> = subjects
+            .into_iter()
+            .filter(|s| s.kind == Kind::Pod)
+            .map(|s| (s.namespace.as_deref(), s.name.as_str()))
+            .collect();
+        let pods: Vec<&Pod> = (snap.pods.iter())
+            .map(|p| &**p)
+            .filter(|p| subjects.contains(&(p.meta.namespace.as_deref(), p.meta.name.as_str())))
+            .collect();
+        let mut gr = without_pods;
+        gr.add_pods(snap, &pods);
+        gr
+    }
+
+    /// [`Graph::build`] without the pods' edges (see [`Graph::for_diagnosis`]).
+    pub fn build_without_pods(snap: &Snapshot) -> Graph {
+        Graph::build_with(snap, false)
+    }
+
+    /// A pod's edges: to the Secrets it reads and pulls with (planned for many pods at
+    /// once), then to the SecretProviderClasses its CSI volumes mount.
+    fn add_pods(&mut self, snap: &Snapshot, pods: &[&Pod]) {
+        let gr = self;
+        let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
         // Pod -> Secret
-        gr.in_parallel(&snap.pods, |gr, p| plan_pod(snap, gr, p), |()| {});
+        gr.in_parallel(pods, |gr, p| plan_pod(snap, gr, p), |()| {});
 
         // Pod -> SecretProviderClass (a CSI volume)
-        for p in &snap.pods {
+        for p in pods {
             let ns = p.meta.namespace.as_deref();
             let Some(n) = ns else { continue };
             for v in &p.volumes {
@@ -302,6 +330,26 @@ impl Graph {
                     },
                 );
             }
+        }
+    }
+
+    /// [`Graph::build`], with the pods' edges when `pods`.
+    fn build_with(snap: &Snapshot, pods: bool) -> Graph {
+        let (objects, edges) = expected_size(snap, pods);
+        let mut gr = Graph {
+            g: DiGraph::with_capacity(objects, edges),
+            index: hashbrown::HashTable::with_capacity(objects),
+            hasher: Default::default(),
+        };
+        let mut denied: Vec<Denied> = Vec::new();
+        // paths read with another capability than `read` (find lists, metadata, PKI signing):
+        // the capability each path is read with (first one wins)
+        let mut needs: std::collections::HashMap<String, &'static str> =
+            std::collections::HashMap::new();
+
+        if pods {
+            let all: Vec<&Pod> = snap.pods.iter().map(|p| &**p).collect();
+            gr.add_pods(snap, &all);
         }
 
         // Secret -> ExternalSecret -> store -> role -> policy, ExternalSecret -> path

@@ -4,6 +4,7 @@
 mod e2e;
 mod fixtures;
 mod fleet;
+mod graph_scope;
 mod no_secret_values;
 mod props;
 mod real_bundles;
