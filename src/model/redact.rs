@@ -235,14 +235,15 @@ pub fn looks_like_secret(word: &str) -> bool {
     if w.starts_with("hmac-sha256:") {
         return false;
     }
-    // long base64 with mixed classes
-    let b64 = w
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
-    let has_upper = w.chars().any(|c| c.is_ascii_uppercase());
-    let has_lower = w.chars().any(|c| c.is_ascii_lowercase());
-    let has_digit = w.chars().any(|c| c.is_ascii_digit());
-    b64 && w.len() >= 20 && has_upper && has_lower && has_digit
+    // long base64 with mixed classes (most long words are names or times: a byte outside
+    // base64 ends the look at the first one, before the classes are counted)
+    let b = w.as_bytes();
+    b.len() >= 20
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -371,6 +372,29 @@ mod tests {
             let line = parts.concat();
             proptest::prop_assert_eq!(redact_line(&line), reference_line(&line));
             proptest::prop_assert_eq!(redact_tokens(&line), reference_tokens(&line));
+        }
+
+        #[test]
+        fn long_words_are_told_as_the_first_implementation_told_them(
+            w in proptest::prop_oneof!["[A-Za-z0-9+/=._:é-]{16,40}", "[A-Za-z0-9+/=]{17,23}"]
+        ) {
+            let w = w.as_str();
+            // the first implementation's test for a long base64 word, by characters
+            let t = w.trim_matches(|c: char| c == '.' || c == '-' || c == '/');
+            let b64 = t
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+            let classes = t.chars().any(|c| c.is_ascii_uppercase())
+                && t.chars().any(|c| c.is_ascii_lowercase())
+                && t.chars().any(|c| c.is_ascii_digit());
+            let paths = t.contains('/') && t.matches('/').count() > 1 && !t.contains("==");
+            let prefixed = TOKEN_PREFIXES.iter().any(|p| t.starts_with(p))
+                || t.starts_with("eyJ")
+                || t.starts_with("hmac-sha256:");
+            if !prefixed {
+                let want = t.len() >= 16 && !paths && b64 && t.len() >= 20 && classes;
+                proptest::prop_assert_eq!(looks_like_secret(w), want);
+            }
         }
     }
 
