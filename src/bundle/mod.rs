@@ -483,20 +483,23 @@ impl Walk<'_> {
             }
         };
         // bounded: a directory with millions of entries is not listed in full
-        let mut items: Vec<PathBuf> = Vec::new();
+        let mut items: Vec<(std::ffi::OsString, std::fs::DirEntry)> = Vec::new();
         for e in rd {
             if items.len() > limits.max_entries {
                 break;
             }
             if let Ok(e) = e {
-                items.push(e.path());
+                items.push((e.file_name(), e));
             }
         }
-        items.sort();
-        for p in items {
+        // in path order: paths of one directory differ in their last component alone (a
+        // sort of the paths compared them component by component, a third of the walk)
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (_, e) in items {
             if self.stopped {
                 return Ok(());
             }
+            let p = e.path();
             let rel = self.rel(&p);
             if self.seen >= limits.max_entries {
                 b.skipped.push(Skipped {
@@ -507,7 +510,8 @@ impl Walk<'_> {
                 return Ok(());
             }
             self.seen += 1;
-            let meta = match std::fs::symlink_metadata(&p) {
+            // as `symlink_metadata`, looked up in the directory already open
+            let meta = match e.metadata() {
                 Ok(m) => m,
                 Err(e) => {
                     b.skipped.push(Skipped {
