@@ -2,6 +2,7 @@
 //! shell prompt or echoed command that produced a paste.
 
 use crate::model::Loc;
+use memchr::memmem::Finder;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -455,6 +456,25 @@ impl<'a> Source<'a> {
         // a match is a line's when it ends within the line's text (not in a line break)
         find_all(span.as_bytes(), needle.as_bytes())
             .map(|m| (self.line_at(at + m), at + m + needle.len()))
+            .find(|&(i, end)| end <= self.offset(i) + self.line(i).map_or(0, str::len))
+            .map(|(i, _)| i)
+    }
+
+    /// [`Source::find_text`] for a field name many objects are searched for, with a searcher
+    /// made once for it: it skips ahead by the needle's rarest bytes, where a search for its
+    /// first byte stopped at every `s` or `i` of a fleet's objects. Matches are taken one
+    /// after the other, not overlapping: for a needle that cannot overlap itself (a field
+    /// name) they are the same.
+    pub fn find_field_name(&self, from: usize, to: usize, needle: &Finder<'_>) -> Option<usize> {
+        let to = to.min(self.line_count());
+        let (at, span) = self.span_text(from, to)?;
+        let len = needle.needle().len();
+        if len == 0 {
+            return Some(from);
+        }
+        needle
+            .find_iter(span.as_bytes())
+            .map(|m| (self.line_at(at + m), at + m + len))
             .find(|&(i, end)| end <= self.offset(i) + self.line(i).map_or(0, str::len))
             .map(|(i, _)| i)
     }
@@ -1112,6 +1132,13 @@ mod tests {
                     let scan = s.find(from, to, |l| l.contains(needle));
                     assert_eq!(
                         s.find_text(from, to, needle),
+                        scan,
+                        "{needle:?} {from}..{to}"
+                    );
+                    // none of these overlaps itself
+                    let finder = Finder::new(needle);
+                    assert_eq!(
+                        s.find_field_name(from, to, &finder),
                         scan,
                         "{needle:?} {from}..{to}"
                     );

@@ -11,8 +11,15 @@ use crate::ingest::text::Source;
 use crate::model::time::{parse_duration, parse_rfc3339};
 use crate::model::*;
 use base64::Engine;
+use memchr::memmem::Finder;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+/// Searchers for the field names every object of a kind is searched for (by text: the
+/// first line naming them, wherever it is).
+static PULL_SECRETS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("imagePullSecrets"));
+static STORE_REF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("secretStoreRef"));
 
 /// The lines of one object inside its file.
 pub struct Span<'s, 'a> {
@@ -300,7 +307,7 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
         .collect();
     let pull_secrets = arr(v, &["spec", "imagePullSecrets"]);
     let anchor = (!pull_secrets.is_empty())
-        .then(|| span.src.find_text(span.start, span.end, "imagePullSecrets"))
+        .then(|| (span.src).find_field_name(span.start, span.end, &PULL_SECRETS))
         .flatten();
     let mut image_pull_secrets: Vec<(String, Loc)> = pull_secrets
         .iter()
@@ -568,9 +575,8 @@ fn external_secret<V: Json>(v: &V, span: &Span) -> ExternalSecret {
     let store_name = s(v, &["spec", "secretStoreRef", "name"])
         .unwrap_or_default()
         .to_string();
-    let store_anchor = span
-        .src
-        .find_text(span.start, span.end, "secretStoreRef")
+    let store_anchor = (span.src)
+        .find_field_name(span.start, span.end, &STORE_REF)
         .unwrap_or(span.start);
     let store = StoreRef {
         loc: span.field_after(store_anchor, "name", &store_name),
