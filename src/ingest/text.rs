@@ -311,19 +311,28 @@ impl<'a> Source<'a> {
         match self.view() {
             Lines::Breaks(b, text) => {
                 let bytes = text.as_bytes();
-                for i in from..to.min(self.line_count()) {
-                    let start = match i {
-                        0 => 0,
-                        _ => b[i - 1] as usize + 1,
-                    };
-                    if bytes.get(start + indent) != Some(&marker) {
-                        continue;
-                    }
-                    // indentation of spaces alone keeps the marker in the line; anything else
-                    // is looked at as the line
-                    let spaces = bytes[start..start + indent].iter().all(|&c| c == b' ');
-                    if spaces || self.line(i).is_some_and(marked) {
+                let to = to.min(self.line_count());
+                // indentation of spaces alone keeps the marker in the line; anything else is
+                // looked at as the line
+                let mut check = |i: usize, start: usize| {
+                    if bytes[start..start + indent].iter().all(|&c| c == b' ')
+                        || self.line(i).is_some_and(marked)
+                    {
                         out.push(i);
+                    }
+                };
+                if from == 0 && to > 0 && bytes.get(indent) == Some(&marker) {
+                    check(0, 0);
+                }
+                // every other line starts after a break: the breaks are walked as they lie,
+                // one byte looked at per line (a list's file is walked whole for this)
+                let first = from.max(1);
+                if first < to {
+                    for (k, &br) in b[first - 1..to - 1].iter().enumerate() {
+                        let at = br as usize + 1 + indent;
+                        if at < bytes.len() && bytes[at] == marker {
+                            check(first + k, br as usize + 1);
+                        }
                     }
                 }
             }
@@ -886,7 +895,7 @@ mod tests {
 
         #[test]
         fn marked_lines_are_found_alike_over_breaks_and_split_lines(
-            text in "[ \t{a\r\n\u{3000}-]{0,60}",
+            text in prop_oneof!["[ \t{a\r\n\u{3000}-]{0,60}", "[ {a\n-]{0,60}"],
             indent in 0usize..5,
             dash in any::<bool>(),
         ) {
