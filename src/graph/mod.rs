@@ -119,7 +119,8 @@ pub struct Graph {
 /// memory never written is never faulted in. Without the pods' nodes and edges unless
 /// `pods`.
 fn expected_size(snap: &Snapshot, pods: bool) -> (usize, usize) {
-    let pod_edges: usize = (snap.pods.iter().filter(|_| pods))
+    let pods: &[Box<Pod>] = if pods { &snap.pods } else { &[] };
+    let pod_edges: usize = (pods.iter())
         .map(|p| {
             let in_containers: usize = (p.containers.iter())
                 .map(|c| c.env_secret_refs.len() + c.env_from_secrets.len())
@@ -138,7 +139,7 @@ fn expected_size(snap: &Snapshot, pods: bool) -> (usize, usize) {
         .values()
         .map(|r| r.policies.len() + 1)
         .sum();
-    let nodes = if pods { snap.pods.len() } else { 0 }
+    let nodes = pods.len()
         + snap.secrets.len()
         + snap.service_accounts.len()
         + snap.external_secrets.len()

@@ -462,9 +462,21 @@ impl<'a> Source<'a> {
         if needle.is_empty() {
             return Some(from);
         }
-        // a match is a line's when it ends within the line's text (not in a line break)
-        find_all(span.as_bytes(), needle.as_bytes())
-            .map(|m| (self.line_at(at + m), at + m + needle.len()))
+        let matches = find_all(span.as_bytes(), needle.as_bytes());
+        self.first_whole_match(at, needle.len(), matches)
+    }
+
+    /// The line of the first of `matches` (offsets in the text from `at`, each `len` bytes)
+    /// that ends within its line's text: a match is a line's when it does not run into a
+    /// line break.
+    fn first_whole_match(
+        &self,
+        at: usize,
+        len: usize,
+        matches: impl Iterator<Item = usize>,
+    ) -> Option<usize> {
+        matches
+            .map(|m| (self.line_at(at + m), at + m + len))
             .find(|&(i, end)| end <= self.offset(i) + self.line(i).map_or(0, str::len))
             .map(|(i, _)| i)
     }
@@ -481,11 +493,7 @@ impl<'a> Source<'a> {
         if len == 0 {
             return Some(from);
         }
-        needle
-            .find_iter(span.as_bytes())
-            .map(|m| (self.line_at(at + m), at + m + len))
-            .find(|&(i, end)| end <= self.offset(i) + self.line(i).map_or(0, str::len))
-            .map(|(i, _)| i)
+        self.first_whole_match(at, len, needle.find_iter(span.as_bytes()))
     }
 
     /// The offset in the text of line `i`.

@@ -558,7 +558,7 @@ impl<'a> Parser<'a> {
     /// line.
     #[inline(always)]
     fn string(&mut self) -> Parsed<&'a str> {
-        match self.string_start()? {
+        match self.string_start::<true>()? {
             Ok(s) => Ok(s),
             Err(start) => {
                 let arena = self.arena;
@@ -573,35 +573,23 @@ impl<'a> Parser<'a> {
     /// a line starts with is noted when `NOTE`.
     #[inline(always)]
     fn skipped_string<const NOTE: bool>(&mut self) -> Parsed<()> {
-        if !NOTE {
-            self.i += 1;
-            self.i += plain(&self.b[self.i..]);
-            return match self.peek().ok_or(GiveUp)? {
-                b'"' => {
-                    self.i += 1;
-                    Ok(())
-                }
-                b'\\' => self.escaped_skipped(),
-                _ => Err(GiveUp),
-            };
-        }
-        match self.string_start()? {
+        match self.string_start::<NOTE>()? {
             Ok(_) => Ok(()),
             Err(_) => self.escaped_skipped(),
         }
     }
 
     /// Passes a string at `"` up to its closing quote or its first escape, noting the field
-    /// name a line starts with on the way: `Ok(s)` for a string without escapes (its closing
-    /// quote passed), `Err(start)` when `self.i` is at its first escape (its text begins at
-    /// `start`).
+    /// name a line starts with on the way when `NOTE`: `Ok(s)` for a string without escapes
+    /// (its closing quote passed), `Err(start)` when `self.i` is at its first escape (its
+    /// text begins at `start`).
     #[inline(always)]
-    fn string_start(&mut self) -> Parsed<Result<&'a str, usize>> {
+    fn string_start<const NOTE: bool>(&mut self) -> Parsed<Result<&'a str, usize>> {
         let quote = self.i;
         if self.b.get(quote) != Some(&b'"') {
             return Err(GiveUp);
         }
-        let fresh = self.fresh == quote;
+        let fresh = NOTE && self.fresh == quote;
         self.i += 1;
         let start = self.i;
         // sixteen bytes at a time, stopping on the byte that ends the run
