@@ -676,6 +676,9 @@ impl Builder {
             index: Default::default(),
         };
         super::link::link(&mut snap);
+        for (i, es) in snap.external_secrets.iter_mut().enumerate() {
+            es.position = i as u32;
+        }
         snap.index = Index::build(&snap);
         snap
     }

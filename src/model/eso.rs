@@ -92,6 +92,10 @@ pub struct ExternalSecret {
     pub cert: Option<Box<CertStatus>>,
     /// VSO VaultDynamicSecret: the lease of the credentials it last wrote (`status.secretLease`).
     pub lease: Option<Box<(Duration, Loc)>>,
+    /// Its position among the sync objects of the snapshot holding it, set when the snapshot
+    /// is built: the caches kept by position are read without a lookup (see
+    /// [`crate::model::Snapshot::es_position`]).
+    pub(crate) position: u32,
 }
 
 impl ExternalSecret {

@@ -377,14 +377,13 @@ impl Snapshot {
             .map(|&i| &*self.secrets[i])
     }
 
-    /// The position of `es` among this snapshot's sync objects when it is one of them (by
-    /// its address: the caches kept by position are read without a lookup by name).
+    /// The position of `es` among this snapshot's sync objects when it is one of them (the
+    /// position it holds, checked by address: the caches kept by position are read without a
+    /// lookup, by name or by address, in a table a fleet's caches do not hold).
     pub(crate) fn es_position(&self, es: &ExternalSecret) -> Option<usize> {
-        let at = *self
-            .index
-            .es_at
-            .get(&(es as *const ExternalSecret as usize))?;
-        std::ptr::eq(&*self.external_secrets[at], es).then_some(at)
+        let at = es.position as usize;
+        let held = self.external_secrets.get(at)?;
+        std::ptr::eq(&**held, es).then_some(at)
     }
 
     /// The Secret a sync object writes (its target, in its own namespace), if the bundle
@@ -578,8 +577,6 @@ pub(crate) struct Index {
     es_store: Vec<Option<usize>>,
     /// Each sync object's target Secret (by sync object position, a Secret position).
     es_target: Vec<Option<usize>>,
-    /// Each sync object's position, by its address (see [`Snapshot::es_position`]).
-    es_at: FastMap<usize, usize>,
 }
 
 impl Index {
@@ -632,9 +629,6 @@ impl Index {
             stores,
             ..Index::default()
         };
-        ix.es_at = (snap.external_secrets.iter().enumerate())
-            .map(|(i, e)| (&**e as *const ExternalSecret as usize, i))
-            .collect();
         ix.store_users = vec![Vec::new(); snap.stores.len()];
         ix.es_store = snap
             .external_secrets
