@@ -17,19 +17,13 @@ pub enum WriteSource {
     Creation,
 }
 
-/// Is `manager` the External Secrets Operator?
-pub fn is_eso_manager(manager: &str) -> bool {
-    manager.starts_with("externalsecrets.external-secrets.io")
-        || manager.starts_with("external-secrets")
-}
-
 /// The last write of a Secret, with where it was read.
 pub fn last_write(s: &Secret, capture: Time) -> Option<(Time, Loc, WriteSource)> {
     let newest = |eso: bool| {
         s.meta
             .managed_fields
             .iter()
-            .filter(|f| is_eso_manager(&f.manager) == eso || !eso)
+            .filter(|f| f.eso == eso || !eso)
             .filter_map(|f| f.time.map(|t| (t, &f.loc)))
             .max_by_key(|(t, _)| *t)
             .map(|(t, l)| (t, l.clone()))

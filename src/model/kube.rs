@@ -74,10 +74,20 @@ pub struct OwnerRef {
     pub name: String,
 }
 
+/// Is `manager` (a managedFields entry's) the External Secrets Operator?
+pub fn is_eso_manager(manager: &str) -> bool {
+    manager.starts_with("externalsecrets.external-secrets.io")
+        || manager.starts_with("external-secrets")
+}
+
 /// One `metadata.managedFields` entry: who wrote the object, and when.
 #[derive(Clone, Debug)]
 pub struct ManagedField {
     pub manager: String,
+    /// Whether `manager` is the External Secrets Operator ([`is_eso_manager`]), told when
+    /// the entry is read: rules ask it of every Secret's entries, and a fleet's caches do
+    /// not hold the managers' text.
+    pub eso: bool,
     pub operation: String,
     pub time: Option<Time>,
     /// `status` for writes to the status subresource.

@@ -97,6 +97,7 @@ pub(super) fn meta<V: Json>(v: &V, span: &Span) -> Meta {
             let time = s(m, &["time"]).unwrap_or_default();
             ManagedField {
                 loc: span.field("time", time),
+                eso: crate::model::kube::is_eso_manager(&manager),
                 manager,
                 operation: s(m, &["operation"]).unwrap_or_default().to_string(),
                 time: parse_rfc3339(time),

@@ -1,6 +1,6 @@
 //! CT-K8S-002 secret-sibling-outlier.
 
-use crate::graph::derive::{is_eso_manager, last_write};
+use crate::graph::derive::last_write;
 use crate::model::time::{fmt_time, human};
 use crate::model::FastMap;
 use crate::model::{Kind, Loc, ObjRef, Secret, Time};
@@ -87,10 +87,7 @@ fn is_refreshed(s: &Secret, ctx: &Ctx) -> bool {
             .labels
             .get("reconcile.external-secrets.io/managed")
             .is_some_and(|v| v == "true")
-        || s.meta
-            .managed_fields
-            .iter()
-            .any(|f| is_eso_manager(&f.manager))
+        || s.meta.managed_fields.iter().any(|f| f.eso)
 }
 
 impl Rule for SiblingOutlier {
