@@ -258,11 +258,12 @@ impl Graph {
         without_pods: Graph,
         subjects: impl IntoIterator<Item = &'s ObjRef>,
     ) -> Graph {
-        let subjects: std::collections::HashSet<(Option<&str>, &str)> = subjects
-            .into_iter()
-            .filter(|s| s.kind == Kind::Pod)
-            .map(|s| (s.namespace.as_deref(), s.name.as_str()))
-            .collect();
+        let subjects: std::collections::HashSet<(Option<&str>, &str), foldhash::fast::RandomState> =
+            subjects
+                .into_iter()
+                .filter(|s| s.kind == Kind::Pod)
+                .map(|s| (s.namespace.as_deref(), s.name.as_str()))
+                .collect();
         let pods: Vec<&Pod> = (snap.pods.iter())
             .map(|p| &**p)
             .filter(|p| subjects.contains(&(p.meta.namespace.as_deref(), p.meta.name.as_str())))
@@ -345,8 +346,7 @@ impl Graph {
         let mut denied: Vec<Denied> = Vec::new();
         // paths read with another capability than `read` (find lists, metadata, PKI signing):
         // the capability each path is read with (first one wins)
-        let mut needs: std::collections::HashMap<String, &'static str> =
-            std::collections::HashMap::new();
+        let mut needs: FastMap<String, &'static str> = FastMap::default();
 
         if pods {
             let all: Vec<&Pod> = snap.pods.iter().map(|p| &**p).collect();
@@ -367,7 +367,7 @@ impl Graph {
 
         // store -> service account, store -> role
         // whether every login on an auth mount fails, asked once per mount (not per store)
-        let rejects: std::collections::HashMap<&str, bool> = snap
+        let rejects: FastMap<&str, bool> = snap
             .stores
             .iter()
             .filter_map(|s| match &s.vault.as_ref()?.auth {
@@ -448,8 +448,7 @@ impl Graph {
         // index policy rules by their literal prefix up to a path boundary, so each path is
         // checked only against the policies that could match it (fleets: thousands of each)
         let policies: Vec<&VaultPolicy> = snap.vault.policies.values().collect();
-        let mut by_prefix: std::collections::HashMap<&str, Vec<usize>> =
-            std::collections::HashMap::new();
+        let mut by_prefix: FastMap<&str, Vec<usize>> = FastMap::default();
         let mut slow: Vec<usize> = Vec::new();
         for (pi, pol) in policies.iter().enumerate() {
             for r in &pol.rules {
@@ -871,12 +870,7 @@ fn plan_external_secret(
 /// A store's edges: to the ServiceAccount and Vault role it logs in with (and the role to
 /// its auth mount), to its token, to the Vault server. `rejects`: whether every login on an
 /// auth mount fails, by mount.
-fn plan_store(
-    snap: &Snapshot,
-    gr: &mut Plan<'_>,
-    s: &SecretStore,
-    rejects: &std::collections::HashMap<&str, bool>,
-) {
+fn plan_store(snap: &Snapshot, gr: &mut Plan<'_>, s: &SecretStore, rejects: &FastMap<&str, bool>) {
     let cap = snap.captured_at;
     let st_i = gr.node(s.obj(), Presence::Present);
     let Some(v) = &s.vault else { return };
