@@ -10,14 +10,36 @@
 
 /// true for a KV v2 store. ESO's default `version` is `v2`, so anything but `v1` is v2.
 fn is_v2(version: &str) -> bool {
-    version.trim() != "v1"
+    trim(version) != "v1"
 }
 
 /// The store's mount with its slashes trimmed; `None` when unset or blank.
 fn mount(store_path: Option<&str>) -> Option<&str> {
     store_path
-        .map(|m| m.trim().trim_matches('/'))
+        .map(|m| trim_slashes_end(trim_slashes_start(trim(m))))
         .filter(|m| !m.is_empty())
+}
+
+// A path is resolved per key of every sync object, several times per run: these trims look
+// at bytes (`/` is ASCII, so a cut after one is a character boundary) where `str`'s set up a
+// character searcher per call.
+
+/// `s.trim()`, without a look at the characters when `s` starts and ends with printable ASCII.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
+/// `s.trim_start_matches('/')`.
+fn trim_slashes_start(s: &str) -> &str {
+    &s[s.bytes().take_while(|&b| b == b'/').count()..]
+}
+
+/// `s.trim_end_matches('/')`.
+fn trim_slashes_end(s: &str) -> &str {
+    &s[..s.len() - s.bytes().rev().take_while(|&b| b == b'/').count()]
 }
 
 /// The key with the mount (and, on KV v2, a following `data/`) removed, as `buildPath` does.
@@ -42,7 +64,7 @@ fn strip_mount<'k>(key: &'k str, mount: &str, v2: bool) -> &'k str {
 /// dropped; a trailing slash of the key is kept (ESO sends it).
 pub fn resolve_read_path(store_path: Option<&str>, version: &str, key: &str) -> String {
     let v2 = is_v2(version);
-    let key = key.trim_start_matches('/');
+    let key = trim_slashes_start(key);
     match mount(store_path) {
         Some(m) => {
             let rest = strip_mount(key, m, v2);
@@ -68,7 +90,7 @@ pub fn resolve_metadata_path(store_path: Option<&str>, version: &str, key: &str)
     if !is_v2(version) {
         return None;
     }
-    let key = key.trim_start_matches('/');
+    let key = trim_slashes_start(key);
     match mount(store_path) {
         Some(m) => Some(format!("{m}/metadata/{}", strip_mount(key, m, true))),
         None if !key.contains("data") => None,
@@ -93,6 +115,17 @@ pub fn strip_kv2_data(path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The byte trims cut what `str`'s trims cut, on text with slashes, ASCII and
+        /// Unicode whitespace at either end.
+        #[test]
+        fn trims_by_bytes_cut_as_str_trims_do(s in "[/ \t\u{3000}\u{a0}a-z\u{e9}.]{0,12}") {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+            proptest::prop_assert_eq!(trim_slashes_start(&s), s.trim_start_matches('/'));
+            proptest::prop_assert_eq!(trim_slashes_end(&s), s.trim_end_matches('/'));
+        }
+    }
 
     /// (what it checks, store path, version, key, expected)
     type MetadataRow = (
