@@ -1,8 +1,7 @@
 //! CT-ESO-007 target-ownership-conflict.
 
-use crate::model::{ExternalSecret, Kind, ObjRef};
+use crate::model::{Condition, ExternalSecret, FastMap, Kind, ObjRef};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
-use std::collections::BTreeMap;
 
 pub struct TargetConflict;
 pub static RULE: TargetConflict = TargetConflict;
@@ -35,27 +34,23 @@ impl Rule for TargetConflict {
 
     fn check(&self, ctx: &Ctx, sink: &mut Sink) {
         let snap = ctx.snap;
-        // (namespace, target) -> writers, borrowed: a key per ExternalSecret on a fleet
-        let mut groups: BTreeMap<(&str, &str), Vec<&ExternalSecret>> = BTreeMap::new();
+        // (namespace, target) -> writers, borrowed: a key per ExternalSecret on a fleet,
+        // hashed; only the groups with something to report are put in order
+        let mut groups: FastMap<(&str, &str), Vec<&ExternalSecret>> = FastMap::default();
         for es in snap.external_secrets.iter().filter(|e| e.has_target()) {
             if let Some(ns) = &es.meta.namespace {
                 groups.entry((ns, &es.target_name)).or_default().push(es);
             }
         }
+        let mut groups: Vec<_> = (groups.into_iter())
+            .filter(|(_, ess)| {
+                owners(ess) > 1 || conflict_msg(ess).is_some() || ess.iter().any(|e| merges(e))
+            })
+            .collect();
+        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for ((ns, target), ess) in groups {
-            let owners: Vec<&&ExternalSecret> = ess
-                .iter()
-                .filter(|e| e.creation_policy == "Owner")
-                .collect();
-            let conflict_msg = ess.iter().find_map(|e| {
-                e.conditions.iter().find(|c| {
-                    c.message.as_deref().is_some_and(|m| {
-                        m.contains("owned by another ExternalSecret")
-                            || m.contains("failed to take ownership")
-                    })
-                })
-            });
-            if owners.len() > 1 || conflict_msg.is_some() {
+            let conflict_msg = conflict_msg(&ess);
+            if owners(&ess) > 1 || conflict_msg.is_some() {
                 let names: Vec<&str> = ess.iter().map(|e| e.meta.name.as_str()).collect();
                 let mixed = ess.iter().any(|e| !e.source.is_eso());
                 let writers = if mixed {
@@ -75,7 +70,7 @@ impl Rule for TargetConflict {
                     ObjRef::new(Kind::Secret, Some(ns), target),
                     format!(
                         "{writers} write Secret {ns}/{target}{}",
-                        if owners.len() > 1 {
+                        if owners(&ess) > 1 {
                             " and more than one claims to own it"
                         } else {
                             "; ESO refuses to let one take ownership"
@@ -98,10 +93,7 @@ impl Rule for TargetConflict {
                 sink.report(f);
                 continue;
             }
-            for e in ess
-                .iter()
-                .filter(|e| e.source.is_eso() && e.creation_policy == "Merge")
-            {
+            for e in ess.iter().filter(|e| merges(e)) {
                 let waiting = e
                     .conditions
                     .iter()
@@ -129,4 +121,26 @@ impl Rule for TargetConflict {
             }
         }
     }
+}
+
+/// How many of a target's writers claim to own it.
+fn owners(ess: &[&ExternalSecret]) -> usize {
+    ess.iter().filter(|e| e.creation_policy == "Owner").count()
+}
+
+/// A writer's condition saying ESO refused it ownership.
+fn conflict_msg<'e>(ess: &[&'e ExternalSecret]) -> Option<&'e Condition> {
+    ess.iter().find_map(|e| {
+        e.conditions.iter().find(|c| {
+            c.message.as_deref().is_some_and(|m| {
+                m.contains("owned by another ExternalSecret")
+                    || m.contains("failed to take ownership")
+            })
+        })
+    })
+}
+
+/// An ESO ExternalSecret merging into its target (which it never creates).
+fn merges(e: &ExternalSecret) -> bool {
+    e.source.is_eso() && e.creation_policy == "Merge"
 }
