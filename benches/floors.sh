@@ -27,6 +27,18 @@ timed() {
 }
 # Reads a directory's files, or a file, into the page cache.
 warm() { find "$1" -type f -exec cat {} + > /dev/null; }
+# One timed run of command NAME (the rest of the arguments) on INPUT, read once before it:
+# NAME keeps its best run's seconds, peak RSS and disk blocks.
+declare -A best_t best_m best_i
+run() {
+  local name=$1 input=$2 t m i
+  shift 2
+  warm "$input"
+  read -r t m i < <(timed "$@")
+  if awk "BEGIN{exit !($t < ${best_t[$name]})}"; then
+    best_t[$name]=$t best_m[$name]=$m best_i[$name]=$i
+  fi
+}
 ROUNDS=${ROUNDS:-5}
 printf '%-9s %-9s %-22s %-22s %-22s %-22s\n' services MB "cat floor (s)" "analyze dir (s, MB)" "gzip -dc floor (s)" "analyze tar.gz (s, MB)"
 for n in "${@:-2000 10000}"; do
@@ -37,25 +49,17 @@ for n in "${@:-2000 10000}"; do
     mb=$(du -sm "$dir" | cut -f1)
     # the four commands take turns, ROUNDS times, and each keeps its best run: a slow spell
     # of the machine then falls on all of them alike, not on one command's block of runs
-    cat_t=999999; dir_t=999999; gz_t=999999; tgz_t=999999; dir_m=0; tgz_m=0
-    cat_i=0; dir_i=0; gz_i=0; tgz_i=0
+    best_t=([cat]=999999 [dir]=999999 [gz]=999999 [tgz]=999999)
     for _ in $(seq "$ROUNDS"); do
-      warm "$dir"
-      read -r t _ i < <(timed sh -c "find '$dir' -type f -exec cat {} + > /dev/null")
-      if awk "BEGIN{exit !($t < $cat_t)}"; then cat_t=$t; cat_i=$i; fi
-      warm "$dir"
-      read -r t m i < <(timed "$bin/credtrace" analyze "$dir" --format json --max-total-bytes 8G --max-entry-bytes 1G)
-      if awk "BEGIN{exit !($t < $dir_t)}"; then dir_t=$t; dir_m=$m; dir_i=$i; fi
-      warm "$dir.tar.gz"
-      read -r t _ i < <(timed sh -c "gzip -dc '$dir.tar.gz' > /dev/null")
-      if awk "BEGIN{exit !($t < $gz_t)}"; then gz_t=$t; gz_i=$i; fi
-      warm "$dir.tar.gz"
-      read -r t m i < <(timed "$bin/credtrace" analyze "$dir.tar.gz" --format json --max-total-bytes 8G --max-entry-bytes 1G)
-      if awk "BEGIN{exit !($t < $tgz_t)}"; then tgz_t=$t; tgz_m=$m; tgz_i=$i; fi
+      run cat "$dir" sh -c "find '$dir' -type f -exec cat {} + > /dev/null"
+      run dir "$dir" "$bin/credtrace" analyze "$dir" --format json --max-total-bytes 8G --max-entry-bytes 1G
+      run gz "$dir.tar.gz" sh -c "gzip -dc '$dir.tar.gz' > /dev/null"
+      run tgz "$dir.tar.gz" "$bin/credtrace" analyze "$dir.tar.gz" --format json --max-total-bytes 8G --max-entry-bytes 1G
     done
-    printf '%-9s %-9s %-22s %-22s %-22s %-22s\n' "$s" "$mb" "$cat_t" "$dir_t, $dir_m" "$gz_t" "$tgz_t, $tgz_m"
-    echo "  disk blocks read by these runs: cat $cat_i, analyze dir $dir_i, gzip -dc $gz_i, analyze tar.gz $tgz_i"
-    awk -v d="$dir_t" -v c="$cat_t" -v t="$tgz_t" -v g="$gz_t" \
+    printf '%-9s %-9s %-22s %-22s %-22s %-22s\n' "$s" "$mb" "${best_t[cat]}" "${best_t[dir]}, ${best_m[dir]}" \
+      "${best_t[gz]}" "${best_t[tgz]}, ${best_m[tgz]}"
+    echo "  disk blocks read by these runs: cat ${best_i[cat]}, analyze dir ${best_i[dir]}, gzip -dc ${best_i[gz]}, analyze tar.gz ${best_i[tgz]}"
+    awk -v d="${best_t[dir]}" -v c="${best_t[cat]}" -v t="${best_t[tgz]}" -v g="${best_t[gz]}" \
       'BEGIN { printf "  directory %.2fx of cat, .tar.gz %.2fx of gzip -dc\n", d / c, t / g }'
     # every planted chain diagnosed, and nothing else, from the directory and the .tar.gz alike
     for input in "$dir" "$dir.tar.gz"; do
