@@ -172,7 +172,7 @@ mod tests {
 
     proptest::proptest! {
         /// The canonical form is read as chrono reads it, out-of-range fields and stray bytes
-        /// included: the fast reading gives the general one's time or leaves it the text.
+        /// included: the fast reading gives the general reading's time, or leaves the text to it.
         #[test]
         fn canonical_stamps_read_as_chrono_reads_them(
             s in "[0-9]{4}-[0-1][0-9]-[0-3][0-9][Tt ][0-2][0-9]:[0-6][0-9]:[0-6][0-9][Zz]",
