@@ -89,11 +89,13 @@ impl Json for Value {
 /// containers and escaped strings live in an arena ([`Bump`]) the caller hands in, and go
 /// with it at once: allocated and freed one by one, and walked to be freed, they were a
 /// tenth of reading a fleet.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Node<'a> {
     Null,
     Bool(bool),
-    Number(Number),
+    /// In the arena, like the containers: a `Node` is then `Copy`, and a closed container's
+    /// members are copied into the arena at once.
+    Number(&'a Number),
     String(&'a str),
     Array(&'a [Node<'a>]),
     Object(&'a [(&'a str, Node<'a>)]),
@@ -226,7 +228,7 @@ impl Json for Node<'_> {
         match self {
             Node::Null => Value::Null,
             Node::Bool(b) => Value::Bool(*b),
-            Node::Number(n) => Value::Number(n.clone()),
+            Node::Number(n) => Value::Number((*n).clone()),
             Node::String(s) => Value::String(s.to_string()),
             Node::Array(a) => Value::Array(a.iter().map(Node::to_value).collect()),
             Node::Object(m) => Value::Object(
@@ -335,13 +337,13 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
         Ok(Node::Bool(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
-        Ok(Node::Number(v.into()))
+        Ok(Node::Number(self.ctx.arena.alloc(v.into())))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
-        Ok(Node::Number(v.into()))
+        Ok(Node::Number(self.ctx.arena.alloc(v.into())))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
-        Ok(Number::from_f64(v).map_or(Node::Null, Node::Number))
+        Ok(Number::from_f64(v).map_or(Node::Null, |n| Node::Number(self.ctx.arena.alloc(n))))
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
         Ok(Node::String(v))
@@ -365,9 +367,9 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
             self.ctx.elements.borrow_mut().push(item);
         }
         let mut stack = self.ctx.elements.borrow_mut();
-        Ok(Node::Array(
-            self.ctx.arena.alloc_slice_fill_iter(stack.drain(base..)),
-        ))
+        let elements = self.ctx.arena.alloc_slice_copy(&stack[base..]);
+        stack.truncate(base);
+        Ok(Node::Array(elements))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
         let inner = self.enter()?;
@@ -414,9 +416,9 @@ impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
             }
         }
         let mut stack = self.ctx.members.borrow_mut();
-        Ok(Node::Object(
-            self.ctx.arena.alloc_slice_fill_iter(stack.drain(base..)),
-        ))
+        let members = self.ctx.arena.alloc_slice_copy(&stack[base..]);
+        stack.truncate(base);
+        Ok(Node::Object(members))
     }
 }
 
@@ -469,7 +471,7 @@ mod tests {
             let n = Node::parse(t, &arena).unwrap();
             assert_eq!(n.to_value(), v, "{t}");
             assert_eq!(n.to_json_string(), v.to_string());
-            assert_eq!(n.clone().into_value(), v);
+            assert_eq!(n.into_value(), v);
         }
         let arena = Bump::new();
         let n = Node::parse(r#"{"a":1,"b":{"c":"d"},"a":"last"}"#, &arena).unwrap();

@@ -413,10 +413,9 @@ impl<'a> Parser<'a> {
                 }
             }
             if !self.more(b'}')? {
-                let arena = self.arena;
-                return Ok(Node::Object(
-                    arena.alloc_slice_fill_iter(self.members.drain(base..)),
-                ));
+                let members = self.arena.alloc_slice_copy(&self.members[base..]);
+                self.members.truncate(base);
+                return Ok(Node::Object(members));
             }
         }
     }
@@ -436,10 +435,9 @@ impl<'a> Parser<'a> {
             let v = self.value(depth)?;
             self.elements.push(v);
             if !self.more(b']')? {
-                let arena = self.arena;
-                return Ok(Node::Array(
-                    arena.alloc_slice_fill_iter(self.elements.drain(base..)),
-                ));
+                let elements = self.arena.alloc_slice_copy(&self.elements[base..]);
+                self.elements.truncate(base);
+                return Ok(Node::Array(elements));
             }
         }
     }
@@ -718,13 +716,13 @@ impl<'a> Parser<'a> {
         let digits = self.i - start;
         let plain = digits > 0 && digits <= 19 && (self.b[start] != b'0' || digits == 1);
         if plain && !matches!(self.peek(), Some(b'.' | b'e' | b'E' | b'+' | b'-')) {
-            return Ok(Node::Number(Number::from(v)));
+            return Ok(Node::Number(self.arena.alloc(Number::from(v))));
         }
         while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.peek() {
             self.i += 1;
         }
         match serde_json::from_str::<serde_json::Value>(&self.text[start..self.i]) {
-            Ok(serde_json::Value::Number(n)) => Ok(Node::Number(n)),
+            Ok(serde_json::Value::Number(n)) => Ok(Node::Number(self.arena.alloc(n))),
             _ => Err(GiveUp),
         }
     }
@@ -838,7 +836,7 @@ mod tests {
         let spec = |i: usize| items[i].get("spec").expect("spec");
         // a workload's template is read as null, its other members and deeper ones are kept
         assert_eq!(spec(0).get("template"), Some(&Node::Null));
-        assert_eq!(spec(0).get("replicas"), Some(&Node::Number(2.into())));
+        assert_eq!(spec(0).get("replicas"), Some(&Node::Number(&2.into())));
         assert!(matches!(
             spec(0).get("selector").and_then(|s| s.get("template")),
             Some(Node::Number(_))
