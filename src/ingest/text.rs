@@ -183,8 +183,8 @@ pub struct Source<'a> {
     /// not by a trim, two formatted prefixes and a search per line.
     keys: std::cell::OnceCell<Vec<(u32, u32, u32)>>,
     /// Redacted excerpts by line text: the same line (`"type": "Ready",`) is cited by many
-    /// objects of a file, and is redacted once. (`Loc::new` then shares equal excerpts of a
-    /// file whoever makes them; this table, keyed by the borrowed line, saves the redaction.)
+    /// objects of a file, and is redacted once. (This table, keyed by the borrowed line,
+    /// shares them; `Loc::new`'s table of a file's excerpts is not asked again.)
     excerpts: std::cell::RefCell<crate::model::FastMap<&'a str, Arc<str>>>,
 }
 
@@ -401,7 +401,7 @@ impl<'a> Source<'a> {
             .excerpts
             .borrow_mut()
             .entry(l)
-            .or_insert_with(|| Loc::new(&self.path, (i + 1) as u32, l).excerpt)
+            .or_insert_with(|| Loc::excerpt(l))
             .clone();
         Loc {
             path: self.path.clone(),

@@ -27,6 +27,12 @@ impl Loc {
         }
     }
 
+    /// The redacted excerpt of `line`, made for a caller that keeps its own table of them
+    /// ([`crate::ingest::text::Source`], by line text): not looked up among this thread's.
+    pub fn excerpt(line: &str) -> Arc<str> {
+        Arc::from(crate::model::redact::redact_line(line))
+    }
+
     /// A location known only by its file.
     pub fn file(path: &Arc<str>) -> Loc {
         Loc {
