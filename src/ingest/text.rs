@@ -418,7 +418,12 @@ impl<'a> Source<'a> {
             return;
         }
         let n = self.line_count();
-        found.retain(|&(line, ..)| line as usize > first && (line as usize) < n);
+        // in line order (as `field` relies on too): the lines after `first` and before the
+        // end are one run of the list, found by two binary searches, not a pass over it
+        let end = found.partition_point(|&(line, ..)| (line as usize) < n);
+        found.truncate(end);
+        let start = found.partition_point(|&(line, ..)| line as usize <= first);
+        found.drain(..start);
         let mut keys = self.scan_keys(first.saturating_add(1).min(n));
         if keys.is_empty() {
             keys = found;
@@ -970,6 +975,16 @@ mod tests {
             && (0..n).all(|i| parsed.offset(i) == split.offset(i))
             && (0..=padded.len()).all(|pos| parsed.line_at(pos) == split.line_at(pos));
         cut_alike && scanned.keys.get() == given.keys.get() && split.lines() == parsed.lines()
+    }
+
+    #[test]
+    fn given_names_outside_the_lines_after_first_are_dropped() {
+        let path: Arc<str> = Arc::from("t.json");
+        let src = Source::new(&path, "# a\n{\n  \"a\": 1,\n  \"b\": 2\n}\n");
+        // line 1 (`{`) is the first token's: names on it or before it, and past the last
+        // line, are not kept
+        src.set_keys(1, vec![(1, 0, 1), (2, 3, 4), (3, 3, 4), (9, 0, 1)]);
+        assert_eq!(src.keys.get(), Some(&vec![(2, 3, 4), (3, 3, 4)]));
     }
 
     #[test]
