@@ -603,9 +603,10 @@ fn find_all<'h>(hay: &'h [u8], needle: &'h [u8]) -> impl Iterator<Item = usize> 
     let end = (hay.len() + 1).saturating_sub(needle.len());
     // a candidate's last byte is looked at before the comparison call: most candidates of a
     // common first byte (a base64 letter) differ there
-    first
-        .into_iter()
-        .flat_map(move |c| memchr::memchr_iter(c, &hay[..end]))
+    // an empty needle searches nothing (one searcher, not a flattened optional one: a layer
+    // of iterator state on every step of every search)
+    let searched = if first.is_some() { &hay[..end] } else { &[] };
+    memchr::memchr_iter(first.unwrap_or_default(), searched)
         .filter(move |&i| hay[i + needle.len() - 1] == last && hay[i..].starts_with(needle))
 }
 
