@@ -2,26 +2,17 @@
 
 use crate::model::{Loc, ObjRef};
 use crate::Analysis;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// A subject as a JSON value (for the reports that build one: the graph, the diff).
+/// A subject as a JSON value, written as the report writes one (for the reports that build
+/// a value: the graph, the diff).
 pub fn subject(o: &ObjRef) -> Value {
-    let mut v = json!({"kind": o.kind.as_str(), "name": o.name});
-    if let Some(ns) = &o.namespace {
-        v["namespace"] = json!(ns);
-    }
-    v
+    serde_json::to_value(view::subject(o, ())).expect("a subject always serialises")
 }
 
-/// A citation as a JSON value.
+/// A citation as a JSON value, written as the report writes one.
 pub fn evidence(l: &Loc) -> Value {
-    let mut v = json!({"path": &*l.path, "excerpt": &*l.excerpt});
-    v["line"] = if l.line > 0 {
-        json!(l.line)
-    } else {
-        Value::Null
-    };
-    v
+    serde_json::to_value(view::citation(l)).expect("a citation always serialises")
 }
 
 pub fn render(a: &Analysis) -> String {
@@ -117,7 +108,7 @@ mod view {
     }
 
     /// A subject as an object of its own, with `more` members after its own.
-    fn subject<T: Members>(o: &ObjRef, more: T) -> Object<Subject<'_, T>> {
+    pub fn subject<T: Members>(o: &ObjRef, more: T) -> Object<Subject<'_, T>> {
         Object(Subject(o, more))
     }
 
@@ -135,7 +126,7 @@ mod view {
         List(locs, citation)
     }
 
-    fn citation(l: &Loc) -> impl Serialize + '_ {
+    pub fn citation(l: &Loc) -> impl Serialize + '_ {
         Object((
             Member("path", &*l.path),
             Member("excerpt", &*l.excerpt),
