@@ -186,6 +186,9 @@ pub struct Source<'a> {
     /// objects of a file, and is redacted once. (This table, keyed by the borrowed line,
     /// shares them; `Loc::new`'s table of a file's excerpts is not asked again.)
     excerpts: std::cell::RefCell<crate::model::FastMap<&'a str, Arc<str>>>,
+    /// The line each item of the document's list starts on, when the JSON parser read the
+    /// text and met a list ([`Source::set_items`]).
+    items: std::cell::OnceCell<Vec<u32>>,
 }
 
 /// `text.lines()`: split at `\n`, a `\r` before it dropped. Newlines are found by one
@@ -265,6 +268,7 @@ impl<'a> Source<'a> {
             withheld: Default::default(),
             keys: Default::default(),
             excerpts: Default::default(),
+            items: Default::default(),
         }
     }
 
@@ -342,6 +346,17 @@ impl<'a> Source<'a> {
             }
         }
         out
+    }
+
+    /// Gives the line each item of the document's list starts on, as the JSON parser of the
+    /// whole text met them (0-based, in order). Ignored when given before.
+    pub fn set_items(&self, lines: Vec<u32>) {
+        let _ = self.items.set(lines);
+    }
+
+    /// The lines [`Source::set_items`] gave, if any.
+    pub fn items(&self) -> Option<&[u32]> {
+        self.items.get().map(Vec::as_slice)
     }
 
     /// Gives the lines as a parser of the whole text found them, by the offset of each line

@@ -76,6 +76,9 @@ fn parse_json_in(src: &Source, text: &str, out: &mut Out, arena: &Bump) -> Resul
     if let Some(k) = keys {
         src.set_lines(text, k.breaks);
         src.set_keys(k.first_line as usize, k.keys);
+        if !k.items.is_empty() {
+            src.set_items(k.items);
+        }
     }
     let v = match parsed {
         Ok(v) => v,
@@ -424,6 +427,9 @@ fn item_starts<V: Json>(
                 // the marker is ASCII: a line starts an item when that byte follows exactly
                 // `indent` bytes of indentation
                 let m = marker as u8;
+                if let Some(lines) = parsed_starts(src, f, to, indent, m, items.len()) {
+                    return lines;
+                }
                 let starts = src.lines_marked(f, to, indent, m);
                 if starts.len() == items.len() {
                     return starts;
@@ -450,6 +456,33 @@ fn item_starts<V: Json>(
             at
         })
         .collect()
+}
+
+/// The lines the JSON parser saw the document's list items start on, when they are the lines
+/// [`Source::lines_marked`] would find from `first` (the first item's line): one per item, in
+/// order, each with `marker` after exactly `indent` bytes of indentation. The parser met them
+/// on its way, so the file's lines need not be walked again for them. `None` when the parser
+/// gave none, or its lines are not those (another list than the one found by text).
+fn parsed_starts(
+    src: &Source,
+    first: usize,
+    to: usize,
+    indent: usize,
+    marker: u8,
+    count: usize,
+) -> Option<Vec<usize>> {
+    let lines = src.items()?;
+    if lines.len() != count || lines.first().map(|&l| l as usize) != Some(first) {
+        return None;
+    }
+    let ordered = lines.windows(2).all(|w| w[0] < w[1]);
+    let marked = lines.iter().all(|&l| {
+        (l as usize) < to
+            && src.line(l as usize).is_some_and(|t| {
+                t.as_bytes().get(indent) == Some(&marker) && indent_width(&t[..indent]) == indent
+            })
+    });
+    (ordered && marked).then(|| lines.iter().map(|&l| l as usize).collect())
 }
 
 /// Top-level keys of a fragment: an object printed without `kind` (`yq '.spec,.status'`,
@@ -583,4 +616,40 @@ pub fn take_fragment(
         }
     ));
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    const LIST: &str = "{\n    \"items\": [\n        {\n            \"a\": 1\n        },\n        {\n            \"b\": 2\n        }\n    ],\n    \"kind\": \"List\"\n}\n";
+
+    /// The parser's lines are taken only when they are the lines the items' indentation
+    /// shows; any others leave the items to the scan of the lines.
+    #[test]
+    fn the_parsers_item_lines_are_taken_only_when_they_are_the_items() {
+        let path: Arc<str> = Arc::from("t.json");
+        let n = LIST.lines().count();
+        for (given, taken) in [
+            (vec![2, 5], true),
+            (vec![3, 5], false),
+            (vec![2], false),
+            (vec![2, 6], false),
+            (vec![2, 2], false),
+            (vec![5, 2], false),
+        ] {
+            let src = Source::new(&path, LIST);
+            src.set_items(given.clone());
+            let want = taken.then(|| given.iter().map(|&l| l as usize).collect());
+            assert_eq!(parsed_starts(&src, 2, n, 8, b'{', 2), want, "{given:?}");
+        }
+        // without the parser's lines, the scan finds the same items
+        let v: serde_json::Value = serde_json::from_str(LIST).unwrap();
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(
+            item_starts(&Source::new(&path, LIST), 0, n, items, false),
+            vec![2, 5]
+        );
+    }
 }

@@ -61,12 +61,18 @@ pub(super) fn parse_keyed<'a>(
             first_line: 0,
             keys: Vec::with_capacity(text.len() / 48),
             breaks: Vec::with_capacity(text.len() / 32 + 1),
+            items: Vec::new(),
         },
         workload_spec: usize::MAX,
     };
     p.ws();
     p.keys.first_line = p.line;
-    let v = p.value(0).ok()?;
+    // a bare list's elements are the items
+    let v = if p.peek() == Some(b'[') {
+        p.array::<true>(1).ok()?
+    } else {
+        p.value(0).ok()?
+    };
     p.ws();
     (p.i == p.b.len()).then_some((v, p.keys))
 }
@@ -84,6 +90,10 @@ pub struct KeyLines {
     pub keys: Vec<(u32, u32, u32)>,
     /// The offset of each `\n` in the text.
     pub breaks: Vec<u32>,
+    /// The line each item of the document's list starts on (the elements of a top-level
+    /// array, or of a top-level object's `items`), as the parser met them: where a list's
+    /// objects begin, which a scan of every line for the items' indentation finds otherwise.
+    pub items: Vec<u32>,
 }
 
 struct Parser<'a> {
@@ -327,7 +337,7 @@ impl<'a> Parser<'a> {
     fn value(&mut self, depth: usize) -> Parsed<Node<'a>> {
         match self.peek().ok_or(GiveUp)? {
             b'{' => self.object(depth + 1),
-            b'[' => self.array(depth + 1),
+            b'[' => self.array::<false>(depth + 1),
             b'"' => self.string().map(Node::String),
             b't' => self.literal(b"true", Node::Bool(true)),
             b'f' => self.literal(b"false", Node::Bool(false)),
@@ -373,6 +383,10 @@ impl<'a> Parser<'a> {
                     self.skip::<true>(depth)?;
                 }
                 Node::Null
+            } else if depth == 1 && k == "items" && self.peek() == Some(b'[') {
+                // a List's items (a repeated `items` keeps the last, as its value does)
+                self.keys.items.clear();
+                self.array::<true>(depth + 1)?
             } else if workload && k == "spec" {
                 // the spec is the object one level down
                 let outer = std::mem::replace(&mut self.workload_spec, depth + 1);
@@ -420,7 +434,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Parsed<Node<'a>> {
+    /// An array at `[`; the line each element starts on is noted in `keys.items` when
+    /// `ITEMS` (a list's items).
+    fn array<const ITEMS: bool>(&mut self, depth: usize) -> Parsed<Node<'a>> {
         if depth > self.max_depth {
             return Err(GiveUp);
         }
@@ -432,6 +448,9 @@ impl<'a> Parser<'a> {
         }
         let base = self.elements.len();
         loop {
+            if ITEMS {
+                self.keys.items.push(self.line);
+            }
             let v = self.value(depth)?;
             self.elements.push(v);
             if !self.more(b']')? {
@@ -1016,5 +1035,80 @@ mod tests {
             }
         }
         String::from_utf8(bytes).ok()
+    }
+
+    /// One item of a list text: its members, whether it holds a list of its own (`items`),
+    /// whether it is printed over several lines, and how many line breaks come before it.
+    type Item = (std::collections::BTreeMap<String, u32>, bool, bool, usize);
+
+    /// A list of `items` as text (a bare array or a `List` object, whose `items` may come
+    /// after an earlier `items` when `repeated`), with the line each item was put on.
+    fn list_text(items: &[Item], bare: bool, repeated: bool) -> (String, Vec<u32>) {
+        let mut text = String::from(if bare {
+            "["
+        } else {
+            "{\n  \"apiVersion\": \"v1\",\n  \"other\": [\n    {\"a\": 1}\n  ],\n"
+        });
+        if !bare {
+            if repeated {
+                text += "  \"items\": [\n    {\"old\": 1},\n    {\"old\": 2}\n  ],\n";
+            }
+            text += "  \"items\": [";
+        }
+        let mut lines = Vec::new();
+        for (i, (members, nested, pretty, breaks)) in items.iter().enumerate() {
+            let mut v = serde_json::json!(members);
+            if *nested {
+                v["items"] = serde_json::json!([{"b": 1}, {"c": [{"d": 2}]}]);
+            }
+            if i > 0 {
+                text.push(',');
+            }
+            text += &"\n".repeat(*breaks);
+            lines.push(text.matches('\n').count() as u32);
+            text += &if *pretty {
+                serde_json::to_string_pretty(&v).unwrap()
+            } else {
+                serde_json::to_string(&v).unwrap()
+            };
+        }
+        text += if bare {
+            "\n]"
+        } else {
+            "\n  ],\n  \"kind\": \"List\"\n}"
+        };
+        (text, lines)
+    }
+
+    proptest! {
+        /// The parser notes the line each item of a document's list starts on (of the last
+        /// `items` when the key repeats), and no other array's elements.
+        #[test]
+        fn list_items_are_noted_on_their_lines(
+            items in prop::collection::vec(
+                (
+                    prop::collection::btree_map("[a-z]{1,3}", 0u32..100, 0..3),
+                    any::<bool>(),
+                    any::<bool>(),
+                    0usize..3,
+                ),
+                0..6,
+            ),
+            bare in any::<bool>(),
+            repeated in any::<bool>(),
+        ) {
+            let (text, lines) = list_text(&items, bare, repeated);
+            let (_, keys) = parse_keyed(&text, 128, arena()).expect("valid JSON");
+            prop_assert_eq!(keys.items, lines, "{}", text);
+        }
+    }
+
+    /// An object's `items` is not a list's unless the object is the document.
+    #[test]
+    fn nested_items_are_not_noted() {
+        let (_, keys) = parse_keyed("{\"a\": {\"items\": [1, 2]}}", 128, arena()).unwrap();
+        assert!(keys.items.is_empty());
+        let (_, keys) = parse_keyed("[{\"items\": [1, 2]}]", 128, arena()).unwrap();
+        assert_eq!(keys.items, vec![0]);
     }
 }
