@@ -684,7 +684,7 @@ pub fn mount_rejects_logins<'a>(
         let denials = bare_login_denials(snap, s, mount);
         if denials.is_empty() {
             // a store on the mount that is Ready logged in recently: the mount works
-            if crate::graph::derive::store_ready(s).is_some_and(|r| r.0) {
+            if crate::graph::derive::store_is_ready(s) == Some(true) {
                 return None;
             }
             continue;

@@ -236,6 +236,7 @@ fn compute_es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
 
 /// Whether a store is ready: `Some((ready, reason/message, loc))`, `None` if unknown.
 pub fn store_ready(store: &SecretStore) -> Option<(bool, String, Loc)> {
+    let ready = store_is_ready(store)?;
     if let Some(c) = store.conditions.iter().find(|c| c.type_ == "Ready") {
         let text = match (&c.reason, &c.message) {
             (Some(r), Some(m)) => format!("{r}: {m}"),
@@ -243,14 +244,22 @@ pub fn store_ready(store: &SecretStore) -> Option<(bool, String, Loc)> {
             (None, Some(m)) => m.clone(),
             _ => c.status.clone(),
         };
-        return Some((c.status == "True", text, c.loc.clone()));
+        return Some((ready, text, c.loc.clone()));
     }
-    store.table_status.as_ref().map(|(s, r, l)| {
-        (
-            r.as_deref() != Some("False") && !s.contains("Invalid") && !s.contains("Failed"),
-            s.clone(),
-            l.clone(),
-        )
+    store
+        .table_status
+        .as_ref()
+        .map(|(s, _, l)| (ready, s.clone(), l.clone()))
+}
+
+/// Whether a store is ready, as [`store_ready`] tells it, without the words and the citation:
+/// asked for every sync object of a fleet's store, where only the answer is used.
+pub fn store_is_ready(store: &SecretStore) -> Option<bool> {
+    if let Some(c) = store.conditions.iter().find(|c| c.type_ == "Ready") {
+        return Some(c.status == "True");
+    }
+    store.table_status.as_ref().map(|(s, r, _)| {
+        r.as_deref() != Some("False") && !s.contains("Invalid") && !s.contains("Failed")
     })
 }
 
@@ -781,7 +790,7 @@ pub fn network_failure(message: &str) -> Option<&'static str> {
 pub fn store_error(snap: &Snapshot, store: &SecretStore) -> Option<(String, Loc, Option<Time>)> {
     let cap = snap.captured_at;
     // a store that is Ready now has recovered: its old warnings are history
-    if store_ready(store).is_some_and(|r| r.0) {
+    if store_is_ready(store) == Some(true) {
         return None;
     }
     let ev = snap

@@ -12,7 +12,7 @@ mod plan;
 use crate::acl::Acl;
 use crate::model::*;
 use access::{MountProblem, Purpose};
-use derive::{es_sync, last_write, store_ready};
+use derive::{es_sync, last_write, store_is_ready, store_ready};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use plan::{Add, Plan};
@@ -695,9 +695,14 @@ fn plan_external_secret(
     let own_store = store_ref == es.obj();
     let st_i = gr.node(store_ref, presence);
     let status = match (store, presence) {
-        (Some(s), _) => match store_ready(s) {
-            Some((true, _, _)) => EdgeStatus::Ok,
-            Some((false, why, _)) => EdgeStatus::Broken(format!("store not ready: {why}")),
+        // the words only for a store that is not ready: a fleet's one store is asked per
+        // sync object
+        (Some(s), _) => match store_is_ready(s) {
+            Some(true) => EdgeStatus::Ok,
+            Some(false) => EdgeStatus::Broken(format!(
+                "store not ready: {}",
+                store_ready(s).map(|r| r.1).unwrap_or_default()
+            )),
             None => EdgeStatus::Unknown,
         },
         (None, Presence::Missing) => EdgeStatus::Broken(format!(
@@ -1105,7 +1110,7 @@ fn binding_status(snap: &Snapshot, store: &SecretStore, role: &VaultRole) -> Edg
         return EdgeStatus::Unknown;
     };
     // a store that is not ready failed its own login: its bindings are in question too
-    let store_down = store_ready(store).is_some_and(|r| !r.0);
+    let store_down = store_is_ready(store) == Some(false);
     let failing = |l: &access::Login| {
         store_down
             || l.external_secrets.is_empty()

@@ -1,6 +1,6 @@
 //! CT-ESO-001 externalsecret-sync-failing.
 
-use crate::graph::derive::{es_sync, network_failure, store_ready};
+use crate::graph::derive::{es_sync, network_failure, store_is_ready};
 use crate::model::time::fmt_time;
 use crate::model::{ExternalSecret, Source};
 use crate::rules::{resync_command, Ctx, Rule, RuleMeta, Severity, Sink};
@@ -98,7 +98,7 @@ pub(crate) fn check_syncs(ctx: &Ctx, sink: &mut Sink, accept: &dyn Fn(&ExternalS
         if let (Some((e, _)), Some(store), true) =
             (&st.vault_error, snap.store_for(es), es.source.is_eso())
         {
-            if e.is_permission_denied() && store_ready(store).is_some_and(|r| r.0) {
+            if e.is_permission_denied() && store_is_ready(store) == Some(true) {
                 msg.push_str(&format!(
                     "; its store {} is still Valid because validation only calls lookup-self, so the ACL policy is at fault, not the login",
                     store.meta.name
