@@ -17,8 +17,10 @@ pub enum WriteSource {
     Creation,
 }
 
-/// The last write of a Secret, with where it was read.
-pub fn last_write(s: &Secret, capture: Time) -> Option<(Time, Loc, WriteSource)> {
+/// The last write of a Secret, with where it was read. The citation is lent, not copied:
+/// rules ask this of every Secret of a fleet and keep the citation for the few they report
+/// (a copy is two shared counts written, each in a line of memory no cache holds).
+pub fn last_write(s: &Secret, capture: Time) -> Option<(Time, &Loc, WriteSource)> {
     let newest = |eso: bool| {
         s.meta
             .managed_fields
@@ -26,7 +28,6 @@ pub fn last_write(s: &Secret, capture: Time) -> Option<(Time, Loc, WriteSource)>
             .filter(|f| f.eso == eso || !eso)
             .filter_map(|f| f.time.map(|t| (t, &f.loc)))
             .max_by_key(|(t, _)| *t)
-            .map(|(t, l)| (t, l.clone()))
     };
     if let Some((t, l)) = newest(true) {
         return Some((t, l, WriteSource::EsoManagedFields));
@@ -34,13 +35,7 @@ pub fn last_write(s: &Secret, capture: Time) -> Option<(Time, Loc, WriteSource)>
     if let Some((t, l)) = newest(false) {
         return Some((t, l, WriteSource::ManagedFields));
     }
-    s.meta.created.map(|w| {
-        (
-            w.resolve(capture),
-            s.meta.loc.clone(),
-            WriteSource::Creation,
-        )
-    })
+    (s.meta.created).map(|w| (w.resolve(capture), &s.meta.loc, WriteSource::Creation))
 }
 
 /// The sync state of an ExternalSecret.

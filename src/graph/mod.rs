@@ -655,7 +655,7 @@ fn plan_external_secret(
         None => EdgeStatus::Unknown,
     };
     let mut ev: Vec<Loc> = sync.evidence.clone();
-    if let Some((_, l, _)) = &written {
+    if let Some((_, l, _)) = written {
         ev.push(l.clone());
     }
     if es.has_target() {

@@ -106,7 +106,7 @@ impl Rule for StaleCredential {
                 f.predicted = Some(expiry);
                 f
             };
-            f.evidence.push(wloc);
+            f.evidence.push(wloc.clone());
             f.evidence.extend(tlocs);
             if let Some(p) = &path {
                 for l in leases_for(snap, p) {

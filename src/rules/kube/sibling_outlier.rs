@@ -36,7 +36,7 @@ policy that grants its path.",
 struct Member<'a> {
     secret: &'a Secret,
     at: Time,
-    loc: Loc,
+    loc: &'a Loc,
 }
 
 /// What a family's members share: the store their ExternalSecrets read from, or a name
@@ -151,7 +151,7 @@ impl Rule for SiblingOutlier {
                     .map(|(_, s)| *s)
                     .collect();
                 // newest first, then by where they are written: stable under renaming
-                siblings.sort_by(|a, b| b.at.cmp(&a.at).then(a.loc.cmp(&b.loc)));
+                siblings.sort_by(|a, b| b.at.cmp(&a.at).then(a.loc.cmp(b.loc)));
                 let subject = ObjRef::new(
                     Kind::Secret,
                     m.secret.meta.namespace.as_deref(),

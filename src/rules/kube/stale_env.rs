@@ -99,7 +99,7 @@ impl Rule for StaleEnv {
                     ),
                 );
                 f.evidence.push(loc);
-                f.evidence.push(wloc);
+                f.evidence.push(wloc.clone());
                 f.since = Some(written);
                 f.events.push((
                     written,
