@@ -719,7 +719,7 @@ pub fn secret_failure(snap: &Snapshot, pod: &Pod) -> Option<SecretFailure> {
 
 /// The keys an ExternalSecret writes into its target, or `None` when only the provider
 /// knows them (`dataFrom`, templates from files).
-pub fn produced_keys(es: &ExternalSecret) -> Option<Vec<String>> {
+pub fn produced_keys(es: &ExternalSecret) -> Option<Vec<&str>> {
     if !es.data_from.is_empty() {
         return None;
     }
@@ -728,27 +728,35 @@ pub fn produced_keys(es: &ExternalSecret) -> Option<Vec<String>> {
             return None;
         }
         // a template with data replaces the keys unless mergePolicy says otherwise
-        return Some(es.template_keys.clone());
+        return Some(es.template_keys.iter().map(String::as_str).collect());
     }
-    Some(es.data.iter().map(|d| d.secret_key.clone()).collect())
+    Some(es.data.iter().map(|d| d.secret_key.as_str()).collect())
 }
 
 /// Does a dockerconfigjson `auths` key name this registry host?
+/// Compared without copies: a fleet's every container is checked against its pull secrets'
+/// every entry, and two lower-cased copies per check were most of that rule's allocations.
 pub fn registry_matches(auth_key: &str, registry: &str) -> bool {
-    let norm = |s: &str| {
+    fn host(s: &str) -> &str {
         let s = s
             .trim_start_matches("https://")
             .trim_start_matches("http://");
-        let host = s.split('/').next().unwrap_or(s).to_ascii_lowercase();
-        match host.as_str() {
-            "index.docker.io"
-            | "registry-1.docker.io"
-            | "docker.io"
-            | "registry.hub.docker.com" => "docker.io".to_string(),
-            _ => host,
-        }
+        // `split` always yields a first piece
+        s.split('/').next().unwrap_or(s)
+    }
+    let hub = |h: &str| {
+        [
+            "index.docker.io",
+            "registry-1.docker.io",
+            "docker.io",
+            "registry.hub.docker.com",
+        ]
+        .iter()
+        .any(|d| h.eq_ignore_ascii_case(d))
     };
-    norm(auth_key) == norm(registry)
+    let (a, b) = (host(auth_key), host(registry));
+    // Docker Hub's names are one registry; any other host is itself, in any case
+    (hub(a) && hub(b)) || a.eq_ignore_ascii_case(b)
 }
 
 /// Classifies a provider error that never reached Vault: a timeout, DNS, a refused
@@ -831,6 +839,34 @@ mod tests {
             "docker.io"
         );
         assert_eq!(registry_of("nginx"), "docker.io");
+    }
+
+    /// The first implementation, kept to check the one without copies against.
+    fn registry_matches_by_copies(auth_key: &str, registry: &str) -> bool {
+        let norm = |s: &str| {
+            let s = s
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
+            let host = s.split('/').next().unwrap_or(s).to_ascii_lowercase();
+            match host.as_str() {
+                "index.docker.io"
+                | "registry-1.docker.io"
+                | "docker.io"
+                | "registry.hub.docker.com" => "docker.io".to_string(),
+                _ => host,
+            }
+        };
+        norm(auth_key) == norm(registry)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn registries_match_as_the_copies_did(
+            a in "(https?://)?(Docker\\.IO|index\\.docker\\.io|registry-1\\.docker\\.io|REGISTRY\\.hub\\.docker\\.com|ghcr\\.io|GHCR\\.io|r\\.example:5000|docker\\.io\\.evil|[a-zA-Zé.:]{0,6})(/[a-z]{0,4})?",
+            b in "(https?://)?(Docker\\.IO|index\\.docker\\.io|registry-1\\.docker\\.io|REGISTRY\\.hub\\.docker\\.com|ghcr\\.io|GHCR\\.io|r\\.example:5000|docker\\.io\\.evil|[a-zA-Zé.:]{0,6})(/[a-z]{0,4})?",
+        ) {
+            proptest::prop_assert_eq!(registry_matches(&a, &b), registry_matches_by_copies(&a, &b));
+        }
     }
 
     #[test]

@@ -67,41 +67,43 @@ impl Rule for PullSecretUnusable {
                 .filter_map(|(n, l)| snap.secret(ns, n).map(|s| (s, l)))
                 .collect();
             for (s, loc) in &secrets {
+                // the type first: a subject is made only for a Secret with a problem
+                let Some(problem) = type_problem(s) else {
+                    continue;
+                };
                 let subject = ObjRef::new(Kind::Secret, Some(ns), &s.meta.name);
                 if reported.contains(&subject) {
                     continue;
                 }
-                if let Some(problem) = type_problem(s) {
-                    reported.push(subject.clone());
-                    let mut f = sink.finding(
-                        subject,
-                        format!(
-                            "pull secret {ns}/{} {problem}; Pod {} cannot use it",
-                            s.meta.name, pod.meta.name
-                        ),
-                    );
-                    if !failing {
-                        f.severity = Severity::Warning;
-                    }
-                    f.evidence.push((*loc).clone());
-                    f.evidence.push(s.meta.loc.clone());
-                    let producers = snap.producers_of(ns, &s.meta.name);
-                    for es in producers {
-                        f.remediation.push(format!(
-                            "kubectl -n {ns} patch externalsecret {} --type merge -p '{{\"spec\":{{\"target\":{{\"template\":{{\"type\":\"kubernetes.io/dockerconfigjson\"}}}}}}}}'",
-                            es.meta.name
-                        ));
-                    }
-                    if f.remediation.is_empty() {
-                        f.remediation.push(format!(
-                            "recreate it with the right type: kubectl -n {ns} create secret docker-registry {} --docker-server=REGISTRY --docker-username=USER --docker-password=...",
-                            s.meta.name
-                        ));
-                    }
-                    f.related
-                        .push(ObjRef::new(Kind::Pod, Some(ns), &pod.meta.name));
-                    sink.report(f);
+                reported.push(subject.clone());
+                let mut f = sink.finding(
+                    subject,
+                    format!(
+                        "pull secret {ns}/{} {problem}; Pod {} cannot use it",
+                        s.meta.name, pod.meta.name
+                    ),
+                );
+                if !failing {
+                    f.severity = Severity::Warning;
                 }
+                f.evidence.push((*loc).clone());
+                f.evidence.push(s.meta.loc.clone());
+                let producers = snap.producers_of(ns, &s.meta.name);
+                for es in producers {
+                    f.remediation.push(format!(
+                        "kubectl -n {ns} patch externalsecret {} --type merge -p '{{\"spec\":{{\"target\":{{\"template\":{{\"type\":\"kubernetes.io/dockerconfigjson\"}}}}}}}}'",
+                        es.meta.name
+                    ));
+                }
+                if f.remediation.is_empty() {
+                    f.remediation.push(format!(
+                        "recreate it with the right type: kubectl -n {ns} create secret docker-registry {} --docker-server=REGISTRY --docker-username=USER --docker-password=...",
+                        s.meta.name
+                    ));
+                }
+                f.related
+                    .push(ObjRef::new(Kind::Pod, Some(ns), &pod.meta.name));
+                sink.report(f);
             }
             // each image's registry must be covered by one usable pull secret
             let known: Vec<&Vec<crate::model::DockerAuth>> = secrets

@@ -81,7 +81,7 @@ impl Rule for SecretKeyMissing {
                 let missing_in_secret = in_secret == Some(false) || kubelet.is_some();
                 let missing_in_producer = produced
                     .as_ref()
-                    .is_some_and(|(_, keys)| !keys.iter().any(|k| k == key));
+                    .is_some_and(|(_, keys)| !keys.contains(&key));
                 if !missing_in_secret && !missing_in_producer {
                     continue;
                 }
@@ -95,7 +95,7 @@ impl Rule for SecretKeyMissing {
                     msg.push_str(", which kubelet cannot find");
                 }
                 if let Some((es, keys)) = &produced {
-                    if !keys.iter().any(|k| k == key) {
+                    if !keys.contains(&key) {
                         msg.push_str(&format!(
                             "; {} {} writes {}",
                             es.kind().as_str(),
