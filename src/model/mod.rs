@@ -608,13 +608,17 @@ impl Index {
         })
     }
 
-    /// Builds the tables; those that do not depend on each other are built at once.
+    /// Builds the tables; those that do not depend on each other are built at once. The
+    /// sync objects' two tables are built apart (together they were the longest branch, about
+    /// 10 ms on a fleet's 20,000 sync objects), and each sync object's store and target are
+    /// looked up on both cores.
     pub(crate) fn build(snap: &Snapshot) -> Index {
+        use rayon::prelude::*;
         let ((stores, secrets), ((ess, producers), (events, (sas, sas_cluster)))) = rayon::join(
             || rayon::join(|| Index::stores(snap), || Index::secrets(snap)),
             || {
                 rayon::join(
-                    || Index::sync_objects(snap),
+                    || rayon::join(|| Index::sync_objects(snap), || Index::producers(snap)),
                     || rayon::join(|| Index::events(snap), || Index::service_accounts(snap)),
                 )
             },
@@ -630,17 +634,24 @@ impl Index {
             ..Index::default()
         };
         ix.store_users = vec![Vec::new(); snap.stores.len()];
-        ix.es_store = snap
-            .external_secrets
-            .iter()
-            .map(|e| ix.store_of(e))
-            .collect();
-        ix.es_target = (snap.external_secrets.iter())
-            .map(|e| {
-                let ns = e.meta.namespace.as_deref()?;
-                ix.secrets.get(ns, &e.target_name).copied()
-            })
-            .collect();
+        let ix_ref = &ix;
+        let (es_store, es_target) = rayon::join(
+            || {
+                (snap.external_secrets.par_iter())
+                    .map(|e| ix_ref.store_of(e))
+                    .collect()
+            },
+            || {
+                (snap.external_secrets.par_iter())
+                    .map(|e| {
+                        let ns = e.meta.namespace.as_deref()?;
+                        ix_ref.secrets.get(ns, &e.target_name).copied()
+                    })
+                    .collect()
+            },
+        );
+        ix.es_store = es_store;
+        ix.es_target = es_target;
         for (i, at) in ix.es_store.iter().enumerate() {
             if let Some(at) = *at {
                 ix.store_users[at].push(i);
@@ -676,19 +687,28 @@ impl Index {
         secrets
     }
 
-    /// Sync objects by kind, namespace and name, and the ones writing each target.
-    fn sync_objects(snap: &Snapshot) -> (FastMap<Kind, Map2<usize>>, Map2<Vec<usize>>) {
+    /// Sync objects by kind, namespace and name.
+    fn sync_objects(snap: &Snapshot) -> FastMap<Kind, Map2<usize>> {
         let mut ess: FastMap<Kind, Map2<usize>> = FastMap::default();
-        let mut producers: Map2<Vec<usize>> = Map2::default();
         for (i, e) in snap.external_secrets.iter().enumerate() {
             if let Some(ns) = &e.meta.namespace {
                 ess.entry(e.kind()).or_default().insert(ns, &e.meta.name, i);
+            }
+        }
+        ess
+    }
+
+    /// The sync objects writing each target Secret, in snapshot order.
+    fn producers(snap: &Snapshot) -> Map2<Vec<usize>> {
+        let mut producers: Map2<Vec<usize>> = Map2::default();
+        for (i, e) in snap.external_secrets.iter().enumerate() {
+            if let Some(ns) = &e.meta.namespace {
                 if e.has_target() {
                     producers.entry(ns, &e.target_name).push(i);
                 }
             }
         }
-        (ess, producers)
+        producers
     }
 
     fn events(snap: &Snapshot) -> Vec<(String, FastMap<String, Vec<usize>>)> {
