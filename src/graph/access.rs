@@ -506,13 +506,14 @@ pub fn glob_match(pattern: &str, s: &str) -> bool {
 
 /// The ServiceAccount a login uses, and the ExternalSecrets whose sync depends on it.
 #[derive(Clone, Debug)]
-pub struct Login {
+pub struct Login<'a> {
     pub sa: String,
     pub namespace: String,
     /// Where the store (or the controller Pod) names the ServiceAccount.
     pub loc: Loc,
-    /// The ExternalSecrets logging in as it (for referent ClusterSecretStores, per namespace).
-    pub external_secrets: Vec<ObjRef>,
+    /// The ExternalSecrets logging in as it (for referent ClusterSecretStores, per namespace),
+    /// in snapshot order: the snapshot's own, so their sync states are read without a lookup.
+    pub external_secrets: Vec<&'a ExternalSecret>,
     /// The ServiceAccount is ESO's controller's own (no `serviceAccountRef`).
     pub controller: bool,
 }
@@ -541,7 +542,7 @@ fn controller_sa(snap: &Snapshot) -> Option<(String, String, Loc)> {
 }
 
 /// The logins a Kubernetes-auth store makes: one per ServiceAccount and namespace.
-pub fn logins(snap: &Snapshot, store: &SecretStore) -> Result<Vec<Login>, String> {
+pub fn logins<'a>(snap: &'a Snapshot, store: &SecretStore) -> Result<Vec<Login<'a>>, String> {
     let Some(VaultAuth::Kubernetes {
         service_account,
         loc,
@@ -550,11 +551,10 @@ pub fn logins(snap: &Snapshot, store: &SecretStore) -> Result<Vec<Login>, String
     else {
         return Ok(Vec::new());
     };
-    let es_refs = |filter: &dyn Fn(&ExternalSecret) -> bool| -> Vec<ObjRef> {
+    let es_refs = |filter: &dyn Fn(&ExternalSecret) -> bool| -> Vec<&'a ExternalSecret> {
         users(snap, store)
             .into_iter()
             .filter(|e| filter(e))
-            .map(|e| e.obj())
             .collect()
     };
     let cluster = is_cluster_store(&store.kind);
@@ -574,19 +574,23 @@ pub fn logins(snap: &Snapshot, store: &SecretStore) -> Result<Vec<Login>, String
             controller: false,
         }]),
         Some((sa, None)) => {
-            // referent: the ServiceAccount is looked up in each ExternalSecret's namespace
-            let mut nss: Vec<String> = users(snap, store)
-                .iter()
-                .filter_map(|e| e.meta.namespace.clone())
-                .collect();
-            nss.sort();
-            nss.dedup();
-            Ok(nss
+            // referent: the ServiceAccount is looked up in each ExternalSecret's namespace.
+            // The users are grouped by namespace in one pass, in snapshot order within each: a
+            // fleet's store has thousands of them over hundreds of namespaces, and all of them
+            // were filtered again for each namespace.
+            let mut by_ns: std::collections::BTreeMap<&str, Vec<&ExternalSecret>> =
+                Default::default();
+            for e in users(snap, store) {
+                if let Some(ns) = e.meta.namespace.as_deref() {
+                    by_ns.entry(ns).or_default().push(e);
+                }
+            }
+            Ok(by_ns
                 .into_iter()
-                .map(|ns| Login {
+                .map(|(ns, external_secrets)| Login {
                     sa: sa.clone(),
-                    external_secrets: es_refs(&|e| e.meta.namespace.as_deref() == Some(&ns)),
-                    namespace: ns,
+                    external_secrets,
+                    namespace: ns.to_string(),
                     loc: loc.clone(),
                     controller: false,
                 })
@@ -787,6 +791,13 @@ pub fn namespace_mismatch<'a>(
 ) -> Option<(String, Vec<&'a AuditEvent>)> {
     let v = store.vault.as_ref()?;
     let store_ns = vault_ns(v.namespace.as_deref());
+    // only a success in another namespace can show it: without one, the paths every user of
+    // the store reads (thousands on a fleet's store) are not worked out
+    let elsewhere_ok =
+        |a: &AuditEvent| a.error.is_none() && vault_ns(a.namespace.as_deref()) != store_ns;
+    if !snap.vault.audit.iter().any(elsewhere_ok) {
+        return None;
+    }
     let mut paths: Vec<String> = Vec::new();
     if let Some((mount, role, known)) = store_role(snap, store) {
         paths.push(format!("auth/{mount}/role/{role}"));
@@ -800,22 +811,18 @@ pub fn namespace_mismatch<'a>(
     for es in users(snap, store) {
         paths.extend(requests(store, es).into_iter().map(|r| r.path));
     }
-    let elsewhere: Vec<&AuditEvent> = snap
+    // looked up, not scanned, for each audit entry
+    let paths: crate::model::FastSet<&str> = paths.iter().map(String::as_str).collect();
+    let read = |a: &AuditEvent| paths.contains(a.path.trim_matches('/'));
+    let elsewhere: Vec<&AuditEvent> = (snap.vault.audit.iter())
+        .filter(|a| elsewhere_ok(a) && read(a))
+        .collect();
+    let ns = vault_ns(elsewhere.first()?.namespace.as_deref());
+    let here_ok = snap
         .vault
         .audit
         .iter()
-        .filter(|a| {
-            a.error.is_none()
-                && vault_ns(a.namespace.as_deref()) != store_ns
-                && paths.iter().any(|p| a.path.trim_matches('/') == p)
-        })
-        .collect();
-    let ns = vault_ns(elsewhere.first()?.namespace.as_deref());
-    let here_ok = snap.vault.audit.iter().any(|a| {
-        a.error.is_none()
-            && vault_ns(a.namespace.as_deref()) == store_ns
-            && paths.iter().any(|p| a.path.trim_matches('/') == p)
-    });
+        .any(|a| a.error.is_none() && vault_ns(a.namespace.as_deref()) == store_ns && read(a));
     if here_ok {
         return None;
     }

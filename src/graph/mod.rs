@@ -888,23 +888,23 @@ fn plan_store(snap: &Snapshot, gr: &mut Plan<'_>, s: &SecretStore, rejects: &Fas
     {
         if let Some((sa, sa_ns)) = service_account {
             // a referent ClusterSecretStore resolves the account in each ExternalSecret's namespace
-            let mut sa_namespaces: Vec<Option<String>> =
-                match sa_ns.clone().or_else(|| s.meta.namespace.clone()) {
+            // (borrowed, and runs of one namespace taken as one before the sort: a fleet's
+            // store has thousands of users, in snapshot order, over hundreds of namespaces)
+            let mut sa_namespaces: Vec<Option<&str>> =
+                match sa_ns.as_deref().or(s.meta.namespace.as_deref()) {
                     Some(n) => vec![Some(n)],
                     None => snap
                         .users_of(s)
                         .iter()
-                        .map(|e| e.meta.namespace.clone())
+                        .map(|e| e.meta.namespace.as_deref())
                         .collect(),
                 };
+            sa_namespaces.dedup();
             sa_namespaces.sort();
             sa_namespaces.dedup();
             for sa_ns in sa_namespaces {
-                let presence = snap.presence(Kind::ServiceAccount, sa_ns.as_deref(), sa);
-                let sa_i = gr.node(
-                    ObjRef::new(Kind::ServiceAccount, sa_ns.as_deref(), sa),
-                    presence,
-                );
+                let presence = snap.presence(Kind::ServiceAccount, sa_ns, sa);
+                let sa_i = gr.node(ObjRef::new(Kind::ServiceAccount, sa_ns, sa), presence);
                 let status = match presence {
                     Presence::Present => EdgeStatus::Ok,
                     Presence::Missing => {
@@ -1114,12 +1114,9 @@ fn binding_status(snap: &Snapshot, store: &SecretStore, role: &VaultRole) -> Edg
     let failing = |l: &access::Login| {
         store_down
             || l.external_secrets.is_empty()
-            || l.external_secrets.iter().any(|o| {
-                o.namespace
-                    .as_deref()
-                    .and_then(|ns| snap.sync_object(o.kind, ns, &o.name))
-                    .is_some_and(|es| es_sync(snap, es).failing == Some(true))
-            })
+            || (l.external_secrets.iter())
+                // (one without a namespace is in no table: never counted as failing)
+                .any(|es| es.meta.namespace.is_some() && es_sync(snap, es).failing == Some(true))
     };
     let mut bad: Vec<String> = Vec::new();
     let mut unknown = false;

@@ -554,6 +554,9 @@ impl Snapshot {
 /// observed: whatever is reported is sorted or follows snapshot order).
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A hash set with a fast hasher, for membership tests (never iterated).
+pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// Lookup tables built once with the snapshot, so that joins are not quadratic on a fleet.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Index {
