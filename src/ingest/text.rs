@@ -246,6 +246,13 @@ pub fn indent_width(l: &str) -> usize {
     l.len() - trim_indent(l).len()
 }
 
+/// Whether `line` has `marker` (an ASCII byte) right after exactly `indent` bytes of
+/// indentation: where an item of a printed list starts ([`Source::lines_marked`]).
+pub fn is_marked(line: &str, indent: usize, marker: u8) -> bool {
+    // the marker is ASCII, so `indent` is a character boundary when it is found there
+    line.as_bytes().get(indent) == Some(&marker) && indent_width(&line[..indent]) == indent
+}
+
 /// The field name a line starts with: `key` of `key: ...` or of `"key": ...`.
 fn field_key(t: &str) -> Option<&str> {
     // byte loops: keys are short, and a search call per line cost more than the search
@@ -308,9 +315,7 @@ impl<'a> Source<'a> {
     /// after `indent` bytes of indentation: where the items of a printed list start. Over the
     /// breaks, a line is looked at by its bytes (a list's file is walked whole for this).
     pub fn lines_marked(&self, from: usize, to: usize, indent: usize, marker: u8) -> Vec<usize> {
-        let marked = |l: &str| {
-            l.as_bytes().get(indent) == Some(&marker) && indent_width(&l[..indent]) == indent
-        };
+        let marked = |l: &str| is_marked(l, indent, marker);
         let mut out = Vec::new();
         match self.view() {
             Lines::Breaks(b, text) => {

@@ -6,7 +6,7 @@
 
 use super::json::{Json, Node, ParseError};
 use super::objects::{is_object, object_fact, Span};
-use crate::ingest::text::{indent_width, trim_indent, Source};
+use crate::ingest::text::{indent_width, is_marked, trim_indent, Source};
 use crate::ingest::Out;
 use crate::model::{Fact, Kind};
 use bumpalo::Bump;
@@ -478,9 +478,9 @@ fn parsed_starts(
     let ordered = lines.windows(2).all(|w| w[0] < w[1]);
     let marked = lines.iter().all(|&l| {
         (l as usize) < to
-            && src.line(l as usize).is_some_and(|t| {
-                t.as_bytes().get(indent) == Some(&marker) && indent_width(&t[..indent]) == indent
-            })
+            && src
+                .line(l as usize)
+                .is_some_and(|t| is_marked(t, indent, marker))
     });
     (ordered && marked).then(|| lines.iter().map(|&l| l as usize).collect())
 }
