@@ -437,14 +437,16 @@ impl Graph {
                 );
             }
         }
-        // every path node, in name order
-        let mut path_refs: Vec<&ObjRef> =
-            gr.g.node_weights()
-                .map(|n| &n.obj)
-                .filter(|o| o.kind == Kind::VaultPath)
-                .collect();
+        // every path node, in name order, with its place: a path's plan names its node
+        // without looking it up again
+        let mut path_refs: Vec<(&ObjRef, NodeIndex)> = (gr.g.node_indices())
+            .map(|i| (&gr.g[i].obj, i))
+            .filter(|(o, _)| o.kind == Kind::VaultPath)
+            .collect();
         path_refs.sort_unstable();
-        let paths: Vec<String> = path_refs.into_iter().map(|o| o.name.clone()).collect();
+        let paths: Vec<(String, NodeIndex)> = (path_refs.into_iter())
+            .map(|(o, i)| (o.name.clone(), i))
+            .collect();
         // index policy rules by their literal prefix up to a path boundary, so each path is
         // checked only against the policies that could match it (fleets: thousands of each)
         let policies: Vec<&VaultPolicy> = snap.vault.policies.values().collect();
@@ -465,7 +467,7 @@ impl Graph {
         let acls: Vec<Acl> = policies.iter().map(|p| Acl::new(&[*p])).collect();
         gr.in_parallel(
             &paths,
-            |gr, path| {
+            |gr, (path, at)| {
                 let cap = needs.get(path).copied().unwrap_or("read");
                 let mut cands: Vec<usize> = slow.clone();
                 let mut push = |k: &str| {
@@ -492,8 +494,7 @@ impl Graph {
                             ObjRef::new(Kind::VaultPolicy, None, &pol.name),
                             Presence::Present,
                         );
-                        let path_i =
-                            gr.node(ObjRef::new(Kind::VaultPath, None, path), Presence::Present);
+                        let path_i = gr.known(*at);
                         let ev = d.rule.map(|r| vec![r.loc.clone()]).unwrap_or_default();
                         gr.edge(
                             p_i,

@@ -28,10 +28,16 @@ pub(super) enum Add {
     UnlessJoinedElseWorsen,
 }
 
+/// A node of a plan: one the graph may not have yet, with its hash (worked out here so
+/// adding it only probes the index), or one it has.
+enum Planned {
+    New(u64, ObjRef, Presence),
+    Known(NodeIndex),
+}
+
 pub(super) struct Plan<'h> {
     hasher: &'h foldhash::fast::RandomState,
-    /// Nodes with their hash, worked out here so adding them only probes the index.
-    nodes: Vec<(u64, ObjRef, Presence)>,
+    nodes: Vec<Planned>,
     edges: Vec<(Local, Local, Edge, Add)>,
 }
 
@@ -47,7 +53,14 @@ impl<'h> Plan<'h> {
     /// The node of `obj`; when the graph has none yet, it is added with `presence`.
     pub(super) fn node(&mut self, obj: ObjRef, presence: Presence) -> Local {
         let hash = self.hasher.hash_one(&obj);
-        self.nodes.push((hash, obj, presence));
+        self.nodes.push(Planned::New(hash, obj, presence));
+        Local(self.nodes.len() - 1)
+    }
+
+    /// A node the graph already has, at `at`: no subject to make, hash and look up (and,
+    /// the node being old, compare with a subject no cache holds any more).
+    pub(super) fn known(&mut self, at: NodeIndex) -> Local {
+        self.nodes.push(Planned::Known(at));
         Local(self.nodes.len() - 1)
     }
 
@@ -64,7 +77,10 @@ impl Graph {
         let at: Vec<NodeIndex> = plan
             .nodes
             .into_iter()
-            .map(|(hash, obj, presence)| self.node_hashed(hash, obj, presence))
+            .map(|n| match n {
+                Planned::New(hash, obj, presence) => self.node_hashed(hash, obj, presence),
+                Planned::Known(at) => at,
+            })
             .collect();
         for (from, to, e, add) in plan.edges {
             self.add_planned(at[from.0], at[to.0], e, add);
@@ -205,6 +221,36 @@ mod tests {
             .all(|n| n.presence == Presence::Missing));
         // one edge per pod: the second of the same kind was not added
         assert_eq!(gr.edge_count(), items.len());
+    }
+
+    #[test]
+    fn a_known_node_is_the_graphs_own_and_adds_none() {
+        let mut gr = empty();
+        let hasher = gr.hasher.clone();
+        let mut plan = Plan::new(&hasher);
+        for name in ["kv/data/a", "kv/data/b"] {
+            plan.node(ObjRef::new(Kind::VaultPath, None, name), Presence::Present);
+        }
+        gr.apply(plan);
+        let b = gr
+            .find(&ObjRef::new(Kind::VaultPath, None, "kv/data/b"))
+            .unwrap();
+        let mut plan = Plan::new(&hasher);
+        let policy = plan.node(
+            ObjRef::new(Kind::VaultPolicy, None, "app"),
+            Presence::Present,
+        );
+        let path = plan.known(b);
+        plan.edge(
+            policy,
+            path,
+            edge(EdgeKind::PolicyGrantsPath, EdgeStatus::Ok),
+            Add::Always,
+        );
+        gr.apply(plan);
+        assert_eq!(gr.node_count(), 3);
+        let to: Vec<&str> = (gr.edges()).map(|e| e.to.name.as_str()).collect();
+        assert_eq!(to, ["kv/data/b"]);
     }
 
     /// Plans the nodes of path `kv/data/a` and its mount `kv`.
