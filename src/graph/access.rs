@@ -535,7 +535,7 @@ fn controller_sa(snap: &Snapshot) -> Option<(String, String, Loc)> {
         .find_map(|p| {
             Some((
                 p.service_account.clone()?,
-                p.meta.namespace.clone()?,
+                p.meta.namespace.as_deref()?.to_string(),
                 p.meta.loc.clone(),
             ))
         })
@@ -568,7 +568,7 @@ pub fn logins<'a>(snap: &'a Snapshot, store: &SecretStore) -> Result<Vec<Login<'
         }]),
         Some((sa, None)) if !cluster => Ok(vec![Login {
             sa: sa.clone(),
-            namespace: store.meta.namespace.clone().unwrap_or_default(),
+            namespace: store.meta.namespace.as_deref().unwrap_or_default().to_string(),
             loc: loc.clone(),
             external_secrets: es_refs(&|_| true),
             controller: false,
@@ -726,9 +726,9 @@ pub fn store_token<'a>(snap: &'a Snapshot, store: &SecretStore) -> Result<&'a Va
         .iter()
         .copied()
         .filter(|t| {
-            t.display_name
-                .as_deref()
-                .is_some_and(|d| d.contains(&store.meta.name) || d.contains(secret.as_str()))
+            t.display_name.as_deref().is_some_and(|d| {
+                d.contains(store.meta.name.as_str()) || d.contains(secret.as_str())
+            })
         })
         .collect();
     let token_stores = snap

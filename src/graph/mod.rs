@@ -282,7 +282,7 @@ impl Graph {
     /// once), then to the SecretProviderClasses its CSI volumes mount.
     fn add_pods(&mut self, snap: &Snapshot, pods: &[&Pod]) {
         let gr = self;
-        let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
+        let kref = |k: Kind, ns: &Option<Name>, n: &str| ObjRef::new(k, ns.as_deref(), n);
         // Pod -> Secret
         gr.in_parallel(pods, |gr, p| plan_pod(snap, gr, p), |()| {});
 
@@ -541,7 +541,7 @@ type Denied = (String, String, String, Vec<Loc>);
 
 /// A Pod's edges to the Secrets it pulls images with, reads env from and mounts.
 fn plan_pod(snap: &Snapshot, gr: &mut Plan<'_>, p: &Pod) {
-    let kref = |k: Kind, ns: &Option<String>, n: &str| ObjRef::new(k, ns.as_deref(), n);
+    let kref = |k: Kind, ns: &Option<Name>, n: &str| ObjRef::new(k, ns.as_deref(), n);
     let pod = gr.node(
         kref(Kind::Pod, &p.meta.namespace, &p.meta.name),
         Presence::Present,

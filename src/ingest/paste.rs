@@ -204,8 +204,8 @@ fn jsonpath_output(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out)
         .unwrap_or("");
     let value = src.lines()[i].trim();
     let meta = Meta {
-        namespace: c.namespace.clone(),
-        name: name.to_string(),
+        namespace: c.namespace.as_deref().map(Into::into),
+        name: name.into(),
         loc: src.loc(i),
         ..Default::default()
     };

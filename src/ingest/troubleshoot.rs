@@ -254,8 +254,8 @@ pub fn sniff(src: &Source, v: &Value, out: &mut Out) -> Option<&'static str> {
                 "Secret",
                 Fact::Secret(Box::new(Secret {
                     meta: Meta {
-                        namespace: (!ns.is_empty()).then(|| ns.to_string()),
-                        name: name.to_string(),
+                        namespace: (!ns.is_empty()).then(|| ns.into()),
+                        name: name.into(),
                         loc: {
                             let mut l = src.loc(0);
                             l.excerpt = std::sync::Arc::from(
@@ -368,8 +368,8 @@ pub fn sniff(src: &Source, v: &Value, out: &mut Out) -> Option<&'static str> {
                 "Secret",
                 Fact::Secret(Box::new(Secret {
                     meta: Meta {
-                        namespace: Some(namespace),
-                        name,
+                        namespace: Some(namespace.into()),
+                        name: name.into(),
                         loc: src.loc(0),
                         ..Default::default()
                     },

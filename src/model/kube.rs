@@ -50,11 +50,17 @@ impl Tags {
     }
 }
 
+/// An object's name or namespace: held inline when short (see [`Meta::namespace`]).
+pub type Name = compact_str::CompactString;
+
 /// Metadata common to every object.
 #[derive(Clone, Debug, Default)]
 pub struct Meta {
-    pub namespace: Option<String>,
-    pub name: String,
+    /// The namespace and the name are held in the object itself when short (up to 24 bytes,
+    /// most names): every rule's pass over a fleet's objects reads them, and as strings of
+    /// their own they were an allocation each, in memory apart from the object.
+    pub namespace: Option<Name>,
+    pub name: Name,
     pub uid: Option<String>,
     pub created: Option<When>,
     /// Only the labels in [`KEPT_LABELS`].

@@ -29,11 +29,11 @@ fn vso_connections(snap: &mut Snapshot) {
         };
         let (ns, name) = match name.split_once('/') {
             Some((ns, n)) => (Some(ns.to_string()), n.to_string()),
-            None => (st.meta.namespace.clone(), name),
+            None => (st.meta.namespace.as_deref().map(str::to_string), name),
         };
         let conn = conns
             .iter()
-            .find(|c| c.meta.name == name && c.meta.namespace == ns)
+            .find(|c| c.meta.name == name && c.meta.namespace.as_deref() == ns.as_deref())
             .or_else(|| {
                 (!named)
                     .then(|| conns.iter().find(|c| c.meta.name == name))
@@ -107,7 +107,12 @@ fn csi(snap: &mut Snapshot) {
         .stores
         .iter()
         .filter(|s| s.kind == "SecretProviderClass" && s.vault.is_some())
-        .filter_map(|s| Some((s.meta.namespace.clone()?, s.meta.name.clone())))
+        .filter_map(|s| {
+            Some((
+                s.meta.namespace.as_deref()?.to_string(),
+                s.meta.name.to_string(),
+            ))
+        })
         .collect();
     if classes.is_empty() {
         return;
@@ -173,7 +178,7 @@ fn csi(snap: &mut Snapshot) {
                 .filter(|v| v.csi_provider_class.is_some())
                 .count();
             for &i in failures
-                .get(&(ns.clone(), p.meta.name.clone()))
+                .get(&(ns.clone(), p.meta.name.to_string()))
                 .into_iter()
                 .flatten()
             {
@@ -255,7 +260,10 @@ fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
         if hits.next().is_some() {
             return None;
         }
-        Some((one.meta.namespace.clone()?, one.meta.name.clone()))
+        Some((
+            one.meta.namespace.as_deref()?.to_string(),
+            one.meta.name.to_string(),
+        ))
     };
     let mut out: Vec<Event> = Vec::new();
     // (namespace, object) named by a Pod event: a paste of the same error adds nothing
@@ -429,10 +437,10 @@ fn certificates(snap: &mut Snapshot) {
             let ns = if s.kind == "ClusterIssuer" {
                 None
             } else {
-                s.meta.namespace.clone()
+                s.meta.namespace.as_deref().map(str::to_string)
             };
             Some((
-                (s.kind.clone(), ns, s.meta.name.clone()),
+                (s.kind.clone(), ns, s.meta.name.to_string()),
                 (v.path.clone()?, v.loc.clone()),
             ))
         })
@@ -445,7 +453,7 @@ fn certificates(snap: &mut Snapshot) {
         let ns = if es.store.kind == "ClusterIssuer" {
             None
         } else {
-            es.meta.namespace.clone()
+            es.meta.namespace.as_deref().map(str::to_string)
         };
         if let Some((path, loc)) = paths.get(&(es.store.kind.clone(), ns, es.store.name.clone())) {
             es.data.push(DataRef {

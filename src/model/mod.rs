@@ -748,7 +748,7 @@ impl Index {
             match &s.meta.namespace {
                 Some(ns) => sas.insert(ns, &s.meta.name, ()),
                 None => {
-                    cluster.insert(s.meta.name.clone());
+                    cluster.insert(s.meta.name.to_string());
                 }
             }
         }

@@ -403,7 +403,7 @@ fn provider_class(v: &Value, span: &Span) -> Vec<Fact> {
     let sync = ExternalSecret {
         source: Source::Csi,
         store: StoreRef {
-            name: meta.name.clone(),
+            name: meta.name.to_string(),
             kind: "SecretProviderClass".into(),
             loc: meta.loc.clone(),
             ..Default::default()
@@ -568,7 +568,7 @@ fn certificate_request(v: &Value, span: &Span) -> Vec<Fact> {
                 When::Ago(_) => chrono::DateTime::UNIX_EPOCH,
             }));
             Fact::Event(Box::new(Event {
-                namespace: meta.namespace.clone(),
+                namespace: meta.namespace.as_deref().map(str::to_string),
                 object_kind: "Certificate".into(),
                 object_name: cert.clone(),
                 type_: "Warning".into(),
@@ -621,7 +621,7 @@ pub fn agent_facts(v: &Value, span: &Span) -> Option<Vec<Fact>> {
         .collect();
     data.sort_by(|x, y| x.secret_key.cmp(&y.secret_key));
     let store_ref = StoreRef {
-        name: meta.name.clone(),
+        name: meta.name.to_string(),
         kind: "Pod".into(),
         loc: ann_loc("role", &role),
         ..Default::default()
@@ -637,7 +637,7 @@ pub fn agent_facts(v: &Value, span: &Span) -> Option<Vec<Fact>> {
                 mount_path: mount,
                 loc: ann_loc("role", &role),
                 role,
-                service_account: Some((sa, meta.namespace.clone())),
+                service_account: Some((sa, meta.namespace.as_deref().map(str::to_string))),
             },
             loc: meta.loc.clone(),
         }),

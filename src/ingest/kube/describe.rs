@@ -241,8 +241,8 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     let name = subj.name.clone();
     if let (Some(kind), Some(name)) = (&kind, &name) {
         let meta = Meta {
-            namespace: subj.namespace.clone(),
-            name: name.clone(),
+            namespace: subj.namespace.as_deref().map(Into::into),
+            name: name.as_str().into(),
             loc: src.loc(i),
             ..Default::default()
         };
@@ -273,7 +273,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             "ExternalSecret" if !bare_events => out.push(
                 "ExternalSecret",
                 Fact::ExternalSecret(Box::new(ExternalSecret {
-                    target_name: meta.name.clone(),
+                    target_name: meta.name.to_string(),
                     meta,
                     conditions,
                     refresh_time,

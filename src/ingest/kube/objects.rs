@@ -88,7 +88,7 @@ pub fn is_object<V: Json>(v: &V) -> bool {
 }
 
 pub(super) fn meta<V: Json>(v: &V, span: &Span) -> Meta {
-    let name = s(v, &["metadata", "name"]).unwrap_or_default().to_string();
+    let name: crate::model::kube::Name = s(v, &["metadata", "name"]).unwrap_or_default().into();
     let loc = span.field("name", &name);
     let managed_fields = arr(v, &["metadata", "managedFields"])
         .iter()
@@ -106,7 +106,7 @@ pub(super) fn meta<V: Json>(v: &V, span: &Span) -> Meta {
         })
         .collect();
     Meta {
-        namespace: owned(s(v, &["metadata", "namespace"])),
+        namespace: s(v, &["metadata", "namespace"]).map(Into::into),
         name,
         uid: owned(s(v, &["metadata", "uid"])),
         created: t(v, &["metadata", "creationTimestamp"]).map(When::At),
@@ -587,7 +587,8 @@ fn external_secret<V: Json>(v: &V, span: &Span) -> ExternalSecret {
         name: store_name,
         ..Default::default()
     };
-    let target_name = owned(s(v, &["spec", "target", "name"])).unwrap_or_else(|| meta.name.clone());
+    let target_name =
+        owned(s(v, &["spec", "target", "name"])).unwrap_or_else(|| meta.name.to_string());
     let data = arr(v, &["spec", "data"])
         .iter()
         .map(|d| {

@@ -214,8 +214,8 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         };
         let created = cell("AGE").and_then(parse_duration).map(When::Ago);
         let meta = Meta {
-            namespace: ns,
-            name,
+            namespace: ns.map(Into::into),
+            name: name.into(),
             created,
             loc: loc.clone(),
             ..Default::default()
@@ -247,7 +247,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                         .or_else(|| cell("REFRESH"))
                         .and_then(parse_duration),
                     refresh_time: cell("LAST SYNC").and_then(parse_rfc3339),
-                    target_name: meta.name.clone(),
+                    target_name: meta.name.to_string(),
                     table_status: status.map(|s| Box::new((s, ready, loc.clone()))),
                     meta,
                     ..Default::default()
@@ -351,8 +351,8 @@ pub fn loop_line(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -
         return false;
     };
     let meta = Meta {
-        namespace: cmd.and_then(|c| c.namespace.clone()),
-        name: name.to_string(),
+        namespace: cmd.and_then(|c| c.namespace.as_deref().map(Into::into)),
+        name: name.into(),
         created: Some(When::At(at)),
         loc: src.loc(i),
         ..Default::default()
@@ -367,7 +367,7 @@ pub fn loop_line(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -
             ..Default::default()
         })),
         "ExternalSecret" => Fact::ExternalSecret(Box::new(ExternalSecret {
-            target_name: meta.name.clone(),
+            target_name: meta.name.to_string(),
             meta,
             ..Default::default()
         })),

@@ -120,7 +120,7 @@ impl Rule for CsiMountFailing {
             let pod = snap
                 .pods
                 .iter()
-                .find(|p| p.meta.namespace == ns && p.meta.name == pod_name);
+                .find(|p| p.meta.namespace.as_deref() == ns.as_deref() && p.meta.name == pod_name);
             // a Pod running now mounted its volume since the failure: nothing to report
             if pod.is_some_and(|p| {
                 p.phase.as_deref() == Some("Running")

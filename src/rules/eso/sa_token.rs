@@ -58,11 +58,11 @@ impl Rule for SaToken {
             // the namespaces ESO resolves the ServiceAccount in
             let mut namespaces: Vec<String> = match (sa_ns, &store.meta.namespace) {
                 (Some(n), _) => vec![n.clone()],
-                (None, Some(n)) => vec![n.clone()],
+                (None, Some(n)) => vec![n.to_string()],
                 (None, None) => snap
                     .users_of(store)
                     .iter()
-                    .filter_map(|e| e.meta.namespace.clone())
+                    .filter_map(|e| e.meta.namespace.as_deref().map(str::to_string))
                     .collect(),
             };
             namespaces.sort();
