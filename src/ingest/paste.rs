@@ -244,7 +244,7 @@ fn jsonpath_output(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out)
             }
         }
         ("Secret", ".type") => Fact::Secret(Box::new(Secret {
-            type_: Some(value.to_string()),
+            type_: Some(value.into()),
             meta,
             ..Default::default()
         })),

@@ -8,7 +8,7 @@
 //! and the server). Modelling them alike is what lets one ACL engine, one graph and one set
 //! of Vault rules trace a VSO or CSI `403` to its policy exactly as an ESO one.
 
-use super::{Condition, Kind, Loc, Meta, ObjRef, Time};
+use super::{Condition, Kind, Loc, Meta, Name, ObjRef, Time};
 use chrono::Duration;
 
 /// Which controller a sync object belongs to, with what only it needs.
@@ -70,9 +70,9 @@ pub struct ExternalSecret {
     /// `spec.refreshInterval`; `None` when not stated (ESO's default is 1h).
     pub refresh_interval: Option<Duration>,
     pub refresh_policy: Option<String>,
-    pub target_name: String,
-    pub creation_policy: String,
-    pub deletion_policy: String,
+    pub target_name: Name,
+    pub creation_policy: Name,
+    pub deletion_policy: Name,
     pub immutable: bool,
     pub template_type: Option<String>,
     /// Keys the template writes (`template.data`).
@@ -134,10 +134,10 @@ impl ExternalSecret {
 
 #[derive(Clone, Debug, Default)]
 pub struct StoreRef {
-    pub name: String,
+    pub name: Name,
     /// `SecretStore` (the default) or `ClusterSecretStore`; for other sources the store's
     /// kind (`VaultAuth`, `SecretProviderClass`, `Pod`, `Issuer`, `ClusterIssuer`).
-    pub kind: String,
+    pub kind: Name,
     /// A namespace named by the reference (VSO `vaultAuthRef: ns/name`).
     pub namespace: Option<String>,
     /// VSO's default VaultAuth: any namespace's `default` when none is named.

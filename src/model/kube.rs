@@ -202,7 +202,7 @@ pub struct DockerAuth {
 #[derive(Clone, Debug, Default)]
 pub struct Secret {
     pub meta: Meta,
-    pub type_: Option<String>,
+    pub type_: Option<Name>,
     /// Key names of `data` and `stringData`.
     pub keys: Vec<String>,
     /// `DATA` column of `kubectl get secret`, when the keys are not known.

@@ -455,7 +455,9 @@ fn certificates(snap: &mut Snapshot) {
         } else {
             es.meta.namespace.as_deref().map(str::to_string)
         };
-        if let Some((path, loc)) = paths.get(&(es.store.kind.clone(), ns, es.store.name.clone())) {
+        if let Some((path, loc)) =
+            paths.get(&(es.store.kind.to_string(), ns, es.store.name.to_string()))
+        {
             es.data.push(DataRef {
                 key: path.clone(),
                 capability: Some("update"),

@@ -587,7 +587,7 @@ impl Index {
     /// does: a cluster-scoped kind by name, else in the namespace the reference names or the
     /// object's own; VSO's default VaultAuth in any namespace (the first in snapshot order).
     fn store_of(&self, es: &ExternalSecret) -> Option<usize> {
-        let by_kind = self.stores.get(&es.store.kind)?;
+        let by_kind = self.stores.get(es.store.kind.as_str())?;
         let ns = if is_cluster_store(&es.store.kind) {
             ""
         } else {
@@ -604,7 +604,7 @@ impl Index {
                     by_kind
                         .0
                         .values()
-                        .filter_map(|m| m.get(&es.store.name).copied())
+                        .filter_map(|m| m.get(es.store.name.as_str()).copied())
                         .min()
                 })
                 .flatten()

@@ -168,7 +168,7 @@ fn auth_ref(v: &Value, span: &Span) -> StoreRef {
             };
             StoreRef {
                 loc: span.field("vaultAuthRef", r),
-                name,
+                name: name.into(),
                 kind: "VaultAuth".into(),
                 namespace: ns,
                 any_namespace: false,
@@ -269,7 +269,7 @@ fn vso_secret(kind: &str, v: &Value, span: &Span) -> ExternalSecret {
         lease,
         store: auth_ref(v, span),
         refresh_interval: s(v, &["spec", "refreshAfter"]).and_then(parse_duration),
-        target_name: target.clone(),
+        target_name: target.as_str().into(),
         creation_policy: if b(v, &["spec", "destination", "create"]) {
             "Owner".into()
         } else {
@@ -403,13 +403,13 @@ fn provider_class(v: &Value, span: &Span) -> Vec<Fact> {
     let sync = ExternalSecret {
         source: Source::Csi,
         store: StoreRef {
-            name: meta.name.to_string(),
+            name: meta.name.clone(),
             kind: "SecretProviderClass".into(),
             loc: meta.loc.clone(),
             ..Default::default()
         },
         loc_spec: span.field("secretName", &target),
-        target_name: target,
+        target_name: target.into(),
         creation_policy: "Owner".into(),
         deletion_policy: "Delete".into(),
         template_keys,
@@ -518,14 +518,14 @@ fn certificate(v: &Value, span: &Span) -> ExternalSecret {
         source: Source::Certificate,
         store: StoreRef {
             loc: span.field_after(anchor, "name", &issuer),
-            name: issuer,
+            name: issuer.into(),
             kind: s(v, &["spec", "issuerRef", "kind"])
                 .unwrap_or("Issuer")
-                .to_string(),
+                .into(),
             ..Default::default()
         },
         loc_spec: span.field("secretName", &target),
-        target_name: target,
+        target_name: target.into(),
         creation_policy: "Owner".into(),
         deletion_policy: "Retain".into(),
         conditions: conditions(v, &["status", "conditions"], span),
@@ -621,7 +621,7 @@ pub fn agent_facts(v: &Value, span: &Span) -> Option<Vec<Fact>> {
         .collect();
     data.sort_by(|x, y| x.secret_key.cmp(&y.secret_key));
     let store_ref = StoreRef {
-        name: meta.name.to_string(),
+        name: meta.name.clone(),
         kind: "Pod".into(),
         loc: ann_loc("role", &role),
         ..Default::default()

@@ -260,7 +260,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                     "Secret",
                     Fact::Secret(Box::new(Secret {
                         meta,
-                        type_: secret_type.clone(),
+                        type_: secret_type.as_deref().map(Into::into),
                         keys: secret_keys.clone(),
                         key_count: in_data.then_some(secret_keys.len()),
                         ..Default::default()
@@ -273,7 +273,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             "ExternalSecret" if !bare_events => out.push(
                 "ExternalSecret",
                 Fact::ExternalSecret(Box::new(ExternalSecret {
-                    target_name: meta.name.to_string(),
+                    target_name: meta.name.clone(),
                     meta,
                     conditions,
                     refresh_time,

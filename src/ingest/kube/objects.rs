@@ -441,7 +441,7 @@ fn secret<V: Json>(v: &V, span: &Span) -> Secret {
         .map(|(k, val)| docker_shape(val, k == ".dockercfg"));
     keys.sort();
     Secret {
-        type_: owned(s(v, &["type"])).or_else(|| Some("Opaque".to_string())),
+        type_: Some(s(v, &["type"]).unwrap_or("Opaque").into()),
         keys,
         key_count: None,
         fingerprint,
@@ -583,8 +583,8 @@ fn external_secret<V: Json>(v: &V, span: &Span) -> ExternalSecret {
         loc: span.field_after(store_anchor, "name", &store_name),
         kind: s(v, &["spec", "secretStoreRef", "kind"])
             .unwrap_or("SecretStore")
-            .to_string(),
-        name: store_name,
+            .into(),
+        name: store_name.into(),
         ..Default::default()
     };
     let target_name =
@@ -633,13 +633,13 @@ fn external_secret<V: Json>(v: &V, span: &Span) -> ExternalSecret {
         store,
         refresh_interval: s(v, &["spec", "refreshInterval"]).and_then(parse_duration),
         refresh_policy: owned(s(v, &["spec", "refreshPolicy"])),
-        target_name,
+        target_name: target_name.into(),
         creation_policy: s(v, &["spec", "target", "creationPolicy"])
             .unwrap_or("Owner")
-            .to_string(),
+            .into(),
         deletion_policy: s(v, &["spec", "target", "deletionPolicy"])
             .unwrap_or("Retain")
-            .to_string(),
+            .into(),
         immutable: b(v, &["spec", "target", "immutable"]),
         template_type: owned(s(v, &["spec", "target", "template", "type"])),
         template_keys,

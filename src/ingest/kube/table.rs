@@ -222,7 +222,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         };
         let fact = match kind {
             "Secret" => Fact::Secret(Box::new(Secret {
-                type_: cell("TYPE").map(str::to_string),
+                type_: cell("TYPE").map(Into::into),
                 key_count: cell("DATA").and_then(|d| d.parse().ok()),
                 meta,
                 ..Default::default()
@@ -238,8 +238,8 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                 let ready = cell("READY").map(str::to_string);
                 Fact::ExternalSecret(Box::new(ExternalSecret {
                     store: StoreRef {
-                        name: cell("STORE").unwrap_or_default().to_string(),
-                        kind: cell("STORETYPE").unwrap_or("SecretStore").to_string(),
+                        name: cell("STORE").unwrap_or_default().into(),
+                        kind: cell("STORETYPE").unwrap_or("SecretStore").into(),
                         loc: loc.clone(),
                         ..Default::default()
                     },
@@ -247,7 +247,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                         .or_else(|| cell("REFRESH"))
                         .and_then(parse_duration),
                     refresh_time: cell("LAST SYNC").and_then(parse_rfc3339),
-                    target_name: meta.name.to_string(),
+                    target_name: meta.name.clone(),
                     table_status: status.map(|s| Box::new((s, ready, loc.clone()))),
                     meta,
                     ..Default::default()
@@ -282,12 +282,12 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                 Fact::ExternalSecret(Box::new(ExternalSecret {
                     source: crate::model::Source::Certificate,
                     store: StoreRef {
-                        name: cell("ISSUER").unwrap_or_default().to_string(),
+                        name: cell("ISSUER").unwrap_or_default().into(),
                         kind: "Issuer".into(),
                         loc: loc.clone(),
                         ..Default::default()
                     },
-                    target_name: cell("SECRET").unwrap_or_default().to_string(),
+                    target_name: cell("SECRET").unwrap_or_default().into(),
                     table_status: status.map(|s| Box::new((s, ready, loc.clone()))),
                     meta,
                     ..Default::default()
@@ -367,7 +367,7 @@ pub fn loop_line(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -
             ..Default::default()
         })),
         "ExternalSecret" => Fact::ExternalSecret(Box::new(ExternalSecret {
-            target_name: meta.name.to_string(),
+            target_name: meta.name.clone(),
             meta,
             ..Default::default()
         })),

@@ -52,7 +52,7 @@ impl Rule for ClusterStoreDenied {
                 .and_then(|r| r.split('"').next())
             {
                 Some(n) if es.store.name.is_empty() => n.to_string(),
-                _ => es.store.name.clone(),
+                _ => es.store.name.to_string(),
             };
             let store = snap
                 .stores

@@ -146,7 +146,8 @@ fn check<'s>(snap: &'s crate::model::Snapshot, sink: &mut Sink) {
             .map(|i| &snap.external_secrets[i])
             .filter(|es| {
                 let same_ns = es.meta.namespace.as_deref() == Some(ns);
-                (same_ns && (es.target_name.contains(name) || name.contains(&es.target_name)))
+                (same_ns
+                    && (es.target_name.contains(name) || name.contains(es.target_name.as_str())))
                     || (!same_ns && es.target_name == name)
             })
             .map(|es| format!("{} writes Secret {}", es.describe(), es.target_name))
