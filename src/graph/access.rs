@@ -534,7 +534,7 @@ fn controller_sa(snap: &Snapshot) -> Option<(String, String, Loc)> {
         })
         .find_map(|p| {
             Some((
-                p.service_account.clone()?,
+                p.service_account.as_deref()?.to_string(),
                 p.meta.namespace.as_deref()?.to_string(),
                 p.meta.loc.clone(),
             ))

@@ -161,7 +161,7 @@ fn compute_es_sync(snap: &Snapshot, es: &ExternalSecret) -> SyncState {
         // `SecretDeleted` is Ready=True: ESO deleted the target because the provider secret is gone
         let failing = c.status == "False" || c.reason.as_deref() == Some("SecretDeleted");
         st.failing = Some(failing);
-        st.reason.clone_from(&c.reason);
+        st.reason = c.reason.as_deref().map(str::to_string);
         st.message.clone_from(&c.message);
         st.evidence.push(c.loc.clone());
         if failing {
@@ -235,9 +235,9 @@ pub fn store_ready(store: &SecretStore) -> Option<(bool, String, Loc)> {
     if let Some(c) = store.conditions.iter().find(|c| c.type_ == "Ready") {
         let text = match (&c.reason, &c.message) {
             (Some(r), Some(m)) => format!("{r}: {m}"),
-            (Some(r), None) => r.clone(),
+            (Some(r), None) => r.to_string(),
             (None, Some(m)) => m.clone(),
-            _ => c.status.clone(),
+            _ => c.status.to_string(),
         };
         return Some((ready, text, c.loc.clone()));
     }
@@ -817,7 +817,10 @@ pub fn store_error(snap: &Snapshot, store: &SecretStore) -> Option<(String, Loc,
         .iter()
         .find(|c| c.type_ == "Ready" && c.status == "False")?;
     Some((
-        c.message.clone().or(c.reason.clone()).unwrap_or_default(),
+        c.message
+            .clone()
+            .or(c.reason.as_deref().map(str::to_string))
+            .unwrap_or_default(),
         c.loc.clone(),
         c.last_transition,
     ))

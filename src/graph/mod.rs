@@ -550,7 +550,7 @@ fn plan_pod(snap: &Snapshot, gr: &mut Plan<'_>, p: &Pod) {
     // (edge, secret, keys read, where)
     let mut refs: Vec<(EdgeKind, String, Vec<String>, Loc)> = Vec::new();
     for (s, l) in &p.image_pull_secrets {
-        refs.push((EdgeKind::PullsWith, s.clone(), vec![], l.clone()));
+        refs.push((EdgeKind::PullsWith, s.to_string(), vec![], l.clone()));
     }
     for c in &p.containers {
         for r in c.env_secret_refs.iter().filter(|r| !r.optional) {

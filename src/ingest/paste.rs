@@ -213,13 +213,13 @@ fn jsonpath_output(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out)
         ("Pod", ".spec.imagePullSecrets[*].name") => Fact::Pod(Box::new(Pod {
             image_pull_secrets: value
                 .split_whitespace()
-                .map(|s| (s.to_string(), src.loc(i)))
+                .map(|s| (s.into(), src.loc(i)))
                 .collect(),
             meta,
             ..Default::default()
         })),
         ("Pod", ".spec.serviceAccountName") => Fact::Pod(Box::new(Pod {
-            service_account: Some(value.to_string()),
+            service_account: Some(value.into()),
             meta,
             ..Default::default()
         })),

@@ -89,27 +89,27 @@ pub fn is_eso_manager(manager: &str) -> bool {
 /// One `metadata.managedFields` entry: who wrote the object, and when.
 #[derive(Clone, Debug)]
 pub struct ManagedField {
-    pub manager: String,
+    pub manager: Name,
     /// Whether `manager` is the External Secrets Operator ([`is_eso_manager`]), told when
     /// the entry is read: rules ask it of every Secret's entries, and a fleet's caches do
     /// not hold the managers' text.
     pub eso: bool,
-    pub operation: String,
+    pub operation: Name,
     pub time: Option<Time>,
     /// `status` for writes to the status subresource.
-    pub subresource: Option<String>,
+    pub subresource: Option<Name>,
     pub loc: Loc,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Pod {
     pub meta: Meta,
-    pub service_account: Option<String>,
+    pub service_account: Option<Name>,
     pub node: Option<String>,
-    pub image_pull_secrets: Vec<(String, Loc)>,
+    pub image_pull_secrets: Vec<(Name, Loc)>,
     pub containers: Vec<Container>,
     pub volumes: Vec<Volume>,
-    pub phase: Option<String>,
+    pub phase: Option<Name>,
     pub start_time: Option<Time>,
     pub statuses: Vec<ContainerStatus>,
     /// The Pod's spec was read (a full object), so an empty list means "none", not "unknown".

@@ -154,7 +154,7 @@ fn csi(snap: &mut Snapshot) {
             .get(&(ns.as_str(), class.as_str()))
             .cloned()
             .unwrap_or_default();
-        let mut sas: Vec<String> = pods
+        let mut sas: Vec<crate::model::Name> = pods
             .iter()
             .map(|p| {
                 p.service_account
@@ -216,7 +216,7 @@ fn csi(snap: &mut Snapshot) {
             }) = st.vault.as_mut().map(|v| &mut v.auth)
             {
                 if service_account.is_none() {
-                    *service_account = sa.map(|s| (s, Some(ns.clone())));
+                    *service_account = sa.map(|s| (s.to_string(), Some(ns.clone())));
                 }
             }
         }

@@ -212,9 +212,9 @@ impl ObjRef {
 /// A status condition (`Ready`, ...).
 #[derive(Clone, Debug, Default)]
 pub struct Condition {
-    pub type_: String,
-    pub status: String,
-    pub reason: Option<String>,
+    pub type_: Name,
+    pub status: Name,
+    pub reason: Option<Name>,
     pub message: Option<String>,
     pub last_transition: Option<Time>,
     pub loc: Loc,

@@ -157,14 +157,14 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                 c.message = Some(v.to_string());
                 c.loc = src.loc(j);
             } else if let Some(v) = field(t, "Reason") {
-                c.reason = Some(v.to_string());
+                c.reason = Some(v.into());
                 if !c.loc.is_known() {
                     c.loc = src.loc(j);
                 }
             } else if let Some(v) = field(t, "Status") {
-                c.status = v.to_string();
+                c.status = v.into();
             } else if let Some(v) = field(t, "Type") {
-                c.type_ = v.to_string();
+                c.type_ = v.into();
                 done = true;
             }
             if done {
@@ -182,7 +182,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         } else if let Some(v) = field(line, "Start Time").filter(|_| indent == 0) {
             pod.start_time = describe_time(v);
         } else if let Some(v) = field(line, "Status").filter(|v| indent == 0 && !v.is_empty()) {
-            pod.phase = Some(v.to_string());
+            pod.phase = Some(v.into());
             phase_loc = Some(src.loc(j));
         } else if let Some(v) = field(line, "Node").filter(|_| indent == 0) {
             pod.node = Some(v.split('/').next().unwrap_or(v).to_string());
@@ -207,7 +207,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         {
             is_sa = true;
         } else if let Some(v) = field(line, "Service Account").filter(|_| indent == 0) {
-            pod.service_account = Some(v.to_string());
+            pod.service_account = Some(v.into());
         } else if let Some(v) = field(line, "Refresh Time") {
             refresh_time = describe_time(v);
         } else if field(line, "Conditions").is_some() {
@@ -250,7 +250,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             "Pod" if !bare_events => {
                 pod.meta = meta;
                 if let (Some(p), Some(l)) = (&pod.phase, phase_loc) {
-                    pod.table_status = Some((p.clone(), l));
+                    pod.table_status = Some((p.to_string(), l));
                 }
                 out.push("Pod", Fact::Pod(Box::new(pod)));
             }

@@ -93,15 +93,15 @@ pub(super) fn meta<V: Json>(v: &V, span: &Span) -> Meta {
     let managed_fields = arr(v, &["metadata", "managedFields"])
         .iter()
         .map(|m| {
-            let manager = s(m, &["manager"]).unwrap_or_default().to_string();
+            let manager: crate::model::Name = s(m, &["manager"]).unwrap_or_default().into();
             let time = s(m, &["time"]).unwrap_or_default();
             ManagedField {
                 loc: span.field("time", time),
                 eso: crate::model::kube::is_eso_manager(&manager),
                 manager,
-                operation: s(m, &["operation"]).unwrap_or_default().to_string(),
+                operation: s(m, &["operation"]).unwrap_or_default().into(),
                 time: parse_rfc3339(time),
-                subresource: owned(s(m, &["subresource"])),
+                subresource: s(m, &["subresource"]).map(Into::into),
             }
         })
         .collect();
@@ -136,7 +136,7 @@ pub(super) fn conditions<V: Json>(v: &V, path: &[&str], span: &Span) -> Vec<Cond
         .iter()
         .map(|c| {
             let message = owned(s(c, &["message"]));
-            let reason = owned(s(c, &["reason"]));
+            let reason: Option<crate::model::Name> = s(c, &["reason"]).map(Into::into);
             // cite the message line when there is one, else the reason
             let loc = match (&message, &reason) {
                 (Some(m), _) => span.field("message", m),
@@ -144,8 +144,8 @@ pub(super) fn conditions<V: Json>(v: &V, path: &[&str], span: &Span) -> Vec<Cond
                 _ => span.field("type", s(c, &["type"]).unwrap_or_default()),
             };
             Condition {
-                type_: s(c, &["type"]).unwrap_or_default().to_string(),
-                status: s(c, &["status"]).unwrap_or_default().to_string(),
+                type_: s(c, &["type"]).unwrap_or_default().into(),
+                status: s(c, &["status"]).unwrap_or_default().into(),
                 reason,
                 message,
                 last_transition: t(c, &["lastTransitionTime"])
@@ -310,10 +310,10 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
     let anchor = (!pull_secrets.is_empty())
         .then(|| (span.src).find_field_name(span.start, span.end, &PULL_SECRETS))
         .flatten();
-    let mut image_pull_secrets: Vec<(String, Loc)> = pull_secrets
+    let mut image_pull_secrets: Vec<(crate::model::Name, Loc)> = pull_secrets
         .iter()
         .filter_map(|r| {
-            let name = s(r, &["name"])?.to_string();
+            let name: crate::model::Name = s(r, &["name"])?.into();
             let loc = span.field_after(anchor.unwrap_or(span.start), "name", &name);
             Some((name, loc))
         })
@@ -352,12 +352,12 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
     image_pull_secrets.shrink_to_fit();
     statuses.shrink_to_fit();
     Pod {
-        service_account: owned(s(v, &["spec", "serviceAccountName"])),
+        service_account: s(v, &["spec", "serviceAccountName"]).map(Into::into),
         node: owned(s(v, &["spec", "nodeName"])),
         image_pull_secrets,
         containers,
         volumes,
-        phase: owned(s(v, &["status", "phase"])),
+        phase: s(v, &["status", "phase"]).map(Into::into),
         start_time: t(v, &["status", "startTime"]),
         statuses,
         table_status: None,
