@@ -632,7 +632,7 @@ pub fn secret_failure(snap: &Snapshot, pod: &Pod) -> Option<SecretFailure> {
             continue;
         };
         let cur = f.get_or_insert_with(|| SecretFailure {
-            reason: e.reason.clone(),
+            reason: e.reason.to_string(),
             message: e.message.clone(),
             secret: secret.clone(),
             key: key.clone(),

@@ -548,9 +548,9 @@ fn plan_pod(snap: &Snapshot, gr: &mut Plan<'_>, p: &Pod) {
     );
     let ns = p.meta.namespace.as_deref();
     // (edge, secret, keys read, where)
-    let mut refs: Vec<(EdgeKind, String, Vec<String>, Loc)> = Vec::new();
+    let mut refs: Vec<(EdgeKind, Name, Vec<Name>, Loc)> = Vec::new();
     for (s, l) in &p.image_pull_secrets {
-        refs.push((EdgeKind::PullsWith, s.to_string(), vec![], l.clone()));
+        refs.push((EdgeKind::PullsWith, s.clone(), vec![], l.clone()));
     }
     for c in &p.containers {
         for r in c.env_secret_refs.iter().filter(|r| !r.optional) {
@@ -562,7 +562,12 @@ fn plan_pod(snap: &Snapshot, gr: &mut Plan<'_>, p: &Pod) {
             ));
         }
         for r in &c.env_from_secrets {
-            refs.push((EdgeKind::EnvFrom, r.secret.clone(), vec![], r.loc.clone()));
+            refs.push((
+                EdgeKind::EnvFrom,
+                r.secret.as_str().into(),
+                vec![],
+                r.loc.clone(),
+            ));
         }
     }
     for v in &p.volumes {
@@ -592,7 +597,8 @@ fn plan_pod(snap: &Snapshot, gr: &mut Plan<'_>, p: &Pod) {
                 let missing_key = keys
                     .iter()
                     .find(|k| !k.is_empty() && !s.keys.is_empty() && !s.keys.contains(k))
-                    .or(kubelet_missing.and_then(|f| f.key.as_ref()));
+                    .map(|k| k.as_str())
+                    .or(kubelet_missing.and_then(|f| f.key.as_deref()));
                 let bad_type = kind == EdgeKind::PullsWith
                     && s.type_.as_deref().is_some_and(|t| {
                         t != "kubernetes.io/dockerconfigjson" && t != "kubernetes.io/dockercfg"

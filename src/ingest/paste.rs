@@ -602,11 +602,14 @@ fn scan(src: &Source, from: usize, mut cmd: Option<Command>, out: &mut Out) {
             out.push(
                 "Event",
                 Fact::Event(Box::new(Event {
-                    namespace: r.namespace.or_else(|| c.and_then(|c| c.namespace.clone())),
-                    object_kind: r.kind,
-                    object_name: r.name,
-                    type_: r.type_,
-                    reason: r.reason,
+                    namespace: r
+                        .namespace
+                        .or_else(|| c.and_then(|c| c.namespace.clone()))
+                        .map(Into::into),
+                    object_kind: r.kind.into(),
+                    object_name: r.name.into(),
+                    type_: r.type_.into(),
+                    reason: r.reason.into(),
                     message: r.message,
                     count: 1,
                     first: events::ago(r.last),

@@ -614,7 +614,7 @@ impl Builder {
         let events = self.events;
         // the same Event object seen in two dumps (JSON and YAML, or two captures) is kept once:
         // same object, reason, message and absolute first time; the higher count wins
-        type EventKey = (Option<String>, String, String, String, String, Time);
+        type EventKey = (Option<Name>, Name, Name, Name, String, Time);
         let mut seen: BTreeMap<EventKey, usize> = BTreeMap::new();
         let mut kept: Vec<Event> = Vec::with_capacity(events.len());
         for e in events {

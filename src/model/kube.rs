@@ -131,16 +131,16 @@ pub struct Container {
 
 #[derive(Clone, Debug, Default)]
 pub struct SecretKeyRef {
-    pub env: String,
-    pub secret: String,
-    pub key: String,
+    pub env: Name,
+    pub secret: Name,
+    pub key: Name,
     pub optional: bool,
     pub loc: Loc,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct SecretRef {
-    pub secret: String,
+    pub secret: Name,
     pub optional: bool,
     pub loc: Loc,
 }
@@ -162,8 +162,8 @@ pub struct Volume {
 
 #[derive(Clone, Debug, Default)]
 pub struct VolumeSecret {
-    pub secret: String,
-    pub items: Vec<String>,
+    pub secret: Name,
+    pub items: Vec<Name>,
     pub optional: bool,
     pub loc: Loc,
 }
@@ -204,7 +204,7 @@ pub struct Secret {
     pub meta: Meta,
     pub type_: Option<Name>,
     /// Key names of `data` and `stringData`.
-    pub keys: Vec<String>,
+    pub keys: Vec<Name>,
     /// `DATA` column of `kubectl get secret`, when the keys are not known.
     pub key_count: Option<usize>,
     /// A SHA-256 fingerprint of the sorted data (first 12 hex digits), never the data.
@@ -280,7 +280,7 @@ pub struct Namespace {
 /// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob.
 #[derive(Clone, Debug, Default)]
 pub struct Workload {
-    pub kind: String,
+    pub kind: Name,
     pub meta: Meta,
     pub replicas: Option<i64>,
     pub ready: Option<i64>,
@@ -290,11 +290,11 @@ pub struct Workload {
 /// A Kubernetes Event, from a JSON/YAML dump, `kubectl get events` or a describe Events table.
 #[derive(Clone, Debug, Default)]
 pub struct Event {
-    pub namespace: Option<String>,
-    pub object_kind: String,
-    pub object_name: String,
-    pub type_: String,
-    pub reason: String,
+    pub namespace: Option<Name>,
+    pub object_kind: Name,
+    pub object_name: Name,
+    pub type_: Name,
+    pub reason: Name,
     pub message: String,
     pub count: u32,
     pub first: Option<When>,

@@ -118,7 +118,7 @@ fn csi(snap: &mut Snapshot) {
         return;
     }
     // (namespace, pod) -> the mount failures reported on it
-    let mut failures: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut failures: BTreeMap<(Name, Name), Vec<usize>> = BTreeMap::new();
     for (i, e) in snap.events.iter().enumerate() {
         if e.object_kind.eq_ignore_ascii_case("pod") && is_csi_mount_failure(e) {
             if let Some(ns) = &e.namespace {
@@ -178,7 +178,7 @@ fn csi(snap: &mut Snapshot) {
                 .filter(|v| v.csi_provider_class.is_some())
                 .count();
             for &i in failures
-                .get(&(ns.clone(), p.meta.name.to_string()))
+                .get(&(Name::from(ns.as_str()), p.meta.name.clone()))
                 .into_iter()
                 .flatten()
             {
@@ -192,7 +192,7 @@ fn csi(snap: &mut Snapshot) {
                     joined.push(i);
                     let mut copy = e.clone();
                     copy.object_kind = "SecretProviderClass".into();
-                    copy.object_name.clone_from(&class);
+                    copy.object_name = class.as_str().into();
                     copy.source = format!("Pod {}", p.meta.name);
                     new_events.push(copy);
                 }
@@ -267,7 +267,7 @@ fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
     };
     let mut out: Vec<Event> = Vec::new();
     // (namespace, object) named by a Pod event: a paste of the same error adds nothing
-    let mut named: Vec<(Option<String>, String)> = Vec::new();
+    let mut named: Vec<(Option<Name>, String)> = Vec::new();
     for (i, e) in snap.events.iter().enumerate() {
         if !(e.object_kind.eq_ignore_ascii_case("pod") && is_csi_mount_failure(e)) {
             continue;
@@ -282,7 +282,7 @@ fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
         if let Some((_, class)) = class_of(e.namespace.as_deref(), object) {
             let mut copy = e.clone();
             copy.object_kind = "SecretProviderClass".into();
-            copy.object_name = class;
+            copy.object_name = class.into();
             copy.source = format!("Pod {}", e.object_name);
             out.push(copy);
         }
@@ -301,9 +301,9 @@ fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
             continue;
         }
         out.push(Event {
-            namespace: Some(ns),
+            namespace: Some(ns.into()),
             object_kind: "SecretProviderClass".into(),
-            object_name: class,
+            object_name: class.into(),
             type_: "Warning".into(),
             reason: "FailedMount".into(),
             message: format!(

@@ -564,7 +564,7 @@ pub(crate) struct Index {
     ess: FastMap<Kind, Map2<usize>>,
     producers: Map2<Vec<usize>>,
     /// kind (as the events spell it; matched ignoring case) -> name -> events about it
-    events: Vec<(String, FastMap<String, Vec<usize>>)>,
+    events: Vec<(Name, FastMap<Name, Vec<usize>>)>,
     /// ServiceAccounts by namespace and name, and those read without a namespace
     sas: Map2<()>,
     sas_cluster: std::collections::HashSet<String, foldhash::fast::RandomState>,
@@ -714,8 +714,8 @@ impl Index {
         producers
     }
 
-    fn events(snap: &Snapshot) -> Vec<(String, FastMap<String, Vec<usize>>)> {
-        let mut events: Vec<(String, FastMap<String, Vec<usize>>)> = Vec::new();
+    fn events(snap: &Snapshot) -> Vec<(Name, FastMap<Name, Vec<usize>>)> {
+        let mut events: Vec<(Name, FastMap<Name, Vec<usize>>)> = Vec::new();
         for (i, e) in snap.events.iter().enumerate() {
             let at = match events
                 .iter()

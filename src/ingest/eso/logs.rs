@@ -196,11 +196,11 @@ fn flush(src: &Source, entries: Vec<Entry>, out: &mut Out) {
                 folded.insert(
                     k,
                     Event {
-                        namespace: e.namespace,
-                        object_kind: e.kind,
-                        object_name: e.name,
-                        type_: e.type_,
-                        reason: e.reason,
+                        namespace: e.namespace.map(Into::into),
+                        object_kind: e.kind.into(),
+                        object_name: e.name.into(),
+                        type_: e.type_.into(),
+                        reason: e.reason.into(),
                         message: e.message,
                         count: 1,
                         first: at,

@@ -568,9 +568,9 @@ fn certificate_request(v: &Value, span: &Span) -> Vec<Fact> {
                 When::Ago(_) => chrono::DateTime::UNIX_EPOCH,
             }));
             Fact::Event(Box::new(Event {
-                namespace: meta.namespace.as_deref().map(str::to_string),
+                namespace: meta.namespace.clone(),
                 object_kind: "Certificate".into(),
-                object_name: cert.clone(),
+                object_name: cert.clone().into(),
                 type_: "Warning".into(),
                 reason: "Failed".into(),
                 message: c.message.clone().unwrap_or_default(),

@@ -90,7 +90,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
     let mut first_name_seen = false;
     let mut events_at = None;
     let mut secret_type: Option<String> = None;
-    let mut secret_keys: Vec<String> = Vec::new();
+    let mut secret_keys: Vec<crate::model::Name> = Vec::new();
     let mut in_data = false;
     let mut is_sa = false;
     while j < src.lines().len() {
@@ -200,7 +200,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
         } else if in_data && line.contains(':') && line.trim_end().ends_with("bytes") {
             // `key:  123 bytes`: sizes only, never values
             if let Some((k, _)) = line.trim().rsplit_once(':') {
-                secret_keys.push(k.trim().to_string());
+                secret_keys.push(k.trim().into());
             }
         } else if field(line, "Mountable secrets").is_some()
             || field(line, "Image pull secrets").is_some()
@@ -346,15 +346,16 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
         if let Some(row) = describe_row(line) {
             flush(last.take(), out);
             last = Some(Event {
-                namespace: subj.namespace.clone(),
+                namespace: subj.namespace.as_deref().map(Into::into),
                 object_kind: kind
                     .map(str::to_string)
                     .or_else(|| subj.kind.clone())
                     .or_else(|| kind_from_source(&row.from).map(str::to_string))
-                    .unwrap_or_default(),
-                object_name: subj.name.clone().unwrap_or_default(),
-                type_: row.type_,
-                reason: row.reason,
+                    .unwrap_or_default()
+                    .into(),
+                object_name: subj.name.clone().unwrap_or_default().into(),
+                type_: row.type_.into(),
+                reason: row.reason.into(),
                 message: row.message,
                 count: row.count,
                 first: ago(row.first),

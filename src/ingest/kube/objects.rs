@@ -177,7 +177,7 @@ pub fn object_fact<V: Json>(v: &V, span: &Span) -> (String, Option<Fact>) {
         "Event" => Fact::Event(Box::new(event(v, span))),
         // read without their pod template, which the JSON parser skips
         k if super::json::WORKLOAD_KINDS.contains(&k) => Fact::Workload(Box::new(Workload {
-            kind: kind.to_string(),
+            kind: kind.into(),
             meta: meta(v, span),
             replicas: get(v, &["spec", "replicas"]).and_then(V::as_i64),
             ready: get(v, &["status", "readyReplicas"]).and_then(V::as_i64),
@@ -229,11 +229,11 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
                     let r = get(e, &["valueFrom", "secretKeyRef"])?;
                     let secret = s(r, &["name"])?.to_string();
                     Some(SecretKeyRef {
-                        env: s(e, &["name"]).unwrap_or_default().to_string(),
+                        env: s(e, &["name"]).unwrap_or_default().into(),
                         loc: span.field_after(from, "name", &secret),
-                        key: s(r, &["key"]).unwrap_or_default().to_string(),
+                        key: s(r, &["key"]).unwrap_or_default().into(),
                         optional: b(r, &["optional"]),
-                        secret,
+                        secret: secret.into(),
                     })
                 })
                 .collect();
@@ -245,7 +245,7 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
                     Some(SecretRef {
                         loc: span.field_after(from, "name", &secret),
                         optional: b(r, &["optional"]),
-                        secret,
+                        secret: secret.into(),
                     })
                 })
                 .collect();
@@ -276,10 +276,10 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
                     loc: span.field("secretName", &name),
                     items: arr(sv, &["items"])
                         .iter()
-                        .filter_map(|i| s(i, &["key"]).map(str::to_string))
+                        .filter_map(|i| s(i, &["key"]).map(Into::into))
                         .collect(),
                     optional: b(sv, &["optional"]),
-                    secret: name,
+                    secret: name.into(),
                 });
             }
             for src in arr(vol, &["projected", "sources"]) {
@@ -289,10 +289,10 @@ fn pod<V: Json>(v: &V, span: &Span) -> Pod {
                         loc: span.field("name", &name),
                         items: arr(sv, &["items"])
                             .iter()
-                            .filter_map(|i| s(i, &["key"]).map(str::to_string))
+                            .filter_map(|i| s(i, &["key"]).map(Into::into))
                             .collect(),
                         optional: b(sv, &["optional"]),
-                        secret: name,
+                        secret: name.into(),
                     });
                 }
             }
@@ -396,13 +396,13 @@ fn secret<V: Json>(v: &V, span: &Span) -> Secret {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(raw.trim())
                 .unwrap_or_else(|_| raw.as_bytes().to_vec());
-            keys.push(k.to_string());
+            keys.push(k.into());
             decoded.push((k.to_string(), bytes));
         }
     }
     if let Some(data) = v.get("stringData").and_then(V::entries) {
         for (k, val) in data {
-            keys.push(k.to_string());
+            keys.push(k.into());
             decoded.push((
                 k.to_string(),
                 val.as_str().unwrap_or_default().as_bytes().to_vec(),
@@ -528,17 +528,11 @@ fn event<V: Json>(v: &V, span: &Span) -> Event {
         namespace: obj
             .and_then(|o| s(o, &["namespace"]))
             .or_else(|| s(v, &["metadata", "namespace"]))
-            .map(str::to_string),
-        object_kind: obj
-            .and_then(|o| s(o, &["kind"]))
-            .unwrap_or_default()
-            .to_string(),
-        object_name: obj
-            .and_then(|o| s(o, &["name"]))
-            .unwrap_or_default()
-            .to_string(),
-        type_: s(v, &["type"]).unwrap_or_default().to_string(),
-        reason: s(v, &["reason"]).unwrap_or_default().to_string(),
+            .map(Into::into),
+        object_kind: obj.and_then(|o| s(o, &["kind"])).unwrap_or_default().into(),
+        object_name: obj.and_then(|o| s(o, &["name"])).unwrap_or_default().into(),
+        type_: s(v, &["type"]).unwrap_or_default().into(),
+        reason: s(v, &["reason"]).unwrap_or_default().into(),
         count: get(v, &["count"])
             .or_else(|| get(v, &["series", "count"]))
             .or_else(|| get(v, &["deprecatedCount"]))

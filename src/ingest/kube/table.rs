@@ -190,11 +190,11 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
                 out.push(
                     "Event",
                     Fact::Event(Box::new(Event {
-                        namespace: r.namespace.or(ns),
-                        object_kind: r.kind,
-                        object_name: r.name,
-                        type_: r.type_,
-                        reason: r.reason,
+                        namespace: r.namespace.or(ns).map(Into::into),
+                        object_kind: r.kind.into(),
+                        object_name: r.name.into(),
+                        type_: r.type_.into(),
+                        reason: r.reason.into(),
                         message: r.message,
                         count: 1,
                         first: ago(r.last),
@@ -297,7 +297,7 @@ pub fn block(src: &Source, i: usize, cmd: Option<&Command>, out: &mut Out) -> Op
             "Namespace" => Fact::from(Namespace { meta }),
             "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
                 Fact::Workload(Box::new(Workload {
-                    kind: kind.to_string(),
+                    kind: kind.into(),
                     meta,
                     ..Default::default()
                 }))

@@ -139,9 +139,9 @@ pub fn read(src: &Source, first: usize, ns: Option<String>, pod: &str, out: &mut
             .and_then(parse_rfc3339)
             .map(When::At);
         out.facts.push(Fact::Event(Box::new(Event {
-            namespace: ns.clone(),
+            namespace: ns.as_deref().map(Into::into),
             object_kind: "Pod".into(),
-            object_name: pod.to_string(),
+            object_name: pod.into(),
             type_: "Warning".into(),
             reason: "VaultAgentError".into(),
             message,

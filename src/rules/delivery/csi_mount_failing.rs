@@ -45,8 +45,10 @@ impl Rule for CsiMountFailing {
         let snap = ctx.snap;
         let cap = snap.captured_at;
         // (namespace, pod) -> its CSI mount failures
-        let mut by_pod: std::collections::BTreeMap<(Option<String>, String), Vec<&Event>> =
-            Default::default();
+        let mut by_pod: std::collections::BTreeMap<
+            (Option<crate::model::Name>, crate::model::Name),
+            Vec<&Event>,
+        > = Default::default();
         for e in snap
             .events
             .iter()
@@ -71,8 +73,10 @@ impl Rule for CsiMountFailing {
             // a delivery path the cluster does not use: nothing to check, nothing to report
             return;
         }
-        let mut by_class: std::collections::BTreeMap<(Option<String>, String), Vec<&Event>> =
-            Default::default();
+        let mut by_class: std::collections::BTreeMap<
+            (Option<crate::model::Name>, crate::model::Name),
+            Vec<&Event>,
+        > = Default::default();
         for e in orphans {
             let pod_events = snap
                 .events_for(

@@ -84,7 +84,11 @@ impl Rule for VaultUnreachable {
             sink.report(f);
         }
         // stores known only from their events (`kubectl describe clustersecretstore ... | grep -A Events`)
-        let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
+        let mut seen: Vec<(
+            crate::model::Name,
+            Option<crate::model::Name>,
+            crate::model::Name,
+        )> = Vec::new();
         for e in snap.events.iter().filter(|e| {
             e.type_ == "Warning"
                 && matches!(e.object_kind.as_str(), "SecretStore" | "ClusterSecretStore")

@@ -45,7 +45,12 @@ impl Rule for StaleEnv {
                 continue;
             }
             // (secret, how, where)
-            let mut uses: Vec<(String, &'static str, Loc, Option<crate::model::Time>)> = Vec::new();
+            let mut uses: Vec<(
+                crate::model::Name,
+                &'static str,
+                Loc,
+                Option<crate::model::Time>,
+            )> = Vec::new();
             for c in pod.containers.iter().filter(|c| !c.init) {
                 let started = pod
                     .statuses
@@ -72,7 +77,7 @@ impl Rule for StaleEnv {
                     }
                 }
             }
-            let mut seen: Vec<String> = Vec::new();
+            let mut seen: Vec<crate::model::Name> = Vec::new();
             for (secret, how, loc, started) in uses {
                 let Some(started) = started else { continue };
                 if seen.contains(&secret) {
