@@ -444,7 +444,7 @@ impl Graph {
             .filter(|(o, _)| o.kind == Kind::VaultPath)
             .collect();
         path_refs.sort_unstable();
-        let paths: Vec<(String, NodeIndex)> = (path_refs.into_iter())
+        let paths: Vec<(Name, NodeIndex)> = (path_refs.into_iter())
             .map(|(o, i)| (o.name.clone(), i))
             .collect();
         // index policy rules by their literal prefix up to a path boundary, so each path is
@@ -468,7 +468,7 @@ impl Graph {
         gr.in_parallel(
             &paths,
             |gr, (path, at)| {
-                let cap = needs.get(path).copied().unwrap_or("read");
+                let cap = needs.get(path.as_str()).copied().unwrap_or("read");
                 let mut cands: Vec<usize> = slow.clone();
                 let mut push = |k: &str| {
                     if let Some(v) = by_prefix.get(k) {

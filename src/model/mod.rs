@@ -187,16 +187,16 @@ pub const ALL_KINDS: &[Kind] = &[
 pub struct ObjRef {
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
+    pub namespace: Option<Name>,
+    pub name: Name,
 }
 
 impl ObjRef {
     pub fn new(kind: Kind, namespace: Option<&str>, name: &str) -> ObjRef {
         ObjRef {
             kind,
-            namespace: namespace.map(str::to_string),
-            name: name.to_string(),
+            namespace: namespace.map(Name::from),
+            name: Name::from(name),
         }
     }
 

@@ -161,7 +161,7 @@ fn node_label(o: &ObjRef, p: Presence) -> Vec<String> {
     let mut lines = vec![o.kind.as_str().to_string()];
     lines.push(match &o.namespace {
         Some(ns) => format!("{ns}/{}", o.name),
-        None => o.name.clone(),
+        None => o.name.to_string(),
     });
     match p {
         Presence::Missing => lines.push("(missing)".into()),
