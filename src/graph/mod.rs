@@ -562,12 +562,7 @@ fn plan_pod(snap: &Snapshot, gr: &mut Plan<'_>, p: &Pod) {
             ));
         }
         for r in &c.env_from_secrets {
-            refs.push((
-                EdgeKind::EnvFrom,
-                r.secret.as_str().into(),
-                vec![],
-                r.loc.clone(),
-            ));
+            refs.push((EdgeKind::EnvFrom, r.secret.clone(), vec![], r.loc.clone()));
         }
     }
     for v in &p.volumes {

@@ -103,16 +103,11 @@ fn failed_volume(message: &str) -> Option<&str> {
 }
 
 fn csi(snap: &mut Snapshot) {
-    let classes: Vec<(String, String)> = snap
+    let classes: Vec<(Name, Name)> = snap
         .stores
         .iter()
         .filter(|s| s.kind == "SecretProviderClass" && s.vault.is_some())
-        .filter_map(|s| {
-            Some((
-                s.meta.namespace.as_deref()?.to_string(),
-                s.meta.name.to_string(),
-            ))
-        })
+        .filter_map(|s| Some((s.meta.namespace.clone()?, s.meta.name.clone())))
         .collect();
     if classes.is_empty() {
         return;
@@ -154,7 +149,7 @@ fn csi(snap: &mut Snapshot) {
             .get(&(ns.as_str(), class.as_str()))
             .cloned()
             .unwrap_or_default();
-        let mut sas: Vec<crate::model::Name> = pods
+        let mut sas: Vec<Name> = pods
             .iter()
             .map(|p| {
                 p.service_account
@@ -178,7 +173,7 @@ fn csi(snap: &mut Snapshot) {
                 .filter(|v| v.csi_provider_class.is_some())
                 .count();
             for &i in failures
-                .get(&(Name::from(ns.as_str()), p.meta.name.clone()))
+                .get(&(ns.clone(), p.meta.name.clone()))
                 .into_iter()
                 .flatten()
             {
@@ -192,7 +187,7 @@ fn csi(snap: &mut Snapshot) {
                     joined.push(i);
                     let mut copy = e.clone();
                     copy.object_kind = "SecretProviderClass".into();
-                    copy.object_name = class.as_str().into();
+                    copy.object_name = class.clone();
                     copy.source = format!("Pod {}", p.meta.name);
                     new_events.push(copy);
                 }
@@ -216,7 +211,7 @@ fn csi(snap: &mut Snapshot) {
             }) = st.vault.as_mut().map(|v| &mut v.auth)
             {
                 if service_account.is_none() {
-                    *service_account = sa.map(|s| (s.to_string(), Some(ns.clone())));
+                    *service_account = sa.map(|s| (s.to_string(), Some(ns.to_string())));
                 }
             }
         }
@@ -250,7 +245,7 @@ fn csi(snap: &mut Snapshot) {
 /// vault SecretProviderClass (of the event's namespace, when known) has it, the failure
 /// becomes a `FailedMount` event on that class.
 fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
-    let class_of = |ns: Option<&str>, object: &str| -> Option<(String, String)> {
+    let class_of = |ns: Option<&str>, object: &str| -> Option<(Name, Name)> {
         let mut hits = snap.external_secrets.iter().filter(|e| {
             e.source == Source::Csi
                 && ns.is_none_or(|n| e.meta.namespace.as_deref() == Some(n))
@@ -260,10 +255,7 @@ fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
         if hits.next().is_some() {
             return None;
         }
-        Some((
-            one.meta.namespace.as_deref()?.to_string(),
-            one.meta.name.to_string(),
-        ))
+        Some((one.meta.namespace.clone()?, one.meta.name.clone()))
     };
     let mut out: Vec<Event> = Vec::new();
     // (namespace, object) named by a Pod event: a paste of the same error adds nothing
@@ -282,7 +274,7 @@ fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
         if let Some((_, class)) = class_of(e.namespace.as_deref(), object) {
             let mut copy = e.clone();
             copy.object_kind = "SecretProviderClass".into();
-            copy.object_name = class.into();
+            copy.object_name = class;
             copy.source = format!("Pod {}", e.object_name);
             out.push(copy);
         }
@@ -301,9 +293,9 @@ fn csi_by_object(snap: &Snapshot, joined: &[usize]) -> Vec<Event> {
             continue;
         }
         out.push(Event {
-            namespace: Some(ns.into()),
+            namespace: Some(ns),
             object_kind: "SecretProviderClass".into(),
-            object_name: class.into(),
+            object_name: class,
             type_: "Warning".into(),
             reason: "FailedMount".into(),
             message: format!(
@@ -428,7 +420,7 @@ fn agents(snap: &mut Snapshot) {
 }
 
 fn certificates(snap: &mut Snapshot) {
-    let paths: BTreeMap<(String, Option<String>, String), (String, Loc)> = snap
+    let paths: BTreeMap<(Name, Option<Name>, Name), (String, Loc)> = snap
         .stores
         .iter()
         .filter(|s| s.kind == "Issuer" || s.kind == "ClusterIssuer")
@@ -437,10 +429,10 @@ fn certificates(snap: &mut Snapshot) {
             let ns = if s.kind == "ClusterIssuer" {
                 None
             } else {
-                s.meta.namespace.as_deref().map(str::to_string)
+                s.meta.namespace.clone()
             };
             Some((
-                (s.kind.clone(), ns, s.meta.name.to_string()),
+                (s.kind.as_str().into(), ns, s.meta.name.clone()),
                 (v.path.clone()?, v.loc.clone()),
             ))
         })
@@ -453,11 +445,9 @@ fn certificates(snap: &mut Snapshot) {
         let ns = if es.store.kind == "ClusterIssuer" {
             None
         } else {
-            es.meta.namespace.as_deref().map(str::to_string)
+            es.meta.namespace.clone()
         };
-        if let Some((path, loc)) =
-            paths.get(&(es.store.kind.to_string(), ns, es.store.name.to_string()))
-        {
+        if let Some((path, loc)) = paths.get(&(es.store.kind.clone(), ns, es.store.name.clone())) {
             es.data.push(DataRef {
                 key: path.clone(),
                 capability: Some("update"),

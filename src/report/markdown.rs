@@ -75,16 +75,15 @@ fn cite(l: &Loc) -> String {
 
 /// The workload that owns a Pod (ReplicaSet -> Deployment), as the bundle states it.
 pub(crate) fn workload_of(snap: &Snapshot, pod: &ObjRef) -> Option<ObjRef> {
-    let p = snap.pods.iter().find(|p| {
-        p.meta.name == pod.name && p.meta.namespace.as_deref() == pod.namespace.as_deref()
-    })?;
+    let p = snap
+        .pods
+        .iter()
+        .find(|p| p.meta.name == pod.name && p.meta.namespace == pod.namespace)?;
     let owner = p.meta.owners.first()?;
     let ns = pod.namespace.as_deref();
     if owner.kind == "ReplicaSet" {
         let rs = snap.workloads.iter().find(|w| {
-            w.kind == "ReplicaSet"
-                && w.meta.name == owner.name
-                && w.meta.namespace.as_deref() == pod.namespace.as_deref()
+            w.kind == "ReplicaSet" && w.meta.name == owner.name && w.meta.namespace == pod.namespace
         });
         if let Some(dep) = rs.and_then(|r| r.meta.owners.first()) {
             if let Some(k) = Kind::parse(&dep.kind) {

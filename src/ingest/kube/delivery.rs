@@ -570,7 +570,7 @@ fn certificate_request(v: &Value, span: &Span) -> Vec<Fact> {
             Fact::Event(Box::new(Event {
                 namespace: meta.namespace.clone(),
                 object_kind: "Certificate".into(),
-                object_name: cert.clone().into(),
+                object_name: cert.as_str().into(),
                 type_: "Warning".into(),
                 reason: "Failed".into(),
                 message: c.message.clone().unwrap_or_default(),

@@ -353,7 +353,7 @@ pub fn events(src: &Source, at: usize, subj: &Subject, kind: Option<&str>, out: 
                     .or_else(|| kind_from_source(&row.from).map(str::to_string))
                     .unwrap_or_default()
                     .into(),
-                object_name: subj.name.clone().unwrap_or_default().into(),
+                object_name: subj.name.as_deref().unwrap_or_default().into(),
                 type_: row.type_.into(),
                 reason: row.reason.into(),
                 message: row.message,

@@ -582,7 +582,7 @@ fn external_secret<V: Json>(v: &V, span: &Span) -> ExternalSecret {
         ..Default::default()
     };
     let target_name =
-        owned(s(v, &["spec", "target", "name"])).unwrap_or_else(|| meta.name.to_string());
+        (s(v, &["spec", "target", "name"]).map(Into::into)).unwrap_or_else(|| meta.name.clone());
     let data = arr(v, &["spec", "data"])
         .iter()
         .map(|d| {
@@ -627,7 +627,7 @@ fn external_secret<V: Json>(v: &V, span: &Span) -> ExternalSecret {
         store,
         refresh_interval: s(v, &["spec", "refreshInterval"]).and_then(parse_duration),
         refresh_policy: owned(s(v, &["spec", "refreshPolicy"])),
-        target_name: target_name.into(),
+        target_name,
         creation_policy: s(v, &["spec", "target", "creationPolicy"])
             .unwrap_or("Owner")
             .into(),

@@ -4,7 +4,7 @@ use crate::graph::derive::restart_command;
 use crate::model::link::is_csi_mount_failure;
 use crate::model::time::fmt_time;
 use crate::model::vault::csi_object_of;
-use crate::model::{Event, Kind, ObjRef, VaultError};
+use crate::model::{Event, Kind, Name, ObjRef, VaultError};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct CsiMountFailing;
@@ -45,10 +45,8 @@ impl Rule for CsiMountFailing {
         let snap = ctx.snap;
         let cap = snap.captured_at;
         // (namespace, pod) -> its CSI mount failures
-        let mut by_pod: std::collections::BTreeMap<
-            (Option<crate::model::Name>, crate::model::Name),
-            Vec<&Event>,
-        > = Default::default();
+        let mut by_pod: std::collections::BTreeMap<(Option<Name>, Name), Vec<&Event>> =
+            Default::default();
         for e in snap
             .events
             .iter()
@@ -73,10 +71,8 @@ impl Rule for CsiMountFailing {
             // a delivery path the cluster does not use: nothing to check, nothing to report
             return;
         }
-        let mut by_class: std::collections::BTreeMap<
-            (Option<crate::model::Name>, crate::model::Name),
-            Vec<&Event>,
-        > = Default::default();
+        let mut by_class: std::collections::BTreeMap<(Option<Name>, Name), Vec<&Event>> =
+            Default::default();
         for e in orphans {
             let pod_events = snap
                 .events_for(
@@ -124,7 +120,7 @@ impl Rule for CsiMountFailing {
             let pod = snap
                 .pods
                 .iter()
-                .find(|p| p.meta.namespace.as_deref() == ns.as_deref() && p.meta.name == pod_name);
+                .find(|p| p.meta.namespace == ns && p.meta.name == pod_name);
             // a Pod running now mounted its volume since the failure: nothing to report
             if pod.is_some_and(|p| {
                 p.phase.as_deref() == Some("Running")

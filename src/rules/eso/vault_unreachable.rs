@@ -1,7 +1,7 @@
 //! CT-ESO-006 vault-unreachable.
 
 use crate::graph::derive::{es_sync, network_failure, store_error};
-use crate::model::{Kind, ObjRef};
+use crate::model::{Kind, Name, ObjRef};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct VaultUnreachable;
@@ -84,11 +84,7 @@ impl Rule for VaultUnreachable {
             sink.report(f);
         }
         // stores known only from their events (`kubectl describe clustersecretstore ... | grep -A Events`)
-        let mut seen: Vec<(
-            crate::model::Name,
-            Option<crate::model::Name>,
-            crate::model::Name,
-        )> = Vec::new();
+        let mut seen: Vec<(Name, Option<Name>, Name)> = Vec::new();
         for e in snap.events.iter().filter(|e| {
             e.type_ == "Warning"
                 && matches!(e.object_kind.as_str(), "SecretStore" | "ClusterSecretStore")

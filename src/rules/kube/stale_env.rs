@@ -2,7 +2,7 @@
 
 use crate::graph::derive::{last_write, restart_command, WriteSource};
 use crate::model::time::fmt_time;
-use crate::model::{Kind, Loc, ObjRef};
+use crate::model::{Kind, Loc, Name, ObjRef};
 use crate::rules::{Ctx, Rule, RuleMeta, Severity, Sink};
 
 pub struct StaleEnv;
@@ -45,12 +45,7 @@ impl Rule for StaleEnv {
                 continue;
             }
             // (secret, how, where)
-            let mut uses: Vec<(
-                crate::model::Name,
-                &'static str,
-                Loc,
-                Option<crate::model::Time>,
-            )> = Vec::new();
+            let mut uses: Vec<(Name, &'static str, Loc, Option<crate::model::Time>)> = Vec::new();
             for c in pod.containers.iter().filter(|c| !c.init) {
                 let started = pod
                     .statuses
@@ -77,7 +72,7 @@ impl Rule for StaleEnv {
                     }
                 }
             }
-            let mut seen: Vec<crate::model::Name> = Vec::new();
+            let mut seen: Vec<Name> = Vec::new();
             for (secret, how, loc, started) in uses {
                 let Some(started) = started else { continue };
                 if seen.contains(&secret) {
